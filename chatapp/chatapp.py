@@ -1,0 +1,31 @@
+"""chatapp: the table of contents. Pages, their routes and loaders, and the presence tracker."""
+
+import reflex as rx
+
+from chatapp import routes
+from chatapp.pages.auth import login_page, signup_page
+from chatapp.pages.chat import conversation_page, home_page
+from chatapp.presence.tracker import presence_tracker
+from chatapp.states.app_state import AppState
+from chatapp.states.auth import AuthFormState
+from chatapp.states.chat_state import ChatState
+
+app = rx.App()
+
+app.add_page(
+    login_page, route=routes.LOGIN, title="Log in · chatapp", on_load=AuthFormState.redirect_if_signed_in
+)
+app.add_page(
+    signup_page, route=routes.SIGNUP, title="Sign up · chatapp", on_load=AuthFormState.redirect_if_signed_in
+)
+app.add_page(
+    home_page, route=routes.HOME, title="chatapp", on_load=[AppState.load_session, ChatState.load_home]
+)
+app.add_page(
+    conversation_page,
+    route=routes.CONVERSATION,
+    title="chatapp",
+    on_load=[AppState.load_session, ChatState.load_conversation],
+)
+
+app.register_lifespan_task(presence_tracker)

@@ -1,0 +1,1 @@
+"""UI components: small functions returning `rx.Component`."""

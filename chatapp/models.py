@@ -1,0 +1,129 @@
+"""Every database table of the app, as plain SQLModel classes.
+
+Accounts and login sessions are reflex-local-auth's `LocalUser` and `LocalAuthSession`
+(bcrypt hashes, session tokens); `Profile` adds what a chat needs to an account.
+Timestamps are timezone-aware UTC on every database, SQLite included.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from reflex_local_auth.auth_session import LocalAuthSession
+from reflex_local_auth.user import LocalUser
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "Conversation",
+    "LocalAuthSession",
+    "LocalUser",
+    "Message",
+    "Participant",
+    "Profile",
+    "UTCDateTime",
+    "utcnow",
+]
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC (a factory: never a class-level value)."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timestamp stored as UTC and always read back timezone-aware.
+
+    SQLite keeps no zone, so without this a value written aware comes back naive.
+    """
+
+    impl = sa.DateTime
+    cache_ok = True
+
+    def __init__(self, timezone: bool = True) -> None:
+        super().__init__(timezone=True)
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            msg = "naive datetime given to a UTC column"
+            raise ValueError(msg)
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def _utc_column(*, nullable: bool, index: bool = False) -> sa.Column:
+    return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class Profile(SQLModel, table=True):
+    """The chat side of an account: its display name and presence facts.
+
+    `last_seen_at` records a fact (when the user's last tab went away), never a status:
+    the status is derived from the live sessions, so a stale row can't show a ghost.
+    """
+
+    user_id: int = Field(primary_key=True, foreign_key="localuser.id")
+    display_name: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    last_seen_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # The status the user chose ("away"), or None for automatic. Kept here so the
+    # choice holds across tabs, devices and restarts until they change it.
+    manual_status: str | None = Field(default=None, max_length=16)
+
+
+class Conversation(SQLModel, table=True):
+    """A direct chat between two users or a titled group.
+
+    `direct_key` ("<low id>:<high id>") is unique, so two users can only ever have one
+    direct conversation, even when both start it at the same moment.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=8)  # "direct" or "group"
+    title: str | None = Field(default=None, max_length=80)
+    direct_key: str | None = Field(default=None, max_length=40, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    last_activity_at: datetime = Field(
+        default_factory=utcnow, sa_column=_utc_column(nullable=False, index=True)
+    )
+
+
+class Participant(SQLModel, table=True):
+    """One user's membership of one conversation (unique, indexed both ways).
+
+    The (user_id, conversation_id) index answers "my conversations" and, joined with
+    the (conversation_id, user_id) unique index, "who shares a conversation with me"
+    in one query, however many conversations the user is in.
+    """
+
+    __table_args__ = (
+        sa.UniqueConstraint("conversation_id", "user_id", name="uq_participant_conversation_user"),
+        sa.Index("ix_participant_user_conversation", "user_id", "conversation_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    user_id: int = Field(foreign_key="localuser.id")
+    joined_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    # The newest message this member has seen; unread = messages after it.
+    last_read_message_id: int = Field(default=0)
+
+
+class Message(SQLModel, table=True):
+    """A message posted by a member into a conversation."""
+
+    __table_args__ = (sa.Index("ix_message_conversation_id_id", "conversation_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id")
+    author_id: int = Field(foreign_key="localuser.id")
+    body: str
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))

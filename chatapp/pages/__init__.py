@@ -1,0 +1,1 @@
+"""The app's pages: each a function returning the page's component."""

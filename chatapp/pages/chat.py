@@ -1,0 +1,41 @@
+"""The signed-in pages: the conversation list and an open conversation."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from chatapp.components.conversation import conversation_pane
+from chatapp.components.idle_watcher import idle_watcher
+from chatapp.components.sidebar import sidebar
+from chatapp.states.app_state import AppState
+
+
+def _signed_in(*children: rx.Component) -> rx.Component:
+    """Render only for a signed-in user (the on_load redirects the others)."""
+    return rx.cond(
+        AppState.user_id > 0,
+        rx.hstack(idle_watcher(), *children, spacing="0", width="100%", height="100dvh", overflow="hidden"),
+        rx.center(rx.spinner(size="3"), height="100dvh"),
+    )
+
+
+def home_page() -> rx.Component:
+    """The list of conversations; on a desktop, a hint where the conversation goes."""
+    return _signed_in(
+        sidebar(on_home=True),
+        rx.center(
+            rx.vstack(
+                rx.icon("messages-square", size=48, color="var(--gray-8)"),
+                rx.text("Pick a conversation or start a new one.", color_scheme="gray"),
+                align="center",
+            ),
+            flex="1",
+            height="100dvh",
+            display=["none", "none", "flex"],
+        ),
+    )
+
+
+def conversation_page() -> rx.Component:
+    """One conversation beside the list (the list hides on a phone)."""
+    return _signed_in(sidebar(on_home=False), conversation_pane())

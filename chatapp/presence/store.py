@@ -1,0 +1,64 @@
+"""The persisted facts of presence: last seen and the chosen status, in `Profile`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from chatapp.models import LocalUser, Profile
+
+
+@dataclass(frozen=True)
+class PersonFacts:
+    """What the database knows about a user's presence."""
+
+    user_id: int
+    username: str
+    display_name: str
+    last_seen_at: datetime | None
+    manual_status: str | None
+
+
+def load(session: Session, user_ids: Iterable[int]) -> dict[int, PersonFacts]:
+    """The facts of these users, in one query."""
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    rows = session.exec(
+        select(
+            LocalUser.id,
+            LocalUser.username,
+            Profile.display_name,
+            Profile.last_seen_at,
+            Profile.manual_status,
+        )
+        .join(Profile, Profile.user_id == LocalUser.id)
+        .where(col(LocalUser.id).in_(ids))
+    ).all()
+    return {row[0]: PersonFacts(*row) for row in rows}
+
+
+def save_last_seen(session: Session, user_ids: Iterable[int], at: datetime) -> None:
+    """Record that these users were last seen at `at` (never moving it backwards)."""
+    ids = list(user_ids)
+    if not ids:
+        return
+    session.exec(
+        sa.update(Profile)
+        .where(
+            col(Profile.user_id).in_(ids),
+            sa.or_(col(Profile.last_seen_at).is_(None), col(Profile.last_seen_at) < at),
+        )
+        .values(last_seen_at=at)
+    )
+    session.commit()
+
+
+def save_manual_status(session: Session, user_id: int, status: str | None) -> None:
+    """Record the status a user chose, or None for automatic."""
+    session.exec(sa.update(Profile).where(Profile.user_id == user_id).values(manual_status=status))
+    session.commit()

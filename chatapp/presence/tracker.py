@@ -1,0 +1,96 @@
+"""The background task that tracks every tab's websocket session for presence.
+
+Registered with `app.register_lifespan_task`: it creates the process's
+`PresenceService`, hooks socket disconnects into it, writes last-seen times
+periodically, and flushes them on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import reflex as rx
+
+from chatapp.presence import disconnect_hook, fanout
+from chatapp.presence.service import PresenceService
+from chatapp.settings import settings
+
+logger = logging.getLogger(__name__)
+
+_service: PresenceService | None = None
+_app: rx.App | None = None
+
+
+def get_service() -> PresenceService:
+    """The running presence service of this process.
+
+    Raises:
+        RuntimeError: Before the app started (outside a running server).
+    """
+    if _service is None:
+        msg = "the presence tracker is not running"
+        raise RuntimeError(msg)
+    return _service
+
+
+def get_app() -> rx.App:
+    """The running app (for pushing into tabs from event handlers).
+
+    Raises:
+        RuntimeError: Before the app started.
+    """
+    if _app is None:
+        msg = "the presence tracker is not running"
+        raise RuntimeError(msg)
+    return _app
+
+
+def make_service(app: rx.App) -> PresenceService:
+    """A presence service that delivers into this app's tabs."""
+    from chatapp.states.app_state import AppState  # states import this module
+
+    async def deliver(tokens: list[str], entry: dict) -> None:
+        await fanout.deliver(
+            app, tokens, AppState, lambda state: AppState.handle_presence_changed.fn(state, entry)
+        )
+
+    return PresenceService(
+        deliver=deliver,
+        session_factory=rx.session,
+        grace=timedelta(seconds=settings.presence_grace),
+    )
+
+
+@contextlib.asynccontextmanager
+async def presence_tracker(app: rx.App) -> AsyncIterator[None]:
+    """Lifespan task: run the presence service for as long as the server runs."""
+    global _service, _app
+    service = make_service(app)
+    _service, _app = service, app
+
+    async def on_close(token: str, sid: str) -> None:
+        await service.mark_offline(token=token, sid=sid)
+
+    disconnect_hook.install(app, on_close)
+    flusher = asyncio.create_task(_flush_periodically(service), name="presence_flush")
+    try:
+        yield
+    finally:
+        flusher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await flusher
+        await service.close()
+        _service = _app = None
+
+
+async def _flush_periodically(service: PresenceService) -> None:
+    while True:
+        await asyncio.sleep(settings.last_seen_flush)
+        try:
+            service.flush_last_seen()
+        except Exception:
+            logger.exception("writing last-seen times failed")

@@ -1,0 +1,301 @@
+"""Conversations and their membership: create, join, list, check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from chatapp.models import Conversation, LocalUser, Message, Participant, Profile
+from chatapp.services.accounts import find_user_ids
+from chatapp.services.errors import Forbidden, InvalidInput, NotFound
+
+TITLE_MAX = 80
+GROUP_MAX_MEMBERS = 256
+PREVIEW_LENGTH = 80
+
+
+@dataclass
+class Member:
+    """A member of a conversation as the UI shows them."""
+
+    user_id: int
+    username: str
+    display_name: str
+
+
+@dataclass
+class ConversationSummary:
+    """One row of a user's conversation list."""
+
+    id: int
+    kind: str
+    title: str
+    peer_id: int  # the other user of a direct chat; 0 for a group
+    member_ids: list[int] = field(default_factory=list)
+    preview: str = ""
+    last_activity_ms: int = 0
+    unread: int = 0
+
+
+def direct_key(a: int, b: int) -> str:
+    """The unique key of the direct conversation between two users."""
+    low, high = sorted((a, b))
+    return f"{low}:{high}"
+
+
+def require_member(session: Session, *, user_id: int, conversation_id: int) -> Conversation:
+    """Return the conversation if the user is one of its members.
+
+    Raises:
+        NotFound: The conversation does not exist, or the user is not in it. One
+            answer for both, so that ids of other people's conversations leak nothing.
+    """
+    row = session.exec(
+        select(Conversation)
+        .join(Participant, Participant.conversation_id == Conversation.id)
+        .where(Conversation.id == conversation_id, Participant.user_id == user_id)
+    ).first()
+    if row is None:
+        msg = "This conversation does not exist or you are not a member of it."
+        raise NotFound(msg)
+    return row
+
+
+def _add_participants(session: Session, conversation_id: int, user_ids: list[int]) -> None:
+    for uid in user_ids:
+        session.add(Participant(conversation_id=conversation_id, user_id=uid))
+
+
+def open_direct(session: Session, *, user_id: int, other_username: str) -> tuple[int, bool]:
+    """Open the direct conversation with another user, creating it the first time.
+
+    Returns:
+        The conversation id, and whether it was created now.
+
+    Raises:
+        NotFound: No such user.
+        InvalidInput: The user named themself.
+    """
+    other_id = find_user_ids(session, [other_username])
+    (peer,) = other_id.values()
+    if peer == user_id:
+        msg = "You cannot start a direct conversation with yourself."
+        raise InvalidInput(msg)
+    key = direct_key(user_id, peer)
+    existing = session.exec(select(Conversation.id).where(Conversation.direct_key == key)).first()
+    if existing is not None:
+        return existing, False
+    conversation = Conversation(kind="direct", direct_key=key)
+    session.add(conversation)
+    try:
+        session.flush()
+    except IntegrityError:  # both users opened it at once: use the one that won
+        session.rollback()
+        return session.exec(select(Conversation.id).where(Conversation.direct_key == key)).one(), False
+    _add_participants(session, conversation.id, [user_id, peer])
+    session.commit()
+    return conversation.id, True
+
+
+def create_group(session: Session, *, user_id: int, title: str, member_usernames: list[str]) -> int:
+    """Create a group with a title; the creator is a member.
+
+    Raises:
+        InvalidInput: Empty or too long title, too many members.
+        NotFound: A username does not exist.
+    """
+    shown = " ".join(title.split())
+    if not shown:
+        msg = "A group needs a title."
+        raise InvalidInput(msg)
+    if len(shown) > TITLE_MAX:
+        msg = f"A group title is at most {TITLE_MAX} characters."
+        raise InvalidInput(msg)
+    ids = set(find_user_ids(session, member_usernames).values()) | {user_id}
+    if len(ids) > GROUP_MAX_MEMBERS:
+        msg = f"A group has at most {GROUP_MAX_MEMBERS} members."
+        raise InvalidInput(msg)
+    conversation = Conversation(kind="group", title=shown)
+    session.add(conversation)
+    session.flush()
+    _add_participants(session, conversation.id, sorted(ids))
+    session.commit()
+    return conversation.id
+
+
+def add_members(session: Session, *, user_id: int, conversation_id: int, usernames: list[str]) -> list[int]:
+    """Add users to a group the caller is a member of.
+
+    Returns:
+        The ids of the users who were added (members already in are skipped).
+
+    Raises:
+        NotFound: Not a member, or a username does not exist.
+        Forbidden: The conversation is a direct chat.
+    """
+    conversation = require_member(session, user_id=user_id, conversation_id=conversation_id)
+    if conversation.kind != "group":
+        msg = "Members can only be added to a group."
+        raise Forbidden(msg)
+    wanted = set(find_user_ids(session, usernames).values())
+    present = set(member_ids(session, conversation_id))
+    new = sorted(wanted - present)
+    if len(present) + len(new) > GROUP_MAX_MEMBERS:
+        msg = f"A group has at most {GROUP_MAX_MEMBERS} members."
+        raise InvalidInput(msg)
+    _add_participants(session, conversation_id, new)
+    session.commit()
+    return new
+
+
+def leave(session: Session, *, user_id: int, conversation_id: int) -> None:
+    """Leave a group.
+
+    Raises:
+        NotFound: Not a member.
+        Forbidden: A direct chat cannot be left.
+    """
+    conversation = require_member(session, user_id=user_id, conversation_id=conversation_id)
+    if conversation.kind != "group":
+        msg = "A direct conversation cannot be left."
+        raise Forbidden(msg)
+    session.exec(
+        sa.delete(Participant).where(
+            Participant.conversation_id == conversation_id, Participant.user_id == user_id
+        )
+    )
+    session.commit()
+
+
+def member_ids(session: Session, conversation_id: int) -> list[int]:
+    """The ids of a conversation's members."""
+    return list(
+        session.exec(select(Participant.user_id).where(Participant.conversation_id == conversation_id)).all()
+    )
+
+
+def members(session: Session, conversation_id: int) -> list[Member]:
+    """A conversation's members, by display name."""
+    rows = session.exec(
+        select(LocalUser.id, LocalUser.username, Profile.display_name)
+        .join(Participant, Participant.user_id == LocalUser.id)
+        .join(Profile, Profile.user_id == LocalUser.id)
+        .where(Participant.conversation_id == conversation_id)
+        .order_by(Profile.display_name)
+    ).all()
+    return [Member(user_id=i, username=u, display_name=d) for i, u, d in rows]
+
+
+def contact_ids(session: Session, user_id: int) -> set[int]:
+    """Everyone who shares at least one conversation with the user, in one indexed query."""
+    mine = sa.orm.aliased(Participant)
+    theirs = sa.orm.aliased(Participant)
+    rows = session.exec(
+        select(theirs.user_id)
+        .distinct()
+        .join(mine, mine.conversation_id == theirs.conversation_id)
+        .where(mine.user_id == user_id, theirs.user_id != user_id)
+    ).all()
+    return set(rows)
+
+
+def _ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+def list_for_user(session: Session, *, user_id: int) -> list[ConversationSummary]:
+    """The user's conversations, most recent activity first, with preview and unread count."""
+    rows = session.exec(
+        select(Conversation, Participant.last_read_message_id)
+        .join(Participant, Participant.conversation_id == Conversation.id)
+        .where(Participant.user_id == user_id)
+        .order_by(col(Conversation.last_activity_at).desc(), col(Conversation.id).desc())
+    ).all()
+    if not rows:
+        return []
+    ids = [c.id for c, _ in rows]
+    roster: dict[int, list[tuple[int, str]]] = {}
+    for cid, uid, name in session.exec(
+        select(Participant.conversation_id, Participant.user_id, Profile.display_name)
+        .join(Profile, Profile.user_id == Participant.user_id)
+        .where(col(Participant.conversation_id).in_(ids))
+    ).all():
+        roster.setdefault(cid, []).append((uid, name))
+    last_ids = (
+        select(sa.func.max(Message.id).label("mid"))
+        .where(col(Message.conversation_id).in_(ids))
+        .group_by(Message.conversation_id)
+        .subquery()
+    )
+    previews = {
+        cid: (body, name)
+        for cid, body, name in session.exec(
+            select(Message.conversation_id, Message.body, Profile.display_name)
+            .join(Profile, Profile.user_id == Message.author_id)
+            .where(col(Message.id).in_(select(last_ids.c.mid)))
+        ).all()
+    }
+    unread_q = (
+        select(Message.conversation_id, sa.func.count())
+        .join(
+            Participant,
+            (Participant.conversation_id == Message.conversation_id) & (Participant.user_id == user_id),
+        )
+        .where(Message.id > Participant.last_read_message_id, Message.author_id != user_id)
+        .group_by(Message.conversation_id)
+    )
+    unread = dict(session.exec(unread_q).all())
+    out = []
+    for conversation, _ in rows:
+        people = roster.get(conversation.id, [])
+        peer_id, title = 0, conversation.title or ""
+        if conversation.kind == "direct":
+            others = [(uid, name) for uid, name in people if uid != user_id]
+            peer_id, title = others[0] if others else (0, "(deleted user)")
+        preview = ""
+        if conversation.id in previews:
+            body, author = previews[conversation.id]
+            preview = f"{author}: {' '.join(body.split())}"[:PREVIEW_LENGTH]
+        out.append(
+            ConversationSummary(
+                id=conversation.id,
+                kind=conversation.kind,
+                title=title,
+                peer_id=peer_id,
+                member_ids=sorted(uid for uid, _ in people),
+                preview=preview,
+                last_activity_ms=_ms(conversation.last_activity_at),
+                unread=unread.get(conversation.id, 0),
+            )
+        )
+    return out
+
+
+def mark_read(session: Session, *, user_id: int, conversation_id: int) -> None:
+    """Record that the user has seen every message of the conversation so far."""
+    newest = session.exec(
+        select(sa.func.max(Message.id)).where(Message.conversation_id == conversation_id)
+    ).one()
+    session.exec(
+        sa.update(Participant)
+        .where(Participant.conversation_id == conversation_id, Participant.user_id == user_id)
+        .values(last_read_message_id=newest or 0)
+    )
+    session.commit()
+
+
+def get_title(session: Session, *, user_id: int, conversation_id: int) -> ConversationSummary:
+    """The list row of one conversation the user is a member of.
+
+    Raises:
+        NotFound: Not a member or no such conversation.
+    """
+    require_member(session, user_id=user_id, conversation_id=conversation_id)
+    for row in list_for_user(session, user_id=user_id):
+        if row.id == conversation_id:
+            return row
+    raise NotFound("This conversation does not exist or you are not a member of it.")

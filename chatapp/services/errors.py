@@ -1,0 +1,17 @@
+"""The errors services raise; their message is safe to show to the user as it is."""
+
+
+class ChatError(Exception):
+    """A request the app refuses; nothing was changed."""
+
+
+class InvalidInput(ChatError):
+    """The request is malformed: empty, too long, or of the wrong form."""
+
+
+class NotFound(ChatError):
+    """The user or conversation named does not exist."""
+
+
+class Forbidden(ChatError):
+    """The caller may not do this (for instance: not a member of the conversation)."""

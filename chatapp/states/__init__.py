@@ -1,0 +1,1 @@
+"""Reflex states: what each browser tab holds on the server."""

@@ -1,0 +1,150 @@
+"""`AppState`: the signed-in user of a tab, and the presence of everyone they chat with."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import reflex as rx
+from reflex_base.constants.state import FIELD_MARKER
+from reflex_local_auth import LocalAuthState
+
+from chatapp import routes
+from chatapp.presence.logic import newer
+from chatapp.presence.tracker import get_service
+
+logger = logging.getLogger(__name__)
+
+# Each presence entry travels under a key of its own in the tab's state, so a change
+# of one user costs one entry on the wire, not the whole map (a 1,000-entry dict var
+# is resent whole: 100 KB per change).
+PRESENCE_KEY_PREFIX = "presence_map."
+_MAP_KEY = "presence_map" + FIELD_MARKER
+MANUAL_CHOICES = {"away": "away", "auto": None}
+
+
+class AppState(LocalAuthState):
+    """The tab's user and the live presence of their contacts.
+
+    `presence_map` maps a user id (as a string) to that user's presence entry
+    (`PresenceData.to_wire()`): the user themself and everyone who shares a
+    conversation with them. A full snapshot is loaded with every page load and
+    reconnect; after that, `handle_presence_changed` applies one change at a time.
+    """
+
+    presence_map: dict[str, dict[str, Any]] = {}
+    # The status this user chose for themself: "away", or "" for automatic.
+    manual_status: str = ""
+    # What the browser holds of presence_map, to send it only what differs.
+    _presence_sent: dict[str, dict[str, Any]] = {}
+
+    @rx.var(cache=True, initial_value=0)
+    def user_id(self) -> int:
+        """The signed-in user's id (0 when signed out)."""
+        user = self.authenticated_user
+        return user.id if user.id is not None and user.id > 0 else 0
+
+    @rx.var(cache=True, initial_value="")
+    def username(self) -> str:
+        """The signed-in user's username."""
+        return self.authenticated_user.username if self.user_id else ""
+
+    # Page life ------------------------------------------------------------------------
+
+    @rx.event
+    async def load_session(self):
+        """on_load of every signed-in page: register this tab and load presence.
+
+        Runs on the first load, on every navigation and after every reconnect.
+        """
+        if not self.user_id:
+            return rx.redirect(routes.LOGIN)
+        service = get_service()
+        await service.mark_online(
+            token=self.router.session.client_token,
+            sid=self.router.session.session_id,
+            user_id=self.user_id,
+        )
+        self.replace_presence(service.snapshot(self.user_id))
+        facts_manual = service._manual.get(self.user_id)
+        self.manual_status = facts_manual or ""
+        return None
+
+    @rx.event
+    async def logout(self):
+        """Sign out this browser: the tab leaves presence at once."""
+        if self.user_id:
+            await get_service().mark_offline(token=self.router.session.client_token, sid=None)
+        self.do_logout()
+        self.presence_map = {}
+        return rx.redirect(routes.LOGIN)
+
+    # Presence -------------------------------------------------------------------------
+
+    @rx.event
+    def handle_presence_changed(self, data: dict[str, Any]) -> None:
+        """Apply one presence change pushed by the presence service."""
+        key = str(data["user_id"])
+        if newer(data, self.presence_map.get(key)):
+            self.presence_map[key] = data
+
+    def replace_presence(self, snapshot: dict[str, dict[str, Any]]) -> None:
+        """Replace the whole map (page load, reconnect, contacts changed)."""
+        self.presence_map = snapshot
+
+    @rx.event
+    async def set_idle(self, idle: bool) -> None:
+        """The browser reports that this tab became idle (or active again)."""
+        if self.user_id:
+            await get_service().set_idle(token=self.router.session.client_token, idle=bool(idle))
+
+    @rx.event
+    async def set_status(self, choice: str):
+        """The status menu: "away" or "auto" (back to automatic)."""
+        if not self.user_id:
+            return rx.redirect(routes.LOGIN)
+        if choice not in MANUAL_CHOICES:
+            return rx.toast.error(f"Unknown status {str(choice)[:20]!r}.")
+        await get_service().set_manual(user_id=self.user_id, status=MANUAL_CHOICES[choice])
+        self.manual_status = choice if choice != "auto" else ""
+        return None
+
+
+# The wire ----------------------------------------------------------------------------
+# Reflex refuses these two as methods in a state's body (it takes every method there
+# for an event handler), so they are attached after the class is made: both are meant
+# to be overridden (reflex.istate.delta.build_delta calls get_delta "so an override
+# applies to it").
+
+_base_get_delta = AppState.get_delta
+_base_dict = AppState.dict
+
+
+def _get_delta(self: AppState):
+    """Send presence as per-user entries: only those that changed since the last send."""
+    delta = _base_get_delta(self)
+    name = self.get_full_name()
+    sub = delta.get(name)
+    if sub is not None and _MAP_KEY in sub:
+        current = sub.pop(_MAP_KEY) or {}
+        sent = self._presence_sent
+        patch = {PRESENCE_KEY_PREFIX + k: v for k, v in current.items() if sent.get(k) != v}
+        patch.update({PRESENCE_KEY_PREFIX + k: None for k in sent if k not in current})
+        sub.update(patch)
+        self._presence_sent = dict(current)
+        if not sub:
+            del delta[name]
+    return delta
+
+
+def _dict(self: AppState, include_computed: bool = True, initial: bool = False, **kwargs):
+    """A full snapshot (hydration) carries every entry, each under its own key."""
+    out = _base_dict(self, include_computed=include_computed, initial=initial, **kwargs)
+    sub = out[self.get_full_name()]
+    current = sub.pop(_MAP_KEY, {}) or {}
+    sub.update({PRESENCE_KEY_PREFIX + k: v for k, v in current.items()})
+    return out
+
+
+AppState.get_delta = _get_delta
+AppState.dict = _dict

@@ -1,0 +1,61 @@
+"""Sign-up and log-in forms (accounts and sessions are reflex-local-auth's)."""
+
+from __future__ import annotations
+
+import reflex as rx
+from reflex_local_auth import LocalAuthState
+
+from chatapp import routes
+from chatapp.services import accounts
+from chatapp.services.errors import ChatError
+
+
+class AuthFormState(LocalAuthState):
+    """The log-in and sign-up forms."""
+
+    form_error: str = ""
+
+    @rx.event
+    def redirect_if_signed_in(self):
+        """on_load of the forms: a signed-in user goes straight to the chat."""
+        self.form_error = ""
+        if self.is_authenticated:
+            return rx.redirect(routes.HOME)
+        return None
+
+    @rx.event
+    def log_in(self, form_data: dict):
+        """Check the credentials and start a session."""
+        username = str(form_data.get("username", ""))[:64]
+        password = str(form_data.get("password", ""))[: accounts.PASSWORD_MAX + 1]
+        with rx.session() as session:
+            try:
+                user = accounts.authenticate(session, username=username, password=password)
+            except ChatError as exc:
+                self.form_error = str(exc)
+                return None
+        self.form_error = ""
+        self._login(user.id)
+        return rx.redirect(routes.HOME)
+
+    @rx.event
+    def sign_up(self, form_data: dict):
+        """Create the account and sign in."""
+        password = str(form_data.get("password", ""))[: accounts.PASSWORD_MAX + 1]
+        if password != str(form_data.get("confirm", ""))[: accounts.PASSWORD_MAX + 1]:
+            self.form_error = "The passwords do not match."
+            return None
+        with rx.session() as session:
+            try:
+                user = accounts.sign_up(
+                    session,
+                    username=str(form_data.get("username", ""))[:64],
+                    display_name=str(form_data.get("display_name", ""))[:200],
+                    password=password,
+                )
+            except ChatError as exc:
+                self.form_error = str(exc)
+                return None
+        self.form_error = ""
+        self._login(user.id)
+        return rx.redirect(routes.HOME)

@@ -1,0 +1,280 @@
+"""`ChatState`: the conversation list, the open conversation and sending messages."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import reflex as rx
+
+from chatapp import routes
+from chatapp.presence import fanout, tracker
+from chatapp.services import conversations as conv
+from chatapp.services import messages as msgs
+from chatapp.services.accounts import normalize_username
+from chatapp.services.conversations import ConversationSummary, Member
+from chatapp.services.errors import ChatError
+from chatapp.services.messages import MessageView
+from chatapp.states.app_state import AppState
+
+logger = logging.getLogger(__name__)
+
+_background: set[asyncio.Task] = set()
+
+
+def _spawn(coro) -> None:
+    """Run a delivery without holding up the handler (and this tab's state lock)."""
+    task = asyncio.get_running_loop().create_task(coro)
+    _background.add(task)
+    task.add_done_callback(_background.discard)
+
+
+def _split_usernames(raw: str) -> list[str]:
+    return [normalize_username(n) for n in raw.replace(",", " ").split() if n.strip()]
+
+
+class ChatState(AppState):
+    """What the chat pages of a tab show."""
+
+    conversations: list[ConversationSummary] = []
+    current_id: int = 0
+    current_title: str = ""
+    current_kind: str = ""
+    current_peer_id: int = 0
+    current_member_ids: list[int] = []
+    members: list[Member] = []
+    messages: list[MessageView] = []
+    draft: str = ""
+    # A problem to show in the open conversation ("" when none).
+    error: str = ""
+    not_found: bool = False
+    # The "new conversation" dialogs.
+    dialog_error: str = ""
+    direct_open: bool = False
+    group_open: bool = False
+
+    @rx.var
+    def total_unread(self) -> int:
+        """Unread messages across all conversations."""
+        return sum(c.unread for c in self.conversations)
+
+    # Loading ----------------------------------------------------------------------------
+
+    def _reload_list(self) -> None:
+        with rx.session() as session:
+            self.conversations = conv.list_for_user(session, user_id=self.user_id)
+
+    @rx.event
+    def load_home(self) -> None:
+        """on_load of the home page (after `AppState.load_session`)."""
+        if not self.user_id:
+            return
+        self._clear_current()
+        self._reload_list()
+
+    def _clear_current(self) -> None:
+        self.current_id = 0
+        self.current_title = self.current_kind = ""
+        self.current_peer_id = 0
+        self.current_member_ids = []
+        self.members = []
+        self.messages = []
+        self.error = ""
+        self.not_found = False
+
+    @rx.event
+    def load_conversation(self) -> None:
+        """on_load of /c/[cid]: open it if the user is a member, else say so."""
+        if not self.user_id:
+            return
+        self._clear_current()
+        self.draft = ""
+        raw = self.router.page.params.get("cid", "")
+        try:
+            cid = int(raw)
+        except (TypeError, ValueError):
+            cid = 0
+        with rx.session() as session:
+            try:
+                row = conv.get_title(session, user_id=self.user_id, conversation_id=cid)
+                self.messages = msgs.history(session, user_id=self.user_id, conversation_id=cid)
+                self.members = conv.members(session, cid)
+                conv.mark_read(session, user_id=self.user_id, conversation_id=cid)
+            except ChatError as exc:
+                self.not_found = True
+                self.error = str(exc)
+                self._reload_list()
+                return
+            self.conversations = conv.list_for_user(session, user_id=self.user_id)
+        self.current_id = row.id
+        self.current_title = row.title
+        self.current_kind = row.kind
+        self.current_peer_id = row.peer_id
+        self.current_member_ids = row.member_ids
+
+    # Sending ----------------------------------------------------------------------------
+
+    @rx.event
+    def set_draft(self, value: str) -> None:
+        """The composer's text."""
+        self.draft = value if isinstance(value, str) else ""
+
+    @rx.event
+    def send_message(self, form_data: dict | None = None):
+        """Send the draft to the open conversation (Enter in the composer)."""
+        if not self.user_id:
+            return rx.redirect(routes.LOGIN)
+        body = self.draft
+        if isinstance(form_data, dict) and isinstance(form_data.get("body"), str):
+            body = form_data["body"]
+        with rx.session() as session:
+            try:
+                view = msgs.send(session, author_id=self.user_id, conversation_id=self.current_id, body=body)
+            except ChatError as exc:
+                self.error = str(exc)  # the draft stays, so nothing typed is lost
+                return None
+            member_ids = conv.member_ids(session, self.current_id)
+        self.error = ""
+        self.draft = ""
+        self.receive_message(view)
+        me = self.router.session.client_token
+        tokens = [t for t in tracker.get_service().registry.tokens_of(member_ids) if t != me]
+        _spawn(_deliver_message(tokens, view))
+        return None
+
+    def receive_message(self, view: MessageView) -> None:
+        """A message was posted in one of this user's conversations."""
+        if view.conversation_id == self.current_id:
+            if not any(m.id == view.id for m in self.messages[-20:]):
+                self.messages.append(view)
+            if view.author_id != self.user_id:
+                with rx.session() as session:
+                    conv.mark_read(session, user_id=self.user_id, conversation_id=view.conversation_id)
+        for i, row in enumerate(self.conversations):
+            if row.id == view.conversation_id:
+                row.preview = f"{view.author_name}: {' '.join(view.body.split())}"[: conv.PREVIEW_LENGTH]
+                row.last_activity_ms = view.created_ms
+                if view.author_id != self.user_id and view.conversation_id != self.current_id:
+                    row.unread += 1
+                self.conversations = [row, *self.conversations[:i], *self.conversations[i + 1 :]]
+                return
+        self._reload_list()  # a conversation this tab did not know yet
+
+    def refresh_list(self) -> None:
+        """Membership changed elsewhere: reload the list."""
+        self._reload_list()
+
+    # Creating ---------------------------------------------------------------------------
+
+    @rx.event
+    def set_direct_open(self, value: bool) -> None:
+        self.direct_open = value
+        self.dialog_error = ""
+
+    @rx.event
+    def set_group_open(self, value: bool) -> None:
+        self.group_open = value
+        self.dialog_error = ""
+
+    @rx.event
+    async def start_direct(self, form_data: dict):
+        """Open (or create) the direct conversation with a username."""
+        if not self.user_id:
+            return rx.redirect(routes.LOGIN)
+        username = str(form_data.get("username", ""))[:64]
+        with rx.session() as session:
+            try:
+                cid, created = conv.open_direct(session, user_id=self.user_id, other_username=username)
+            except ChatError as exc:
+                self.dialog_error = str(exc)
+                return None
+            member_ids = conv.member_ids(session, cid)
+        self.direct_open = False
+        if created:
+            await self._membership_changed(member_ids)
+        return rx.redirect(routes.conversation(cid))
+
+    @rx.event
+    async def create_group(self, form_data: dict):
+        """Create a group from the dialog's title and usernames."""
+        if not self.user_id:
+            return rx.redirect(routes.LOGIN)
+        title = str(form_data.get("title", ""))[:200]
+        names = _split_usernames(str(form_data.get("members", ""))[:4000])
+        with rx.session() as session:
+            try:
+                cid = conv.create_group(session, user_id=self.user_id, title=title, member_usernames=names)
+            except ChatError as exc:
+                self.dialog_error = str(exc)
+                return None
+            member_ids = conv.member_ids(session, cid)
+        self.group_open = False
+        await self._membership_changed(member_ids)
+        return rx.redirect(routes.conversation(cid))
+
+    @rx.event
+    async def add_members(self, form_data: dict):
+        """Add users to the open group."""
+        if not self.user_id:
+            return rx.redirect(routes.LOGIN)
+        names = _split_usernames(str(form_data.get("usernames", ""))[:4000])
+        if not names:
+            self.error = "Name at least one username to add."
+            return None
+        with rx.session() as session:
+            try:
+                added = conv.add_members(
+                    session, user_id=self.user_id, conversation_id=self.current_id, usernames=names
+                )
+            except ChatError as exc:
+                self.error = str(exc)
+                return None
+            self.members = conv.members(session, self.current_id)
+            member_ids = conv.member_ids(session, self.current_id)
+        self.current_member_ids = sorted(member_ids)
+        self.error = ""
+        if added:
+            await self._membership_changed(member_ids)
+        return None
+
+    @rx.event
+    async def leave_group(self):
+        """Leave the open group."""
+        if not self.user_id:
+            return rx.redirect(routes.LOGIN)
+        cid = self.current_id
+        with rx.session() as session:
+            try:
+                conv.leave(session, user_id=self.user_id, conversation_id=cid)
+            except ChatError as exc:
+                self.error = str(exc)
+                return None
+            member_ids = conv.member_ids(session, cid)
+        await self._membership_changed([*member_ids, self.user_id])
+        return rx.redirect(routes.HOME)
+
+    async def _membership_changed(self, user_ids: list[int]) -> None:
+        """New or lost contacts: fresh presence for everyone involved, fresh lists for
+        their other tabs (this tab refreshes itself)."""
+        service = tracker.get_service()
+        me = self.router.session.client_token
+        self.replace_presence(service.snapshot(self.user_id))
+        self._reload_list()
+        tokens = [t for t in service.registry.tokens_of([*user_ids, self.user_id]) if t != me]
+        _spawn(_refresh_tabs(tokens))
+
+
+async def _deliver_message(tokens: list[str], view: MessageView) -> None:
+    await fanout.deliver(tracker.get_app(), tokens, ChatState, lambda s: s.receive_message(view))
+
+
+async def _refresh_tabs(tokens: list[str]) -> None:
+    service = tracker.get_service()
+    app = tracker.get_app()
+
+    def refresh(state: ChatState) -> None:
+        state.refresh_list()
+        if state.user_id:
+            state.replace_presence(service.snapshot(state.user_id))
+
+    await fanout.deliver(app, tokens, ChatState, refresh)
