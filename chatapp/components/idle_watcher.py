@@ -15,7 +15,9 @@ from chatapp.settings import settings
 from chatapp.states.app_state import AppState
 
 _WATCHER_JS = """
-function useChatappIdleWatcher(report, idleMs) {
+function useChatappIdleWatcher(report, configuredMs) {
+  // window.chatappIdleMs lets a test shorten the period without rebuilding the app.
+  const idleMs = window.chatappIdleMs ?? configuredMs;
   const reportRef = useRef(report);
   reportRef.current = report;
   useEffect(() => {

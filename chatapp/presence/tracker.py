@@ -23,6 +23,7 @@ logger = logging.getLogger(__name__)
 
 _service: PresenceService | None = None
 _app: rx.App | None = None
+_loop: asyncio.AbstractEventLoop | None = None
 
 
 def get_service() -> PresenceService:
@@ -49,6 +50,18 @@ def get_app() -> rx.App:
     return _app
 
 
+def get_loop() -> asyncio.AbstractEventLoop:
+    """The event loop the service runs on (to reach it from another thread).
+
+    Raises:
+        RuntimeError: Before the app started.
+    """
+    if _loop is None:
+        msg = "the presence tracker is not running"
+        raise RuntimeError(msg)
+    return _loop
+
+
 def make_service(app: rx.App) -> PresenceService:
     """A presence service that delivers into this app's tabs."""
     from chatapp.states.app_state import AppState  # states import this module
@@ -68,9 +81,9 @@ def make_service(app: rx.App) -> PresenceService:
 @contextlib.asynccontextmanager
 async def presence_tracker(app: rx.App) -> AsyncIterator[None]:
     """Lifespan task: run the presence service for as long as the server runs."""
-    global _service, _app
+    global _service, _app, _loop
     service = make_service(app)
-    _service, _app = service, app
+    _service, _app, _loop = service, app, asyncio.get_running_loop()
 
     async def on_close(token: str, sid: str) -> None:
         await service.mark_offline(token=token, sid=sid)
@@ -84,7 +97,7 @@ async def presence_tracker(app: rx.App) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await flusher
         await service.close()
-        _service = _app = None
+        _service = _app = _loop = None
 
 
 async def _flush_periodically(service: PresenceService) -> None:

@@ -1,0 +1,91 @@
+"""Fixtures shared by every test: a throw-away database, the real app, Chromium, and
+a guard that fails any test during which the app logged an error."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+_TMP = Path(tempfile.mkdtemp(prefix="chatapp-tests-"))
+# Before anything imports chatapp.settings or rxconfig: the app under test uses its own
+# database file, never the developer's chatapp.db.
+os.environ["REFLEX_DB_URL"] = os.environ.get("CHATAPP_TEST_DB_URL", f"sqlite:///{_TMP / 'test.db'}")
+os.environ["REFLEX_TELEMETRY_ENABLED"] = "false"
+
+import pytest  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "scripts"))
+from find_chromium import find_chromium  # noqa: E402
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+class _ErrorCollector(logging.Handler):
+    """Collects the ERROR records of the app and of Reflex."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.split(".")[0] in {"reflex", "chatapp"}:
+            self.records.append(record)
+
+
+_errors = _ErrorCollector()
+logging.getLogger().addHandler(_errors)
+
+
+@pytest.fixture(autouse=True)
+def fail_on_app_errors():
+    """A test during which the app or Reflex logged an error fails, whatever it asserted."""
+    start = len(_errors.records)
+    yield
+    new = _errors.records[start:]
+    if new:
+        lines = "\n".join(f"{r.name}: {r.getMessage()}" for r in new)
+        pytest.fail(f"the app logged {len(new)} error(s):\n{lines}", pytrace=False)
+
+
+def _migrate() -> None:
+    reflex = Path(sys.executable).with_name("reflex")
+    subprocess.run([str(reflex), "db", "migrate"], cwd=ROOT, env=os.environ, check=True)
+
+
+@pytest.fixture(scope="session")
+def app_harness():
+    """The real app (database migrated with the project's migrations), served by Reflex's
+    AppHarness: backend in this process, frontend dev server beside it."""
+    from reflex.testing import AppHarness
+
+    _migrate()
+    with AppHarness.create(root=ROOT, app_name="chatapp") as harness:
+        yield harness
+
+
+@pytest.fixture(scope="session")
+def base_url(app_harness) -> str:
+    """The frontend's address (pytest-playwright's fixture name)."""
+    return app_harness.frontend_url.rstrip("/")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch the system Chromium: Playwright cannot download its own here."""
+    path = find_chromium()
+    if path is None:
+        pytest.fail("no Chromium found: run scripts/test, which installs one", pytrace=False)
+    return {**browser_type_launch_args, "executable_path": path, "args": CHROMIUM_ARGS}

@@ -1,0 +1,136 @@
+"""End to end: accounts and live chat in real Chromium contexts against the real app."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.support import PASSWORD, create_user, direct, group, signed_in_context, unique_name
+
+
+def _sign_up(page, base_url: str, username: str, password: str = PASSWORD) -> None:
+    page.goto(f"{base_url}/signup")
+    page.get_by_placeholder("Username (a-z, 0-9, _)").fill(username)
+    page.get_by_placeholder("Display name").fill(username.title())
+    page.get_by_placeholder("Password (8+ characters)").fill(password)
+    page.get_by_placeholder("Repeat password").fill(password)
+    page.get_by_role("button", name="Sign up").click()
+
+
+def _log_in(page, base_url: str, username: str, password: str) -> None:
+    page.goto(f"{base_url}/login")
+    page.get_by_placeholder("Username").fill(username)
+    page.get_by_placeholder("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def _send(page, text: str) -> None:
+    page.locator("#composer").fill(text)
+    page.locator("#composer").press("Enter")
+
+
+def test_sign_up_log_out_and_log_in_with_errors_for_bad_input(browser, base_url):
+    page = browser.new_context().new_page()
+    name = unique_name("sue")
+    _sign_up(page, base_url, name)
+    expect(page).to_have_url(f"{base_url}/")
+    expect(page.locator("#status-menu-trigger")).to_contain_text(f"@{name}")
+
+    page.locator("#status-menu-trigger").click()
+    page.locator("#logout").click()
+    expect(page).to_have_url(f"{base_url}/login")
+
+    _sign_up(page, base_url, name.upper())  # usernames are case-insensitive
+    expect(page.locator("#form-error")).to_contain_text("is taken")
+
+    _log_in(page, base_url, name, "wrong password!")
+    expect(page.locator("#form-error")).to_have_text("Wrong username or password.")
+    _log_in(page, base_url, name, PASSWORD)
+    expect(page).to_have_url(f"{base_url}/")
+
+
+def test_logged_out_visit_redirects_to_login(browser, base_url):
+    page = browser.new_context().new_page()
+    page.goto(f"{base_url}/c/1")
+    expect(page).to_have_url(f"{base_url}/login")
+
+
+def test_direct_message_appears_live_and_moves_the_conversation_up(browser, base_url):
+    a_id, a_name = create_user("ann")
+    b_id, b_name = create_user("ben")
+    c_id, c_name = create_user("cat")
+    older = group(b_id, "Older group", [c_name])
+    a = signed_in_context(browser, a_id).new_page()
+    b = signed_in_context(browser, b_id).new_page()
+    b.goto(f"{base_url}/")
+    expect(b.locator(".conversation-row").first).to_contain_text("Older group")
+
+    a.goto(f"{base_url}/")
+    a.get_by_role("button", name="Chat").click()
+    a.get_by_placeholder("Username").fill(b_name)
+    a.get_by_role("button", name="Open chat").click()
+    expect(a).to_have_url(re.compile(rf"{base_url}/c/\d+"))
+    _send(a, "Hello Ben, this is live")
+    expect(a.locator(".message-body").last).to_have_text("Hello Ben, this is live")
+
+    # B never reloads: the new conversation arrives on top, with its unread count.
+    first = b.locator(".conversation-row").first
+    expect(first).to_contain_text(a_name.title())
+    expect(first.locator(".unread-badge")).to_have_text("1")
+    first.click()
+    expect(b.locator(".message-body").last).to_have_text("Hello Ben, this is live")
+    _send(b, "Hi Ann!")
+    expect(a.locator(".message-body").last).to_have_text("Hi Ann!")
+    assert older  # the group stays in B's list, below
+    expect(b.locator(".conversation-row").nth(1)).to_contain_text("Older group")
+
+
+def test_group_message_reaches_all_three_members(browser, base_url):
+    ids = [create_user(p) for p in ("gia", "gus", "gwen")]
+    cid = group(ids[0][0], "Trio", [ids[1][1], ids[2][1]])
+    pages = [signed_in_context(browser, uid).new_page() for uid, _ in ids]
+    for page in pages:
+        page.goto(f"{base_url}/c/{cid}")
+        expect(page.locator("#conversation-title")).to_have_text("Trio")
+    _send(pages[1], "Message for the trio")
+    for page in pages:
+        expect(page.locator(".message-body").last).to_have_text("Message for the trio")
+
+
+def test_non_member_opening_a_conversation_url_sees_an_error_not_the_messages(browser, base_url):
+    a_id, _ = create_user("ida")
+    _, b_name = create_user("ivo")
+    x_id, _ = create_user("xen")
+    cid = direct(a_id, b_name)
+    owner = signed_in_context(browser, a_id).new_page()
+    owner.goto(f"{base_url}/c/{cid}")
+    _send(owner, "private words")
+    expect(owner.locator(".message-body").last).to_have_text("private words")
+
+    intruder = signed_in_context(browser, x_id).new_page()
+    intruder.goto(f"{base_url}/c/{cid}")
+    expect(intruder.locator("#chat-error")).to_contain_text("not a member")
+    expect(intruder.get_by_text("private words")).to_have_count(0)
+    intruder.goto(f"{base_url}/c/999999")
+    expect(intruder.locator("#chat-error")).to_contain_text("not a member")
+
+
+def test_empty_and_oversized_messages_are_refused_and_the_draft_is_kept(browser, base_url):
+    a_id, _ = create_user("ola")
+    _, b_name = create_user("oto")
+    cid = direct(a_id, b_name)
+    page = signed_in_context(browser, a_id).new_page()
+    page.goto(f"{base_url}/c/{cid}")
+    expect(page.locator("#conversation-title")).to_be_visible()
+    _send(page, "   ")
+    expect(page.locator("#chat-error")).to_have_text("A message cannot be empty.")
+    too_long = "x" * 4001
+    page.locator("#composer").fill(too_long)
+    page.locator("#composer").press("Enter")
+    expect(page.locator("#chat-error")).to_contain_text("at most 4,000 characters")
+    expect(page.locator("#composer")).to_have_value(too_long)
+    expect(page.locator(".message")).to_have_count(0)
+    _send(page, "fine now")
+    expect(page.locator(".message-body")).to_have_text(["fine now"])
+    expect(page.locator("#chat-error")).to_have_count(0)

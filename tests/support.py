@@ -1,0 +1,81 @@
+"""Helpers for tests that drive the running app: users, conversations, logged-in pages."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+import uuid
+from datetime import timedelta
+
+import reflex as rx
+
+from chatapp.models import LocalAuthSession, utcnow
+from chatapp.presence import tracker
+from chatapp.services import accounts, conversations
+
+PASSWORD = "correct horse battery"
+_counter = itertools.count(1)
+
+
+def unique_name(prefix: str) -> str:
+    """A username no other test uses."""
+    return f"{prefix}{next(_counter)}_{uuid.uuid4().hex[:6]}"
+
+
+def create_user(prefix: str, display_name: str | None = None) -> tuple[int, str]:
+    """A new account; returns (user id, username)."""
+    name = unique_name(prefix)
+    with rx.session() as session:
+        user = accounts.sign_up(
+            session, username=name, display_name=display_name or name.title(), password=PASSWORD
+        )
+        return user.id, name
+
+
+def auth_token_for(user_id: int) -> str:
+    """A fresh login session for the user (what logging in creates)."""
+    token = str(uuid.uuid4())
+    with rx.session() as session:
+        session.add(
+            LocalAuthSession(user_id=user_id, session_id=token, expiration=utcnow() + timedelta(days=1))
+        )
+        session.commit()
+    return token
+
+
+def direct(user_id: int, other_username: str) -> int:
+    """The direct conversation of two users."""
+    with rx.session() as session:
+        cid, _ = conversations.open_direct(session, user_id=user_id, other_username=other_username)
+        return cid
+
+
+def group(user_id: int, title: str, usernames: list[str]) -> int:
+    """A new group."""
+    with rx.session() as session:
+        return conversations.create_group(session, user_id=user_id, title=title, member_usernames=usernames)
+
+
+def signed_in_context(browser, user_id: int):
+    """A browser context (its own localStorage, like another browser) signed in as the user."""
+    context = browser.new_context()
+    token = auth_token_for(user_id)
+    context.add_init_script(f"window.localStorage.setItem('_auth_token', {token!r});")
+    return context
+
+
+def on_backend(coro, timeout: float = 10):
+    """Run a coroutine on the app's event loop (the backend runs in another thread)."""
+    return asyncio.run_coroutine_threadsafe(coro, tracker.get_loop()).result(timeout)
+
+
+def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"):
+    """Wait for predicate() to be truthy, else fail with `message`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {message}")
