@@ -59,7 +59,7 @@ def test_logged_out_visit_redirects_to_login(browser, base_url):
 def test_direct_message_appears_live_and_moves_the_conversation_up(browser, base_url):
     a_id, a_name = create_user("ann")
     b_id, b_name = create_user("ben")
-    c_id, c_name = create_user("cat")
+    _, c_name = create_user("cat")
     older = group(b_id, "Older group", [c_name])
     a = signed_in_context(browser, a_id).new_page()
     b = signed_in_context(browser, b_id).new_page()
