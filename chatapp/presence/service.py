@@ -74,6 +74,8 @@ class PresenceService:
         idle = old.idle if old is not None and old.user_id == user_id else False
         replaced = self.registry.register(Tab(token=token, sid=sid, user_id=user_id, idle=idle))
         if replaced is not None and replaced.user_id != user_id:  # same tab, other account
+            if not self.registry.tabs_of(replaced.user_id):
+                self._ended_at[replaced.user_id] = self._clock()
             await self._evaluate(replaced.user_id)
         self._ended_at.pop(user_id, None)
         await self._evaluate(user_id)

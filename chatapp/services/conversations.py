@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from chatapp.models import Conversation, LocalUser, Message, Participant, Profile
-from chatapp.services.accounts import find_user_ids
+from chatapp.services.accounts import find_user_ids, normalize_username
 from chatapp.services.errors import Forbidden, InvalidInput, NotFound
 
 TITLE_MAX = 80
@@ -80,6 +80,9 @@ def open_direct(session: Session, *, user_id: int, other_username: str) -> tuple
         NotFound: No such user.
         InvalidInput: The user named themself.
     """
+    if not normalize_username(other_username):
+        msg = "Name the user to chat with."
+        raise InvalidInput(msg)
     other_id = find_user_ids(session, [other_username])
     (peer,) = other_id.values()
     if peer == user_id:

@@ -1,0 +1,268 @@
+"""The pure presence rules, with fixed timezone-aware UTC times."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from chatapp.presence.logic import (
+    Action,
+    PresenceData,
+    Status,
+    Tab,
+    aggregate,
+    decide,
+    epoch_ms,
+    last_seen_for_display,
+    newer,
+    offline_due,
+)
+
+T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+GRACE = timedelta(seconds=1.5)
+
+
+def _tab(token: str, *, idle: bool = False, user_id: int = 1) -> Tab:
+    return Tab(token=token, sid=f"sid-{token}", user_id=user_id, idle=idle)
+
+
+# aggregate ----------------------------------------------------------------------------
+
+
+def test_aggregate_no_tabs_is_offline():
+    assert aggregate([], manual_away=False) == Status.OFFLINE
+
+
+def test_aggregate_no_tabs_is_offline_even_when_manual_away():
+    assert aggregate([], manual_away=True) == Status.OFFLINE
+
+
+def test_aggregate_single_active_tab_is_online():
+    assert aggregate([_tab("a")], manual_away=False) == Status.ONLINE
+
+
+def test_aggregate_online_when_any_of_several_tabs_is_active():
+    tabs = [_tab("a", idle=True), _tab("b", idle=False), _tab("c", idle=True)]
+    assert aggregate(tabs, manual_away=False) == Status.ONLINE
+
+
+def test_aggregate_away_when_every_tab_is_idle():
+    tabs = [_tab("a", idle=True), _tab("b", idle=True), _tab("c", idle=True)]
+    assert aggregate(tabs, manual_away=False) == Status.AWAY
+
+
+def test_aggregate_manual_away_beats_active_tabs():
+    tabs = [_tab("a", idle=False), _tab("b", idle=False)]
+    assert aggregate(tabs, manual_away=True) == Status.AWAY
+
+
+# decide -------------------------------------------------------------------------------
+
+
+def test_decide_last_tab_gone_while_online_starts_grace_instead_of_publishing_offline():
+    assert decide(Status.ONLINE, Status.OFFLINE, grace_pending=False) == Action.START_GRACE
+
+
+def test_decide_last_tab_gone_while_away_starts_grace():
+    assert decide(Status.AWAY, Status.OFFLINE, grace_pending=False) == Action.START_GRACE
+
+
+def test_decide_offline_while_grace_already_pending_does_not_restart_it():
+    assert decide(Status.ONLINE, Status.OFFLINE, grace_pending=True) == Action.NOTHING
+    assert decide(Status.AWAY, Status.OFFLINE, grace_pending=True) == Action.NOTHING
+
+
+def test_decide_offline_already_published_does_nothing():
+    assert decide(Status.OFFLINE, Status.OFFLINE, grace_pending=False) == Action.NOTHING
+
+
+def test_decide_reconnect_during_grace_cancels_it_silently():
+    assert decide(Status.ONLINE, Status.ONLINE, grace_pending=True) == Action.CANCEL_GRACE
+    assert decide(Status.AWAY, Status.AWAY, grace_pending=True) == Action.CANCEL_GRACE
+
+
+def test_decide_unchanged_status_without_grace_does_nothing():
+    assert decide(Status.ONLINE, Status.ONLINE, grace_pending=False) == Action.NOTHING
+    assert decide(Status.AWAY, Status.AWAY, grace_pending=False) == Action.NOTHING
+
+
+def test_decide_coming_online_from_offline_publishes():
+    assert decide(Status.OFFLINE, Status.ONLINE, grace_pending=False) == Action.PUBLISH
+    assert decide(Status.OFFLINE, Status.AWAY, grace_pending=False) == Action.PUBLISH
+
+
+def test_decide_away_to_online_publishes():
+    assert decide(Status.AWAY, Status.ONLINE, grace_pending=False) == Action.PUBLISH
+
+
+def test_decide_online_to_away_publishes():
+    assert decide(Status.ONLINE, Status.AWAY, grace_pending=False) == Action.PUBLISH
+
+
+def test_decide_status_change_on_reconnect_during_grace_publishes():
+    # Last tab closed while online, a tab came back but the user is now away (or the
+    # reverse): the new status is news, and publishing drops the pending offline.
+    assert decide(Status.ONLINE, Status.AWAY, grace_pending=True) == Action.PUBLISH
+    assert decide(Status.AWAY, Status.ONLINE, grace_pending=True) == Action.PUBLISH
+
+
+@pytest.mark.parametrize("published", list(Status))
+@pytest.mark.parametrize("grace_pending", [False, True])
+def test_decide_never_publishes_offline_directly(published, grace_pending):
+    assert decide(published, Status.OFFLINE, grace_pending=grace_pending) != Action.PUBLISH
+
+
+# offline_due --------------------------------------------------------------------------
+
+
+def test_offline_due_not_before_grace_has_elapsed():
+    assert not offline_due(T0, T0, GRACE)
+    assert not offline_due(T0, T0 + GRACE - timedelta(microseconds=1), GRACE)
+
+
+def test_offline_due_exactly_at_end_of_grace():
+    assert offline_due(T0, T0 + GRACE, GRACE)
+
+
+def test_offline_due_long_after_grace():
+    assert offline_due(T0, T0 + timedelta(hours=1), GRACE)
+
+
+def test_offline_due_not_when_clock_is_behind_end_time():
+    assert not offline_due(T0, T0 - timedelta(seconds=5), GRACE)
+
+
+def test_offline_due_with_zero_grace_is_immediate():
+    assert offline_due(T0, T0, timedelta(0))
+
+
+# epoch_ms -----------------------------------------------------------------------------
+
+
+def test_epoch_ms_of_none_is_none():
+    assert epoch_ms(None) is None
+
+
+def test_epoch_ms_of_utc_datetime():
+    assert epoch_ms(T0) == 1_714_564_800_000
+
+
+def test_epoch_ms_truncates_microseconds_to_milliseconds():
+    assert epoch_ms(T0.replace(microsecond=123_999)) == 1_714_564_800_123
+
+
+def test_epoch_ms_is_the_same_instant_in_any_timezone():
+    paris = T0.astimezone(timezone(timedelta(hours=2)))
+    assert epoch_ms(paris) == epoch_ms(T0)
+
+
+def test_epoch_ms_of_unix_epoch_is_zero():
+    assert epoch_ms(datetime(1970, 1, 1, tzinfo=UTC)) == 0
+
+
+# last_seen_for_display ---------------------------------------------------------------
+
+NOW_MS = 1_714_564_800_000
+
+
+def test_last_seen_for_display_never_seen_is_none():
+    assert last_seen_for_display(None, NOW_MS) is None
+
+
+def test_last_seen_for_display_zero_is_none():
+    assert last_seen_for_display(0, NOW_MS) is None
+
+
+def test_last_seen_for_display_negative_is_none():
+    assert last_seen_for_display(-5, NOW_MS) is None
+
+
+def test_last_seen_for_display_future_is_clamped_to_now():
+    assert last_seen_for_display(NOW_MS + 120_000, NOW_MS) == NOW_MS
+
+
+def test_last_seen_for_display_past_is_kept():
+    assert last_seen_for_display(NOW_MS - 60_000, NOW_MS) == NOW_MS - 60_000
+
+
+def test_last_seen_for_display_now_is_kept():
+    assert last_seen_for_display(NOW_MS, NOW_MS) == NOW_MS
+
+
+# PresenceData -------------------------------------------------------------------------
+
+
+def _data(status: Status, *, version: int = 7, last_seen_at: int | None = 1_700_000_000_000) -> PresenceData:
+    return PresenceData(
+        user_id=42,
+        username="alice",
+        display_name="Alice Liddell",
+        status=status,
+        last_seen_at=last_seen_at,
+        version=version,
+    )
+
+
+def test_presence_data_to_wire_has_every_field():
+    assert _data(Status.AWAY).to_wire() == {
+        "type": "presence",
+        "user_id": 42,
+        "username": "alice",
+        "name": "Alice Liddell",
+        "status": "away",
+        "is_online": True,
+        "last_seen_at": 1_700_000_000_000,
+        "v": 7,
+    }
+
+
+def test_presence_data_to_wire_status_is_a_plain_string():
+    wire = _data(Status.ONLINE).to_wire()
+    assert type(wire["status"]) is str
+    assert wire["status"] == "online"
+
+
+def test_presence_data_to_wire_offline_never_seen():
+    wire = _data(Status.OFFLINE, last_seen_at=None).to_wire()
+    assert wire["status"] == "offline"
+    assert wire["is_online"] is False
+    assert wire["last_seen_at"] is None
+
+
+def test_presence_data_is_online_when_online():
+    assert _data(Status.ONLINE).is_online is True
+
+
+def test_presence_data_is_online_when_away():
+    assert _data(Status.AWAY).is_online is True
+
+
+def test_presence_data_is_not_online_when_offline():
+    assert _data(Status.OFFLINE).is_online is False
+
+
+# newer --------------------------------------------------------------------------------
+
+
+def test_newer_replaces_when_nothing_is_held():
+    assert newer({"v": 1}, None)
+
+
+def test_newer_replaces_an_older_version():
+    assert newer({"v": 5}, {"v": 4})
+
+
+def test_newer_keeps_the_held_entry_when_incoming_is_older():
+    assert not newer({"v": 4}, {"v": 5})
+
+
+def test_newer_accepts_the_same_version_again():
+    assert newer({"v": 5}, {"v": 5})
+
+
+def test_newer_with_real_wire_entries_keeps_the_latest_change():
+    first = _data(Status.ONLINE, version=100).to_wire()
+    second = _data(Status.OFFLINE, version=101).to_wire()
+    assert newer(second, first)
+    assert not newer(first, second)

@@ -1,0 +1,570 @@
+"""`PresenceService` end to end below the Reflex fan-out: real database, real registry,
+real timers; the only stand-in is `deliver`, which records what would be pushed to tabs.
+
+The world of every test: alice and bob share a direct chat, alice and dave a group,
+bob and carol a direct chat. So alice's contacts are bob and dave, never carol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chatapp.models import Profile
+from chatapp.presence.logic import Status, epoch_ms
+from chatapp.presence.service import PresenceService
+from chatapp.services import conversations
+
+T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+GRACE = timedelta(seconds=0.05)
+PAST_GRACE = 0.1  # seconds to sleep for a grace to run out
+
+
+@dataclass
+class Probe:
+    """The service under test, what it delivered, and the clock it reads."""
+
+    service: PresenceService
+    sent: list[tuple[list[str], dict]] = field(default_factory=list)
+    now: list[datetime] = field(default_factory=lambda: [T0])
+
+    async def settled(self) -> list[tuple[list[str], dict]]:
+        """Every delivery so far (after waiting for those in flight), then forget them."""
+        await self.service.drain()
+        out = list(self.sent)
+        self.sent.clear()
+        return out
+
+
+def _probe(session_factory: Callable) -> Probe:
+    sent: list[tuple[list[str], dict]] = []
+    now = [T0]
+
+    async def capture(tokens: list[str], entry: dict) -> None:
+        sent.append((sorted(tokens), entry))
+
+    service = PresenceService(
+        deliver=capture, session_factory=session_factory, grace=GRACE, clock=lambda: now[0]
+    )
+    return Probe(service=service, sent=sent, now=now)
+
+
+def _profile(session_factory, user_id: int) -> Profile:
+    with session_factory() as session:
+        return session.get(Profile, user_id)
+
+
+@pytest.fixture
+def ids(make_user, session) -> dict[str, int]:
+    """alice, bob, carol and dave, with the conversations described above."""
+    people = {name: make_user(name, name.title()) for name in ("alice", "bob", "carol", "dave")}
+    conversations.open_direct(session, user_id=people["alice"], other_username="bob")
+    conversations.create_group(session, user_id=people["alice"], title="Team", member_usernames=["dave"])
+    conversations.open_direct(session, user_id=people["bob"], other_username="carol")
+    return people
+
+
+# Going online -------------------------------------------------------------------------
+
+
+def test_mark_online_publishes_to_contacts_and_own_tabs_but_not_to_strangers(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb1", user_id=ids["bob"])
+        await p.service.mark_online(token="c1", sid="sc1", user_id=ids["carol"])
+        await p.service.mark_online(token="d1", sid="sd1", user_id=ids["dave"])
+        await p.settled()
+
+        await p.service.mark_online(token="a1", sid="sa1", user_id=ids["alice"])
+        sent = await p.settled()
+        await p.service.close()
+        return sent
+
+    sent = asyncio.run(scenario())
+    assert len(sent) == 1
+    tokens, entry = sent[0]
+    assert tokens == ["a1", "b1", "d1"]
+    assert "c1" not in tokens
+    assert entry["type"] == "presence"
+    assert entry["user_id"] == ids["alice"]
+    assert entry["username"] == "alice"
+    assert entry["status"] == "online"
+    assert entry["is_online"] is True
+
+
+def test_mark_online_of_a_contact_reaches_each_open_tab_of_the_watcher(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
+        await p.settled()
+        await p.service.mark_online(token="b1", sid="s3", user_id=ids["bob"])
+        sent = await p.settled()
+        await p.service.close()
+        return sent
+
+    sent = asyncio.run(scenario())
+    assert [(tokens, entry["user_id"], entry["status"]) for tokens, entry in sent] == [
+        (["a1", "a2", "b1"], ids["bob"], "online")
+    ]
+
+
+def test_mark_online_with_nobody_watching_delivers_nothing_but_records_the_status(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="c1", sid="s1", user_id=ids["carol"])
+        await p.settled()
+        await p.service.mark_online(token="d1", sid="s2", user_id=ids["dave"])
+        sent = await p.settled()  # dave's own tab is watching
+        status = p.service.status_of(ids["dave"])
+        await p.service.close()
+        return sent, status
+
+    sent, status = asyncio.run(scenario())
+    assert [tokens for tokens, _ in sent] == [["d1"]]
+    assert status == Status.ONLINE
+
+
+def test_second_tab_publishes_nothing_new(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await p.settled()
+        await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
+        sent = await p.settled()
+        tabs = p.service.registry.tabs_of(ids["alice"])
+        await p.service.close()
+        return sent, tabs
+
+    sent, tabs = asyncio.run(scenario())
+    assert sent == []
+    assert sorted(t.token for t in tabs) == ["a1", "a2"]
+
+
+# Going offline ------------------------------------------------------------------------
+
+
+def test_closing_one_of_two_tabs_publishes_nothing(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
+        await p.settled()
+        await p.service.mark_offline(token="a1", sid="s1")
+        await asyncio.sleep(PAST_GRACE)
+        sent = await p.settled()
+        status = p.service.status_of(ids["alice"])
+        await p.service.close()
+        return sent, status
+
+    sent, status = asyncio.run(scenario())
+    assert sent == []
+    assert status == Status.ONLINE
+
+
+def test_closing_the_last_tab_publishes_offline_only_after_the_grace(session_factory, ids):
+    closed_at = T0 + timedelta(minutes=5)
+
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await p.settled()
+
+        p.now[0] = closed_at
+        await p.service.mark_offline(token="a1", sid="s1")
+        p.now[0] = closed_at + timedelta(minutes=10)  # the grace ends much later on this clock
+        during_grace = await p.settled()
+        status_during = p.service.status_of(ids["alice"])
+
+        await asyncio.sleep(PAST_GRACE)
+        after_grace = await p.settled()
+        status_after = p.service.status_of(ids["alice"])
+        await p.service.close()
+        return during_grace, status_during, after_grace, status_after
+
+    during_grace, status_during, after_grace, status_after = asyncio.run(scenario())
+    assert during_grace == []
+    assert status_during == Status.ONLINE
+    assert len(after_grace) == 1
+    tokens, entry = after_grace[0]
+    assert tokens == ["b1"]
+    assert entry["user_id"] == ids["alice"]
+    assert entry["status"] == "offline"
+    assert entry["is_online"] is False
+    assert entry["last_seen_at"] == epoch_ms(closed_at)
+    assert status_after == Status.OFFLINE
+    assert _profile(session_factory, ids["alice"]).last_seen_at == closed_at
+
+
+def test_reopen_within_the_grace_publishes_nothing(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await p.settled()
+        # A reload: the socket closes, and the same tab comes back on a new one.
+        await p.service.mark_offline(token="a1", sid="s1")
+        await p.service.mark_online(token="a1", sid="s2", user_id=ids["alice"])
+        await asyncio.sleep(PAST_GRACE)
+        sent = await p.settled()
+        status = p.service.status_of(ids["alice"])
+        await p.service.close()
+        return sent, status
+
+    sent, status = asyncio.run(scenario())
+    assert sent == []  # neither offline nor a second online
+    assert status == Status.ONLINE
+
+
+def test_reopen_in_another_tab_within_the_grace_publishes_nothing(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await p.settled()
+        await p.service.mark_offline(token="a1", sid="s1")
+        await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
+        await asyncio.sleep(PAST_GRACE)
+        sent = await p.settled()
+        await p.service.close()
+        return sent
+
+    assert asyncio.run(scenario()) == []
+
+
+def test_stale_socket_close_after_a_reconnect_publishes_nothing(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.service.mark_online(token="a1", sid="old", user_id=ids["alice"])
+        await p.service.mark_online(token="a1", sid="new", user_id=ids["alice"])
+        await p.settled()
+        await p.service.mark_offline(token="a1", sid="old")  # arrives after the reconnect
+        await asyncio.sleep(PAST_GRACE)
+        sent = await p.settled()
+        status = p.service.status_of(ids["alice"])
+        await p.service.close()
+        return sent, status
+
+    sent, status = asyncio.run(scenario())
+    assert sent == []
+    assert status == Status.ONLINE
+
+
+def test_logout_publishes_offline_immediately(session_factory, ids):
+    logout_at = T0 + timedelta(minutes=3)
+
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await p.settled()
+        p.now[0] = logout_at
+        await p.service.mark_offline(token="a1", sid=None)
+        at_once = await p.settled()  # no sleep: no grace for a logout
+        await asyncio.sleep(PAST_GRACE)
+        later = await p.settled()
+        await p.service.close()
+        return at_once, later
+
+    at_once, later = asyncio.run(scenario())
+    assert len(at_once) == 1
+    tokens, entry = at_once[0]
+    assert tokens == ["b1"]
+    assert (entry["user_id"], entry["status"]) == (ids["alice"], "offline")
+    assert entry["last_seen_at"] == epoch_ms(logout_at)
+    assert later == []  # and no second offline when a grace would have ended
+    assert _profile(session_factory, ids["alice"]).last_seen_at == logout_at
+
+
+def test_logout_of_one_tab_while_another_is_open_publishes_nothing(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
+        await p.settled()
+        await p.service.mark_offline(token="a1", sid=None)
+        sent = await p.settled()
+        await p.service.close()
+        return sent
+
+    assert asyncio.run(scenario()) == []
+
+
+def test_tab_switching_account_takes_the_previous_user_offline_with_last_seen(session_factory, ids):
+    switched_at = T0 + timedelta(minutes=7)
+
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.service.mark_online(token="t1", sid="s1", user_id=ids["alice"])
+        await p.settled()
+        p.now[0] = switched_at
+        # The same tab (same client token) now loads a page signed in as dave.
+        await p.service.mark_online(token="t1", sid="s2", user_id=ids["dave"])
+        p.now[0] = switched_at + timedelta(minutes=10)
+        await asyncio.sleep(PAST_GRACE)
+        sent = await p.settled()
+        await p.service.close()
+        return sent
+
+    sent = asyncio.run(scenario())
+    alice_entries = [entry for _, entry in sent if entry["user_id"] == ids["alice"]]
+    assert [entry["status"] for entry in alice_entries] == ["offline"]
+    assert alice_entries[0]["last_seen_at"] == epoch_ms(switched_at)
+    assert _profile(session_factory, ids["alice"]).last_seen_at == switched_at
+
+
+# Idle and manual status ---------------------------------------------------------------
+
+
+def test_idle_in_every_tab_is_away_and_input_in_one_is_online(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
+        await p.settled()
+        steps = []
+        await p.service.set_idle(token="a1", idle=True)
+        steps.append(await p.settled())  # a2 still active: nothing
+        await p.service.set_idle(token="a2", idle=True)
+        steps.append(await p.settled())  # every tab idle: away
+        await p.service.set_idle(token="a1", idle=False)
+        steps.append(await p.settled())  # input in one tab: online
+        await p.service.close()
+        return steps
+
+    one_idle, all_idle, input_again = asyncio.run(scenario())
+    assert one_idle == []
+    assert [(e["user_id"], e["status"], e["is_online"]) for _, e in all_idle] == [
+        (ids["alice"], "away", True)
+    ]
+    assert all_idle[0][0] == ["a1", "a2", "b1"]
+    assert [(e["user_id"], e["status"]) for _, e in input_again] == [(ids["alice"], "online")]
+
+
+def test_reconnect_of_an_idle_tab_keeps_it_idle(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await p.service.set_idle(token="a1", idle=True)
+        await p.settled()
+        await p.service.mark_online(token="a1", sid="s2", user_id=ids["alice"])
+        sent = await p.settled()
+        status = p.service.status_of(ids["alice"])
+        await p.service.close()
+        return sent, status
+
+    sent, status = asyncio.run(scenario())
+    assert sent == []
+    assert status == Status.AWAY
+
+
+def test_set_idle_of_an_unknown_tab_publishes_nothing(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.settled()
+        await p.service.set_idle(token="ghost", idle=True)
+        sent = await p.settled()
+        await p.service.close()
+        return sent
+
+    assert asyncio.run(scenario()) == []
+
+
+def test_manual_away_beats_activity_until_back_to_automatic(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await p.settled()
+        steps = []
+        await p.service.set_manual(user_id=ids["alice"], status="away")
+        steps.append(await p.settled())
+        await p.service.set_idle(token="a1", idle=False)  # activity
+        await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])  # a new active tab
+        steps.append(await p.settled())
+        await p.service.set_manual(user_id=ids["alice"], status=None)
+        steps.append(await p.settled())
+        await p.service.close()
+        return steps
+
+    chose_away, activity, automatic = asyncio.run(scenario())
+    assert [(e["user_id"], e["status"]) for _, e in chose_away] == [(ids["alice"], "away")]
+    assert activity == []
+    assert [(e["user_id"], e["status"]) for _, e in automatic] == [(ids["alice"], "online")]
+
+
+def test_manual_status_is_persisted_in_the_profile(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.set_manual(user_id=ids["alice"], status="away")
+        chosen = _profile(session_factory, ids["alice"]).manual_status
+        await p.service.set_manual(user_id=ids["alice"], status=None)
+        automatic = _profile(session_factory, ids["alice"]).manual_status
+        await p.service.close()
+        return chosen, automatic
+
+    assert asyncio.run(scenario()) == ("away", None)
+
+
+def test_manual_away_holds_across_a_restart(session_factory, ids):
+    async def scenario():
+        first = _probe(session_factory)
+        await first.service.set_manual(user_id=ids["alice"], status="away")
+        await first.service.close()
+
+        second = _probe(session_factory)  # a new process reading the same database
+        await second.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await second.settled()
+        await second.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        sent = await second.settled()
+        await second.service.close()
+        return sent
+
+    sent = asyncio.run(scenario())
+    assert [(e["user_id"], e["status"]) for _, e in sent] == [(ids["alice"], "away")]
+
+
+# Versions and snapshots ---------------------------------------------------------------
+
+
+def test_versions_of_a_users_changes_strictly_increase(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.settled()
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await p.service.set_idle(token="a1", idle=True)
+        await p.service.set_idle(token="a1", idle=False)
+        await p.service.set_manual(user_id=ids["alice"], status="away")
+        await p.service.set_manual(user_id=ids["alice"], status=None)
+        await p.service.mark_offline(token="a1", sid="s1")
+        await asyncio.sleep(PAST_GRACE)
+        await p.service.mark_online(token="a1", sid="s2", user_id=ids["alice"])
+        sent = await p.settled()
+        await p.service.close()
+        return sent
+
+    sent = asyncio.run(scenario())
+    alice = [entry for _, entry in sent if entry["user_id"] == ids["alice"]]
+    assert [e["status"] for e in alice] == ["online", "away", "online", "away", "online", "offline", "online"]
+    # `sent` is in the order the changes were published (each delivery records its
+    # entry before its first await): every change carries a larger version than the last.
+    versions = [e["v"] for e in alice]
+    assert all(earlier < later for earlier, later in itertools.pairwise(versions))
+
+
+def test_snapshot_has_exactly_the_user_and_their_contacts(session_factory, ids):
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.service.mark_online(token="c1", sid="sc", user_id=ids["carol"])
+        await p.settled()
+        snap = p.service.snapshot(ids["alice"])
+        await p.service.close()
+        return snap
+
+    snap = asyncio.run(scenario())
+    assert set(snap) == {str(ids["alice"]), str(ids["bob"]), str(ids["dave"])}
+    assert snap[str(ids["bob"])]["status"] == "online"
+    assert snap[str(ids["bob"])]["username"] == "bob"
+    assert snap[str(ids["bob"])]["name"] == "Bob"
+    assert snap[str(ids["dave"])]["status"] == "offline"
+    assert snap[str(ids["dave"])]["is_online"] is False
+    assert snap[str(ids["dave"])]["last_seen_at"] is None
+    assert snap[str(ids["alice"])]["type"] == "presence"
+
+
+def test_snapshot_follows_membership_changes(session_factory, session, ids):
+    async def before_and_after():
+        p = _probe(session_factory)
+        before = set(p.service.snapshot(ids["carol"]))
+        conversations.create_group(session, user_id=ids["alice"], title="New", member_usernames=["carol"])
+        after = set(p.service.snapshot(ids["carol"]))
+        await p.service.close()
+        return before, after
+
+    before, after = asyncio.run(before_and_after())
+    assert before == {str(ids["carol"]), str(ids["bob"])}
+    assert after == {str(ids["carol"]), str(ids["bob"]), str(ids["alice"])}  # not dave: no shared chat
+
+
+def test_snapshot_shows_the_published_offline_with_last_seen(session_factory, ids):
+    closed_at = T0 + timedelta(minutes=1)
+
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        p.now[0] = closed_at
+        await p.service.mark_offline(token="a1", sid="s1")
+        await asyncio.sleep(PAST_GRACE)
+        await p.settled()
+        snap = p.service.snapshot(ids["bob"])
+        await p.service.close()
+        return snap
+
+    alice = asyncio.run(scenario())[str(ids["alice"])]
+    assert alice["status"] == "offline"
+    assert alice["last_seen_at"] == epoch_ms(closed_at)
+
+
+def test_snapshot_of_a_user_in_manual_away_shows_away(session_factory, ids):
+    async def scenario():
+        first = _probe(session_factory)
+        await first.service.set_manual(user_id=ids["alice"], status="away")
+        await first.service.close()
+        second = _probe(session_factory)
+        await second.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await second.settled()
+        third_party_view = second.service.snapshot(ids["bob"])[str(ids["alice"])]
+        await second.service.close()
+        return third_party_view
+
+    assert asyncio.run(scenario())["status"] == "away"
+
+
+# Shutdown -----------------------------------------------------------------------------
+
+
+def test_close_records_connected_users_as_seen_now(session_factory, ids):
+    stopped_at = T0 + timedelta(hours=1)
+
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await p.settled()
+        p.now[0] = stopped_at
+        await p.service.close()
+
+    asyncio.run(scenario())
+    assert _profile(session_factory, ids["alice"]).last_seen_at == stopped_at
+    assert _profile(session_factory, ids["carol"]).last_seen_at is None
+
+
+def test_close_during_a_grace_records_when_the_last_tab_closed(session_factory, ids):
+    closed_at = T0 + timedelta(minutes=2)
+
+    async def scenario():
+        p = _probe(session_factory)
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await p.settled()
+        p.now[0] = closed_at
+        await p.service.mark_offline(token="a1", sid="s1")
+        p.now[0] = closed_at + timedelta(minutes=30)
+        await p.service.close()  # before the grace ran out
+
+    asyncio.run(scenario())
+    assert _profile(session_factory, ids["alice"]).last_seen_at == closed_at
