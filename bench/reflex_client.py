@@ -1,0 +1,161 @@
+"""A browser tab without the browser: Reflex's socket.io protocol spoken from Python.
+
+It connects like a tab (its own client token), hydrates a page with a login token as
+the browser's localStorage would send it, sends events, and keeps what it receives:
+each update's raw size on the wire and the presence entries, merged the way the
+frontend merges them. Used by the integration tests and the benchmark.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import socketio
+
+STATE = "reflex___state____state"
+AUTH_STATE = f"{STATE}.reflex_local_auth___local_auth____local_auth_state"
+APP_STATE = f"{AUTH_STATE}.chatapp___states___app_state____app_state"
+PRESENCE_PREFIX = "presence_map."
+# Reflex's socket.io namespace; the browser reaches it at path /_event too.
+NAMESPACE = "/_event"
+
+
+class _CountingClient(socketio.AsyncClient):
+    """A socket.io client that reports the size of every raw message it receives."""
+
+    def __init__(self, on_raw: Callable[[str | bytes], None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._on_raw = on_raw
+
+    async def _handle_eio_message(self, data):  # python-socketio's hook for each message
+        self._on_raw(data)
+        await super()._handle_eio_message(data)
+
+
+class ReflexClient:
+    """One simulated tab.
+
+    Args:
+        backend_url: The backend's address, e.g. http://127.0.0.1:8000.
+        auth_token: The login session id (what reflex-local-auth keeps in localStorage).
+        on_presence: Called with (receive time, entry) for every presence entry received.
+    """
+
+    def __init__(
+        self,
+        backend_url: str,
+        auth_token: str | None = None,
+        on_presence: Callable[[float, dict], None] | None = None,
+    ) -> None:
+        self.backend_url = backend_url.rstrip("/")
+        self.auth_token = auth_token
+        self.token = str(uuid.uuid4())
+        self.raw_frames: list[str | bytes] = []
+        self.updates: list[dict] = []
+        self.presence: dict[str, dict] = {}
+        self.hydrated = False
+        self._on_presence = on_presence
+        self._changed = asyncio.Event()
+        self.sio = _CountingClient(self.raw_frames.append, reconnection=False)
+        self.sio.on("event", self._on_event, namespace=NAMESPACE)
+
+    @property
+    def bytes_received(self) -> int:
+        """Bytes of all raw socket.io messages received so far."""
+        return sum(len(f) for f in self.raw_frames)
+
+    async def connect(self) -> None:
+        """Open the websocket, as a tab does on load."""
+        await self.sio.connect(
+            f"{self.backend_url}?token={self.token}",
+            socketio_path="/_event",
+            transports=["websocket"],
+            namespaces=[NAMESPACE],
+            wait_timeout=10,
+        )
+
+    async def disconnect(self) -> None:
+        """Close the websocket cleanly, as a closing tab does."""
+        await self.sio.disconnect()
+
+    async def emit(self, name: str, payload: dict | None = None, path: str = "/", query=None) -> None:
+        """Send an event by its full handler name."""
+        await self.sio.emit(
+            "event",
+            {
+                "name": name,
+                "payload": payload or {},
+                "router_data": {"pathname": path, "asPath": path, "query": query or {}},
+            },
+            namespace=NAMESPACE,
+        )
+
+    async def load(self, path: str = "/", query: dict | None = None, *, wait: bool = True) -> None:
+        """Hydrate a page (sending the login token) and so run its on_load handlers.
+
+        With `wait`, return once they have run, as a person sees a loaded page before
+        clicking: an event sent earlier would be superseded by the page's loading.
+        """
+        self.hydrated = False
+        storage = {f"{AUTH_STATE}.auth_token": self.auth_token} if self.auth_token else {}
+        await self.emit(f"{STATE}.hydrate_and_load", {"vars": storage}, path=path, query=query)
+        if wait:
+            await self.wait_for(lambda: self.hydrated)
+
+    async def set_status(self, choice: str, path: str = "/") -> None:
+        """The status menu: "away" or "auto"."""
+        await self.emit(f"{APP_STATE}.set_status", {"choice": choice}, path=path)
+
+    async def set_idle(self, idle: bool, path: str = "/") -> None:
+        """The idle watcher's report."""
+        await self.emit(f"{APP_STATE}.set_idle", {"idle": idle}, path=path)
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+        """Wait until predicate() holds after some update.
+
+        Raises:
+            TimeoutError: It did not hold within the timeout.
+        """
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                msg = "condition not met in time"
+                raise TimeoutError(msg)
+            self._changed.clear()
+            try:
+                await asyncio.wait_for(self._changed.wait(), left)
+            except TimeoutError:
+                continue
+
+    def status_of(self, user_id: int) -> str | None:
+        """The status this tab holds for a user (None if it holds nothing)."""
+        entry = self.presence.get(str(user_id))
+        return entry["status"] if entry else None
+
+    async def _on_event(self, update: dict) -> None:
+        now = time.perf_counter()
+        self.updates.append(update)
+        for substate in (update.get("delta") or {}).values():
+            if substate.get("is_hydrated_rx_state_") is not None:
+                self.hydrated = substate["is_hydrated_rx_state_"]
+            for key, value in substate.items():
+                if key.startswith(PRESENCE_PREFIX):
+                    uid = key[len(PRESENCE_PREFIX) :]
+                    if value is None:
+                        self.presence.pop(uid, None)
+                    else:
+                        self.presence[uid] = value
+                        if self._on_presence is not None:
+                            self._on_presence(now, value)
+        self._changed.set()
+
+
+def dumps(value: Any) -> str:
+    """JSON as the tests compare it."""
+    return json.dumps(value, sort_keys=True)

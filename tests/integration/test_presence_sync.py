@@ -1,0 +1,193 @@
+"""Two (or more) raw websocket clients speaking Reflex's protocol against the real app."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import reflex as rx
+import sqlalchemy as sa
+
+from bench.reflex_client import APP_STATE, ReflexClient
+from chatapp.models import Conversation, LocalUser, Participant, Profile, utcnow
+from chatapp.presence import tracker
+from tests.support import auth_token_for, create_user, direct, on_backend, wait_until
+
+CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
+
+
+async def _tab(backend_url: str, user_id: int, path: str = "/", query=None) -> ReflexClient:
+    client = ReflexClient(backend_url, auth_token_for(user_id))
+    await client.connect()
+    await client.load(path, query)
+    return client
+
+
+def test_toggling_a_users_status_updates_the_other_users_client_state(backend_url):
+    a_id, _ = create_user("sa")
+    b_id, b_name = create_user("sb")
+    direct(a_id, b_name)
+
+    async def scenario():
+        b = await _tab(backend_url, b_id)
+        a = await _tab(backend_url, a_id)
+        await b.wait_for(lambda: b.status_of(a_id) == "online")
+        await a.set_status("away")
+        await b.wait_for(lambda: b.status_of(a_id) == "away")
+        await a.set_status("auto")
+        await b.wait_for(lambda: b.status_of(a_id) == "online")
+        before = time.time() * 1000
+        await a.disconnect()
+        await b.wait_for(lambda: b.status_of(a_id) == "offline")
+        entry = b.presence[str(a_id)]
+        await b.disconnect()
+        return entry, before
+
+    entry, before = asyncio.run(scenario())
+    assert entry["type"] == "presence"
+    assert entry["is_online"] is False
+    assert entry["user_id"] == a_id
+    assert before - 1000 <= entry["last_seen_at"] <= time.time() * 1000
+
+
+def test_a_forged_status_is_refused_and_changes_nothing(backend_url):
+    a_id, _ = create_user("fa")
+    b_id, b_name = create_user("fb")
+    direct(a_id, b_name)
+
+    async def scenario():
+        b = await _tab(backend_url, b_id)
+        a = await _tab(backend_url, a_id)
+        await b.wait_for(lambda: b.status_of(a_id) == "online")
+        mark = len(b.updates)
+        await a.set_status("offline")  # not a status a user may choose here
+        await a.set_status("away")  # a real change, to know the first one was processed
+        await b.wait_for(lambda: b.status_of(a_id) == "away")
+        seen = [u for u in b.updates[mark:] if f"presence_map.{a_id}" in str(u)]
+        for c in (a, b):
+            await c.disconnect()
+        return seen
+
+    seen = asyncio.run(scenario())
+    statuses = [
+        v["status"]
+        for u in seen
+        for s in u["delta"].values()
+        for k, v in s.items()
+        if k.startswith("presence_map.")
+    ]
+    assert statuses == ["away"]
+
+
+def _bulk_contacts(user_id: int, count: int) -> list[int]:
+    """`count` users, each in a direct conversation with `user_id` (fast bulk inserts)."""
+    now = utcnow()
+    with rx.session() as session:
+        start = session.exec(sa.select(sa.func.max(LocalUser.id))).one()[0] or 0
+        ids = list(range(start + 1, start + 1 + count))
+        session.execute(
+            sa.insert(LocalUser),
+            [{"id": i, "username": f"bulk{i}", "password_hash": b"!", "enabled": True} for i in ids],
+        )
+        session.execute(
+            sa.insert(Profile), [{"user_id": i, "display_name": f"Bulk {i}", "created_at": now} for i in ids]
+        )
+        first = (session.exec(sa.select(sa.func.max(Conversation.id))).one()[0] or 0) + 1
+        cids = list(range(first, first + count))
+        session.execute(
+            sa.insert(Conversation),
+            [
+                {
+                    "id": c,
+                    "kind": "direct",
+                    "direct_key": f"{min(user_id, i)}:{max(user_id, i)}",
+                    "created_at": now,
+                    "last_activity_at": now,
+                }
+                for c, i in zip(cids, ids, strict=True)
+            ],
+        )
+        session.execute(
+            sa.insert(Participant),
+            [
+                {"conversation_id": c, "user_id": u, "joined_at": now, "last_read_message_id": 0}
+                for c, i in zip(cids, ids, strict=True)
+                for u in (user_id, i)
+            ],
+        )
+        session.commit()
+    return ids
+
+
+def test_one_change_costs_a_few_hundred_bytes_for_a_watcher_with_1000_contacts(backend_url):
+    b_id, _ = create_user("wide")
+    contacts = _bulk_contacts(b_id, 1000)
+    a_id = contacts[0]
+
+    async def scenario():
+        b = await _tab(backend_url, b_id)
+        await b.wait_for(lambda: len(b.presence) == 1001)
+        await asyncio.sleep(0.3)
+        mark = len(b.raw_frames)
+        a = await _tab(backend_url, a_id)
+        await b.wait_for(lambda: b.status_of(a_id) == "online")
+        await asyncio.sleep(0.3)  # anything else this change causes arrives too
+        frames = b.raw_frames[mark:]
+        for c in (a, b):
+            await c.disconnect()
+        return frames, b.raw_frames
+
+    frames, all_frames = asyncio.run(scenario())
+    snapshot_bytes = sum(len(f) for f in all_frames) - sum(len(f) for f in frames)
+    assert snapshot_bytes > 50_000  # control: the snapshot really held 1,000 entries
+    assert len(frames) == 1
+    assert len(frames[0]) < 400, frames[0]
+
+
+def test_joining_a_shared_conversation_brings_presence_and_leaving_stops_it(backend_url):
+    a_id, a_name = create_user("ja")
+    c_id, c_name = create_user("jc")
+
+    async def scenario():
+        a = await _tab(backend_url, a_id)
+        c = await _tab(backend_url, c_id)
+        await asyncio.sleep(0.3)
+        assert c.status_of(a_id) is None and a.status_of(c_id) is None
+        await a.emit(f"{CHAT_STATE}.create_group", {"form_data": {"title": "Joined", "members": c_name}})
+        await c.wait_for(lambda: c.status_of(a_id) == "online")
+        await a.wait_for(lambda: a.status_of(c_id) == "online")
+        with rx.session() as session:
+            cid = session.exec(sa.select(sa.func.max(Conversation.id))).one()[0]
+        await c.load(f"/c/{cid}", {"cid": str(cid)})
+        await c.emit(f"{CHAT_STATE}.leave_group", {}, path=f"/c/{cid}")
+        await c.wait_for(lambda: c.status_of(a_id) is None)
+        await a.wait_for(lambda: a.status_of(c_id) is None)
+        mark = len(c.raw_frames)
+        await a.set_status("away")
+        await a.wait_for(lambda: a.status_of(a_id) == "away")
+        await asyncio.sleep(0.5)
+        after = c.raw_frames[mark:]
+        for x in (a, c):
+            await x.disconnect()
+        return after
+
+    after = asyncio.run(scenario())
+    assert not any(f"presence_map.{a_id}" in str(f) for f in after)
+    assert a_name  # named for readability of failures
+
+
+def test_the_disconnect_hook_ends_the_tab_when_its_socket_closes(backend_url):
+    user_id, _ = create_user("hook")
+    service = tracker.get_service()
+
+    async def scenario():
+        tab = await _tab(backend_url, user_id)
+        await tab.wait_for(lambda: tab.status_of(user_id) == "online")
+        token = tab.token
+        await tab.disconnect()
+        return token
+
+    token = asyncio.run(scenario())
+    wait_until(lambda: service.registry.tab(token) is None, timeout=5, message="the tab to be unregistered")
+    on_backend(service.drain())
+    assert service.registry.tabs_of(user_id) == []
