@@ -10,7 +10,7 @@ from chatapp.states.app_state import AppState
 from chatapp.states.auth import AuthFormState
 from chatapp.states.chat_state import ChatState
 
-app = rx.App()
+app = rx.App(stylesheets=["/chatapp.css"])
 
 app.add_page(
     login_page, route=routes.LOGIN, title="Log in · chatapp", on_load=AuthFormState.redirect_if_signed_in

@@ -29,8 +29,7 @@ def _row(c: rx.Var[ConversationSummary]) -> rx.Component:
                         weight="medium",
                         size="2",
                         trim="both",
-                        class_name="conv-title",
-                        truncate=True,
+                        class_name="conv-title one-line",
                     ),
                     rx.spacer(),
                     rx.cond(
@@ -53,7 +52,7 @@ def _row(c: rx.Var[ConversationSummary]) -> rx.Component:
                         class_name="group-online",
                     ),
                 ),
-                rx.text(c.preview, size="1", color_scheme="gray", truncate=True, width="100%"),
+                rx.text(c.preview, size="1", color_scheme="gray", class_name="one-line", width="100%"),
                 spacing="0",
                 min_width="0",
                 flex="1",
