@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import itertools
 import time
 import uuid
@@ -63,6 +64,16 @@ def signed_in_context(browser, user_id: int):
     token = auth_token_for(user_id)
     context.add_init_script(f"window.localStorage.setItem('_auth_token', {token!r});")
     return context
+
+
+def run_async(coro):
+    """asyncio.run in a thread of its own.
+
+    pytest-playwright's sync API keeps an event loop running in the main thread for the
+    whole session, and asyncio.run refuses to start inside it.
+    """
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def on_backend(coro, timeout: float = 10):

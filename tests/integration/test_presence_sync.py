@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from bench.reflex_client import APP_STATE, ReflexClient
 from chatapp.models import Conversation, LocalUser, Participant, Profile, utcnow
 from chatapp.presence import tracker
-from tests.support import auth_token_for, create_user, direct, on_backend, wait_until
+from tests.support import auth_token_for, create_user, direct, on_backend, run_async, wait_until
 
 CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
 
@@ -43,7 +43,7 @@ def test_toggling_a_users_status_updates_the_other_users_client_state(backend_ur
         await b.disconnect()
         return entry, before
 
-    entry, before = asyncio.run(scenario())
+    entry, before = run_async(scenario())
     assert entry["type"] == "presence"
     assert entry["is_online"] is False
     assert entry["user_id"] == a_id
@@ -68,7 +68,7 @@ def test_a_forged_status_is_refused_and_changes_nothing(backend_url):
             await c.disconnect()
         return seen
 
-    seen = asyncio.run(scenario())
+    seen = run_async(scenario())
     statuses = [
         v["status"]
         for u in seen
@@ -137,7 +137,7 @@ def test_one_change_costs_a_few_hundred_bytes_for_a_watcher_with_1000_contacts(b
             await c.disconnect()
         return frames, b.raw_frames
 
-    frames, all_frames = asyncio.run(scenario())
+    frames, all_frames = run_async(scenario())
     snapshot_bytes = sum(len(f) for f in all_frames) - sum(len(f) for f in frames)
     assert snapshot_bytes > 50_000  # control: the snapshot really held 1,000 entries
     assert len(frames) == 1
@@ -171,7 +171,7 @@ def test_joining_a_shared_conversation_brings_presence_and_leaving_stops_it(back
             await x.disconnect()
         return after
 
-    after = asyncio.run(scenario())
+    after = run_async(scenario())
     assert not any(f"presence_map.{a_id}" in str(f) for f in after)
     assert a_name  # named for readability of failures
 
@@ -187,7 +187,7 @@ def test_the_disconnect_hook_ends_the_tab_when_its_socket_closes(backend_url):
         await tab.disconnect()
         return token
 
-    token = asyncio.run(scenario())
+    token = run_async(scenario())
     wait_until(lambda: service.registry.tab(token) is None, timeout=5, message="the tab to be unregistered")
     on_backend(service.drain())
     assert service.registry.tabs_of(user_id) == []

@@ -19,6 +19,7 @@ from chatapp.models import Profile
 from chatapp.presence.logic import Status, epoch_ms
 from chatapp.presence.service import PresenceService
 from chatapp.services import conversations
+from tests.support import run_async
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 GRACE = timedelta(seconds=0.05)
@@ -85,7 +86,7 @@ def test_mark_online_publishes_to_contacts_and_own_tabs_but_not_to_strangers(ses
         await p.service.close()
         return sent
 
-    sent = asyncio.run(scenario())
+    sent = run_async(scenario())
     assert len(sent) == 1
     tokens, entry = sent[0]
     assert tokens == ["a1", "b1", "d1"]
@@ -108,7 +109,7 @@ def test_mark_online_of_a_contact_reaches_each_open_tab_of_the_watcher(session_f
         await p.service.close()
         return sent
 
-    sent = asyncio.run(scenario())
+    sent = run_async(scenario())
     assert [(tokens, entry["user_id"], entry["status"]) for tokens, entry in sent] == [
         (["a1", "a2", "b1"], ids["bob"], "online")
     ]
@@ -125,7 +126,7 @@ def test_mark_online_with_nobody_watching_delivers_nothing_but_records_the_statu
         await p.service.close()
         return sent, status
 
-    sent, status = asyncio.run(scenario())
+    sent, status = run_async(scenario())
     assert [tokens for tokens, _ in sent] == [["d1"]]
     assert status == Status.ONLINE
 
@@ -142,7 +143,7 @@ def test_second_tab_publishes_nothing_new(session_factory, ids):
         await p.service.close()
         return sent, tabs
 
-    sent, tabs = asyncio.run(scenario())
+    sent, tabs = run_async(scenario())
     assert sent == []
     assert sorted(t.token for t in tabs) == ["a1", "a2"]
 
@@ -164,7 +165,7 @@ def test_closing_one_of_two_tabs_publishes_nothing(session_factory, ids):
         await p.service.close()
         return sent, status
 
-    sent, status = asyncio.run(scenario())
+    sent, status = run_async(scenario())
     assert sent == []
     assert status == Status.ONLINE
 
@@ -190,7 +191,7 @@ def test_closing_the_last_tab_publishes_offline_only_after_the_grace(session_fac
         await p.service.close()
         return during_grace, status_during, after_grace, status_after
 
-    during_grace, status_during, after_grace, status_after = asyncio.run(scenario())
+    during_grace, status_during, after_grace, status_after = run_async(scenario())
     assert during_grace == []
     assert status_during == Status.ONLINE
     assert len(after_grace) == 1
@@ -219,7 +220,7 @@ def test_reopen_within_the_grace_publishes_nothing(session_factory, ids):
         await p.service.close()
         return sent, status
 
-    sent, status = asyncio.run(scenario())
+    sent, status = run_async(scenario())
     assert sent == []  # neither offline nor a second online
     assert status == Status.ONLINE
 
@@ -237,7 +238,7 @@ def test_reopen_in_another_tab_within_the_grace_publishes_nothing(session_factor
         await p.service.close()
         return sent
 
-    assert asyncio.run(scenario()) == []
+    assert run_async(scenario()) == []
 
 
 def test_stale_socket_close_after_a_reconnect_publishes_nothing(session_factory, ids):
@@ -254,7 +255,7 @@ def test_stale_socket_close_after_a_reconnect_publishes_nothing(session_factory,
         await p.service.close()
         return sent, status
 
-    sent, status = asyncio.run(scenario())
+    sent, status = run_async(scenario())
     assert sent == []
     assert status == Status.ONLINE
 
@@ -275,7 +276,7 @@ def test_logout_publishes_offline_immediately(session_factory, ids):
         await p.service.close()
         return at_once, later
 
-    at_once, later = asyncio.run(scenario())
+    at_once, later = run_async(scenario())
     assert len(at_once) == 1
     tokens, entry = at_once[0]
     assert tokens == ["b1"]
@@ -297,7 +298,7 @@ def test_logout_of_one_tab_while_another_is_open_publishes_nothing(session_facto
         await p.service.close()
         return sent
 
-    assert asyncio.run(scenario()) == []
+    assert run_async(scenario()) == []
 
 
 def test_tab_switching_account_takes_the_previous_user_offline_with_last_seen(session_factory, ids):
@@ -317,7 +318,7 @@ def test_tab_switching_account_takes_the_previous_user_offline_with_last_seen(se
         await p.service.close()
         return sent
 
-    sent = asyncio.run(scenario())
+    sent = run_async(scenario())
     alice_entries = [entry for _, entry in sent if entry["user_id"] == ids["alice"]]
     assert [entry["status"] for entry in alice_entries] == ["offline"]
     assert alice_entries[0]["last_seen_at"] == epoch_ms(switched_at)
@@ -344,7 +345,7 @@ def test_idle_in_every_tab_is_away_and_input_in_one_is_online(session_factory, i
         await p.service.close()
         return steps
 
-    one_idle, all_idle, input_again = asyncio.run(scenario())
+    one_idle, all_idle, input_again = run_async(scenario())
     assert one_idle == []
     assert [(e["user_id"], e["status"], e["is_online"]) for _, e in all_idle] == [
         (ids["alice"], "away", True)
@@ -366,7 +367,7 @@ def test_reconnect_of_an_idle_tab_keeps_it_idle(session_factory, ids):
         await p.service.close()
         return sent, status
 
-    sent, status = asyncio.run(scenario())
+    sent, status = run_async(scenario())
     assert sent == []
     assert status == Status.AWAY
 
@@ -381,7 +382,7 @@ def test_set_idle_of_an_unknown_tab_publishes_nothing(session_factory, ids):
         await p.service.close()
         return sent
 
-    assert asyncio.run(scenario()) == []
+    assert run_async(scenario()) == []
 
 
 def test_manual_away_beats_activity_until_back_to_automatic(session_factory, ids):
@@ -401,7 +402,7 @@ def test_manual_away_beats_activity_until_back_to_automatic(session_factory, ids
         await p.service.close()
         return steps
 
-    chose_away, activity, automatic = asyncio.run(scenario())
+    chose_away, activity, automatic = run_async(scenario())
     assert [(e["user_id"], e["status"]) for _, e in chose_away] == [(ids["alice"], "away")]
     assert activity == []
     assert [(e["user_id"], e["status"]) for _, e in automatic] == [(ids["alice"], "online")]
@@ -417,7 +418,7 @@ def test_manual_status_is_persisted_in_the_profile(session_factory, ids):
         await p.service.close()
         return chosen, automatic
 
-    assert asyncio.run(scenario()) == ("away", None)
+    assert run_async(scenario()) == ("away", None)
 
 
 def test_manual_away_holds_across_a_restart(session_factory, ids):
@@ -434,7 +435,7 @@ def test_manual_away_holds_across_a_restart(session_factory, ids):
         await second.service.close()
         return sent
 
-    sent = asyncio.run(scenario())
+    sent = run_async(scenario())
     assert [(e["user_id"], e["status"]) for _, e in sent] == [(ids["alice"], "away")]
 
 
@@ -458,7 +459,7 @@ def test_versions_of_a_users_changes_strictly_increase(session_factory, ids):
         await p.service.close()
         return sent
 
-    sent = asyncio.run(scenario())
+    sent = run_async(scenario())
     alice = [entry for _, entry in sent if entry["user_id"] == ids["alice"]]
     assert [e["status"] for e in alice] == ["online", "away", "online", "away", "online", "offline", "online"]
     # `sent` is in the order the changes were published (each delivery records its
@@ -477,7 +478,7 @@ def test_snapshot_has_exactly_the_user_and_their_contacts(session_factory, ids):
         await p.service.close()
         return snap
 
-    snap = asyncio.run(scenario())
+    snap = run_async(scenario())
     assert set(snap) == {str(ids["alice"]), str(ids["bob"]), str(ids["dave"])}
     assert snap[str(ids["bob"])]["status"] == "online"
     assert snap[str(ids["bob"])]["username"] == "bob"
@@ -497,7 +498,7 @@ def test_snapshot_follows_membership_changes(session_factory, session, ids):
         await p.service.close()
         return before, after
 
-    before, after = asyncio.run(before_and_after())
+    before, after = run_async(before_and_after())
     assert before == {str(ids["carol"]), str(ids["bob"])}
     assert after == {str(ids["carol"]), str(ids["bob"]), str(ids["alice"])}  # not dave: no shared chat
 
@@ -516,7 +517,7 @@ def test_snapshot_shows_the_published_offline_with_last_seen(session_factory, id
         await p.service.close()
         return snap
 
-    alice = asyncio.run(scenario())[str(ids["alice"])]
+    alice = run_async(scenario())[str(ids["alice"])]
     assert alice["status"] == "offline"
     assert alice["last_seen_at"] == epoch_ms(closed_at)
 
@@ -533,7 +534,7 @@ def test_snapshot_of_a_user_in_manual_away_shows_away(session_factory, ids):
         await second.service.close()
         return third_party_view
 
-    assert asyncio.run(scenario())["status"] == "away"
+    assert run_async(scenario())["status"] == "away"
 
 
 # Shutdown -----------------------------------------------------------------------------
@@ -549,7 +550,7 @@ def test_close_records_connected_users_as_seen_now(session_factory, ids):
         p.now[0] = stopped_at
         await p.service.close()
 
-    asyncio.run(scenario())
+    run_async(scenario())
     assert _profile(session_factory, ids["alice"]).last_seen_at == stopped_at
     assert _profile(session_factory, ids["carol"]).last_seen_at is None
 
@@ -566,5 +567,5 @@ def test_close_during_a_grace_records_when_the_last_tab_closed(session_factory, 
         p.now[0] = closed_at + timedelta(minutes=30)
         await p.service.close()  # before the grace ran out
 
-    asyncio.run(scenario())
+    run_async(scenario())
     assert _profile(session_factory, ids["alice"]).last_seen_at == closed_at
