@@ -70,9 +70,9 @@ class PresenceService:
 
     async def mark_online(self, *, token: str, sid: str, user_id: int) -> None:
         """A tab of the user loaded an authenticated page (first load or reconnect)."""
-        old = self.registry.tab(token)
-        idle = old.idle if old is not None and old.user_id == user_id else False
-        replaced = self.registry.register(Tab(token=token, sid=sid, user_id=user_id, idle=idle))
+        # A loaded page starts active: its idle watcher starts afresh and reports only
+        # transitions, so keeping an old idle flag would leave the user away for good.
+        replaced = self.registry.register(Tab(token=token, sid=sid, user_id=user_id, idle=False))
         if replaced is not None and replaced.user_id != user_id:  # same tab, other account
             if not self.registry.tabs_of(replaced.user_id):
                 self._ended_at[replaced.user_id] = self._clock()

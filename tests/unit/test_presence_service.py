@@ -354,7 +354,7 @@ def test_idle_in_every_tab_is_away_and_input_in_one_is_online(session_factory, i
     assert [(e["user_id"], e["status"]) for _, e in input_again] == [(ids["alice"], "online")]
 
 
-def test_reconnect_of_an_idle_tab_keeps_it_idle(session_factory, ids):
+def test_a_page_load_in_an_idle_tab_makes_the_user_online_again(session_factory, ids):
     async def scenario():
         p = _probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
@@ -368,8 +368,8 @@ def test_reconnect_of_an_idle_tab_keeps_it_idle(session_factory, ids):
         return sent, status
 
     sent, status = run_async(scenario())
-    assert sent == []
-    assert status == Status.AWAY
+    assert [entry["status"] for _, entry in sent] == ["online"]
+    assert status == Status.ONLINE
 
 
 def test_set_idle_of_an_unknown_tab_publishes_nothing(session_factory, ids):
