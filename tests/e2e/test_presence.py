@@ -255,3 +255,19 @@ def test_a_user_sharing_no_conversation_receives_nothing_about_them_on_the_wire(
     assert frames["c"], "control: C's socket must have carried frames"
     assert not any(key in f for f in frames["c"])
     assert not any(f'"user_id": {a_id},' in f or f'"user_id":{a_id},' in f for f in frames["c"])
+
+
+def test_a_group_row_counts_its_members_online(browser, base_url):
+    from tests.support import group
+
+    ids = [create_user(p) for p in ("ga", "gb", "gc")]
+    cid = group(ids[0][0], "Counted", [ids[1][1], ids[2][1]])
+    watcher = signed_in_context(browser, ids[0][0]).new_page()
+    watcher.goto(f"{base_url}/")
+    row = watcher.locator(f'.conversation-row[data-conversation-id="{cid}"] .group-online')
+    expect(row).to_have_text("1 of 3 online")
+    other = signed_in_context(browser, ids[1][0]).new_page()
+    other.goto(f"{base_url}/")
+    expect(row).to_have_text("2 of 3 online")
+    other.close()
+    expect(row).to_have_text("1 of 3 online")
