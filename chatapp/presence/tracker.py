@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import timedelta
 
 import reflex as rx
@@ -21,45 +22,44 @@ from chatapp.settings import settings
 
 logger = logging.getLogger(__name__)
 
-_service: PresenceService | None = None
-_app: rx.App | None = None
-_loop: asyncio.AbstractEventLoop | None = None
+
+@dataclass(frozen=True)
+class Running:
+    """What the tracker runs, while the server runs."""
+
+    app: rx.App
+    service: PresenceService
+    loop: asyncio.AbstractEventLoop
 
 
-def get_service() -> PresenceService:
-    """The running presence service of this process.
+_running: Running | None = None
+
+
+def running() -> Running:
+    """The app, presence service and event loop of this process.
 
     Raises:
         RuntimeError: Before the app started (outside a running server).
     """
-    if _service is None:
+    if _running is None:
         msg = "the presence tracker is not running"
         raise RuntimeError(msg)
-    return _service
+    return _running
+
+
+def get_service() -> PresenceService:
+    """The running presence service of this process."""
+    return running().service
 
 
 def get_app() -> rx.App:
-    """The running app (for pushing into tabs from event handlers).
-
-    Raises:
-        RuntimeError: Before the app started.
-    """
-    if _app is None:
-        msg = "the presence tracker is not running"
-        raise RuntimeError(msg)
-    return _app
+    """The running app (for pushing into tabs from event handlers)."""
+    return running().app
 
 
 def get_loop() -> asyncio.AbstractEventLoop:
-    """The event loop the service runs on (to reach it from another thread).
-
-    Raises:
-        RuntimeError: Before the app started.
-    """
-    if _loop is None:
-        msg = "the presence tracker is not running"
-        raise RuntimeError(msg)
-    return _loop
+    """The event loop the service runs on (to reach it from another thread)."""
+    return running().loop
 
 
 def make_service(app: rx.App) -> PresenceService:
@@ -81,9 +81,9 @@ def make_service(app: rx.App) -> PresenceService:
 @contextlib.asynccontextmanager
 async def presence_tracker(app: rx.App) -> AsyncIterator[None]:
     """Lifespan task: run the presence service for as long as the server runs."""
-    global _service, _app, _loop
+    global _running
     service = make_service(app)
-    _service, _app, _loop = service, app, asyncio.get_running_loop()
+    _running = Running(app=app, service=service, loop=asyncio.get_running_loop())
 
     async def on_close(token: str, sid: str) -> None:
         await service.mark_offline(token=token, sid=sid)
@@ -97,7 +97,7 @@ async def presence_tracker(app: rx.App) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await flusher
         await service.close()
-        _service = _app = _loop = None
+        _running = None
 
 
 async def _flush_periodically(service: PresenceService) -> None:

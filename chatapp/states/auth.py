@@ -34,9 +34,7 @@ class AuthFormState(LocalAuthState):
             except ChatError as exc:
                 self.form_error = str(exc)
                 return None
-        self.form_error = ""
-        self._login(user.id)
-        return rx.redirect(routes.HOME)
+        return self._start_session(user.id)
 
     @rx.event
     def sign_up(self, form_data: dict):
@@ -56,6 +54,9 @@ class AuthFormState(LocalAuthState):
             except ChatError as exc:
                 self.form_error = str(exc)
                 return None
+        return self._start_session(user.id)
+
+    def _start_session(self, user_id: int):
         self.form_error = ""
-        self._login(user.id)
+        self._login(user_id)
         return rx.redirect(routes.HOME)
