@@ -12,6 +12,7 @@ from reflex_local_auth import LocalAuthState
 from chatapp import routes
 from chatapp.presence.logic import newer
 from chatapp.presence.tracker import get_service
+from chatapp.services import limits
 
 logger = logging.getLogger(__name__)
 
@@ -95,16 +96,26 @@ class AppState(LocalAuthState):
     @rx.event
     async def set_idle(self, idle: bool) -> None:
         """The browser reports that this tab became idle (or active again)."""
-        if self.user_id:
-            await get_service().set_idle(token=self.router.session.client_token, idle=bool(idle))
+        if not self.user_id:
+            return
+        token = self.router.session.client_token
+        try:
+            limits.presence_changes.take(token, limits.now(), "status changes")
+        except limits.RateLimited:
+            return  # a flapping or scripted tab: its reports are dropped, peers see nothing
+        await get_service().set_idle(token=token, idle=idle is True)
 
     @rx.event
     async def set_status(self, choice: str):
         """The status menu: "away" or "auto" (back to automatic)."""
         if not self.user_id:
             return rx.redirect(routes.LOGIN)
-        if choice not in MANUAL_CHOICES:
+        if not isinstance(choice, str) or choice not in MANUAL_CHOICES:
             return rx.toast.error(f"Unknown status {str(choice)[:20]!r}.")
+        try:
+            limits.presence_changes.take(self.router.session.client_token, limits.now(), "status changes")
+        except limits.RateLimited as exc:
+            return rx.toast.error(str(exc))
         await get_service().set_manual(user_id=self.user_id, status=MANUAL_CHOICES[choice])
         self.manual_status = choice if choice != "auto" else ""
         return None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import reflex as rx
 from reflex_local_auth import LocalAuthState
 
 from chatapp import routes
-from chatapp.services import accounts
+from chatapp.services import accounts, limits
 from chatapp.services.errors import ChatError
 
 
@@ -26,14 +28,26 @@ class AuthFormState(LocalAuthState):
     @rx.event
     def log_in(self, form_data: dict):
         """Check the credentials and start a session."""
-        username = str(form_data.get("username", ""))[:64]
+        username = accounts.normalize_username(str(form_data.get("username", ""))[:64])
         password = str(form_data.get("password", ""))[: accounts.PASSWORD_MAX + 1]
+        address = self.router.session.client_ip or "unknown"
+        now = limits.now()
+        wait = max(
+            limits.login_failures_by_user.retry_after(username, now),
+            limits.login_failures_by_address.retry_after(address, now),
+        )
+        if wait > 0:
+            self.form_error = f"Too many failed attempts. Try again in {math.ceil(wait)} s."
+            return None
         with rx.session() as session:
             try:
                 user = accounts.authenticate(session, username=username, password=password)
             except ChatError as exc:
+                limits.login_failures_by_user.hit(username, now)
+                limits.login_failures_by_address.hit(address, now)
                 self.form_error = str(exc)
                 return None
+        limits.login_failures_by_user.forget(username)
         return self._start_session(user.id)
 
     @rx.event

@@ -10,6 +10,7 @@ import reflex as rx
 from chatapp import routes
 from chatapp.presence import fanout, tracker
 from chatapp.services import conversations as conv
+from chatapp.services import limits
 from chatapp.services import messages as msgs
 from chatapp.services.accounts import normalize_username
 from chatapp.services.conversations import ConversationSummary, Member
@@ -129,6 +130,8 @@ class ChatState(AppState):
             body = form_data["body"]
         with rx.session() as session:
             try:
+                msgs.clean_body(body)  # an empty message is refused, not counted
+                limits.messages.take(self.router.session.client_token, limits.now(), "messages at once")
                 view = msgs.send(session, author_id=self.user_id, conversation_id=self.current_id, body=body)
             except ChatError as exc:
                 self.error = str(exc)  # the draft stays, so nothing typed is lost

@@ -134,3 +134,16 @@ def test_empty_and_oversized_messages_are_refused_and_the_draft_is_kept(browser,
     _send(page, "fine now")
     expect(page.locator(".message-body")).to_have_text(["fine now"])
     expect(page.locator("#chat-error")).to_have_count(0)
+
+
+def test_failed_logins_are_throttled_per_username_even_with_the_right_password_after(browser, base_url):
+    _, name = create_user("brute")
+    _, other = create_user("bystander")
+    page = browser.new_context().new_page()
+    for _ in range(5):
+        _log_in(page, base_url, name, "not the password")
+        expect(page.locator("#form-error")).to_have_text("Wrong username or password.")
+    _log_in(page, base_url, name, PASSWORD)
+    expect(page.locator("#form-error")).to_contain_text("Too many failed attempts. Try again in")
+    _log_in(page, base_url, other, PASSWORD)  # another account from the same address
+    expect(page).to_have_url(f"{base_url}/")

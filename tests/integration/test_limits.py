@@ -1,0 +1,78 @@
+"""Abuse limits against the running app: a flooding client is cut off, others are not."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import reflex as rx
+import sqlalchemy as sa
+
+from bench.reflex_client import APP_STATE, ReflexClient
+from chatapp.models import Message
+from chatapp.services import limits
+from tests.support import auth_token_for, create_user, direct, run_async
+
+CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
+
+
+def _count(cid: int, author: int) -> int:
+    with rx.session() as session:
+        q = sa.select(sa.func.count()).where(Message.conversation_id == cid, Message.author_id == author)
+        return session.exec(q).one()[0]
+
+
+def test_a_message_flood_is_cut_at_the_limit_and_the_other_user_is_unaffected(backend_url):
+    a_id, _ = create_user("flood")
+    b_id, b_name = create_user("calm")
+    cid = direct(a_id, b_name)
+    path, query = f"/c/{cid}", {"cid": str(cid)}
+    burst = limits.messages.limit + 5
+
+    async def scenario():
+        a = ReflexClient(backend_url, auth_token_for(a_id))
+        b = ReflexClient(backend_url, auth_token_for(b_id))
+        for c in (a, b):
+            await c.connect()
+            await c.load(path, query)
+        for i in range(burst):
+            await a.emit(f"{CHAT_STATE}.send_message", {"form_data": {"body": f"spam {i}"}}, path)
+        await b.emit(f"{CHAT_STATE}.send_message", {"form_data": {"body": "still here"}}, path)
+        await b.wait_for(lambda: "still here" in json.dumps(b.updates[-3:]))
+        await a.load(path, query)  # a round trip after the burst
+        for c in (a, b):
+            await c.disconnect()
+        return json.dumps(a.updates)
+
+    wire = run_async(scenario())
+    assert _count(cid, a_id) == limits.messages.limit
+    assert _count(cid, b_id) == 1
+    assert "Too many messages at once. Try again in" in wire
+
+
+def test_a_presence_flood_reaches_peers_only_up_to_the_limit(backend_url):
+    a_id, _ = create_user("flap")
+    b_id, b_name = create_user("watch")
+    direct(a_id, b_name)
+    toggles = limits.presence_changes.limit + 10
+
+    async def scenario():
+        b = ReflexClient(backend_url, auth_token_for(b_id))
+        a = ReflexClient(backend_url, auth_token_for(a_id))
+        for c in (b, a):
+            await c.connect()
+            await c.load()
+        await b.wait_for(lambda: b.status_of(a_id) == "online")
+        mark = len(b.updates)
+        for i in range(toggles):
+            await a.set_status("away" if i % 2 == 0 else "auto")
+        await a.load()
+        await asyncio.sleep(0.5)
+        changes = [u for u in b.updates[mark:] if f"presence_map.{a_id}" in json.dumps(u)]
+        for c in (a, b):
+            await c.disconnect()
+        return len(changes), json.dumps(a.updates)
+
+    changes, wire = run_async(scenario())
+    assert 0 < changes <= limits.presence_changes.limit
+    assert "Too many status changes" in wire
