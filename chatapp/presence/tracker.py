@@ -67,9 +67,7 @@ def make_service(app: rx.App) -> PresenceService:
     from chatapp.states.app_state import AppState  # states import this module
 
     async def deliver(tokens: list[str], entry: dict) -> None:
-        await fanout.deliver(
-            app, tokens, AppState, lambda state: AppState.handle_presence_changed.fn(state, entry)
-        )
+        await fanout.deliver(app, tokens, AppState, lambda state: state.handle_presence_changed(entry))
 
     return PresenceService(
         deliver=deliver,

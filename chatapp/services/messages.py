@@ -39,7 +39,7 @@ def clean_body(body: str, *, max_length: int | None = None) -> str:
         msg = "A message cannot be empty."
         raise InvalidInput(msg)
     if len(text) > limit:
-        msg = f"A message is at most {limit:,} characters (this one has {len(text):,})."
+        msg = f"A message is at most {limit:,} characters."
         raise InvalidInput(msg)
     return text
 

@@ -66,7 +66,7 @@ class AppState(LocalAuthState):
             sid=self.router.session.session_id,
             user_id=self.user_id,
         )
-        self.replace_presence(service.snapshot(self.user_id))
+        self._replace_presence(service.snapshot(self.user_id))
         facts_manual = service._manual.get(self.user_id)
         self.manual_status = facts_manual or ""
         return None
@@ -82,14 +82,7 @@ class AppState(LocalAuthState):
 
     # Presence -------------------------------------------------------------------------
 
-    @rx.event
-    def handle_presence_changed(self, data: dict[str, Any]) -> None:
-        """Apply one presence change pushed by the presence service."""
-        key = str(data["user_id"])
-        if newer(data, self.presence_map.get(key)):
-            self.presence_map[key] = data
-
-    def replace_presence(self, snapshot: dict[str, dict[str, Any]]) -> None:
+    def _replace_presence(self, snapshot: dict[str, dict[str, Any]]) -> None:
         """Replace the whole map (page load, reconnect, contacts changed)."""
         self.presence_map = snapshot
 
@@ -157,5 +150,17 @@ def _dict(self: AppState, include_computed: bool = True, initial: bool = False, 
     return out
 
 
+def _handle_presence_changed(self: AppState, data: dict[str, Any]) -> None:
+    """Apply one presence change pushed by the presence service.
+
+    Server-side only: attached after the class is made so that Reflex does not register
+    it as an event a browser could send with a forged entry.
+    """
+    key = str(data["user_id"])
+    if newer(data, self.presence_map.get(key)):
+        self.presence_map[key] = data
+
+
 AppState.get_delta = _get_delta
 AppState.dict = _dict
+AppState.handle_presence_changed = _handle_presence_changed

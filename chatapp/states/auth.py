@@ -10,6 +10,7 @@ from reflex_local_auth import LocalAuthState
 from chatapp import routes
 from chatapp.services import accounts, limits
 from chatapp.services.errors import ChatError
+from chatapp.states.forms import field
 
 
 class AuthFormState(LocalAuthState):
@@ -28,8 +29,8 @@ class AuthFormState(LocalAuthState):
     @rx.event
     def log_in(self, form_data: dict):
         """Check the credentials and start a session."""
-        username = accounts.normalize_username(str(form_data.get("username", ""))[:64])
-        password = str(form_data.get("password", ""))[: accounts.PASSWORD_MAX + 1]
+        username = accounts.normalize_username(field(form_data, "username", 64))
+        password = field(form_data, "password", accounts.PASSWORD_MAX + 1)
         address = self.router.session.client_ip or "unknown"
         now = limits.now()
         wait = max(
@@ -53,16 +54,16 @@ class AuthFormState(LocalAuthState):
     @rx.event
     def sign_up(self, form_data: dict):
         """Create the account and sign in."""
-        password = str(form_data.get("password", ""))[: accounts.PASSWORD_MAX + 1]
-        if password != str(form_data.get("confirm", ""))[: accounts.PASSWORD_MAX + 1]:
+        password = field(form_data, "password", accounts.PASSWORD_MAX + 1)
+        if password != field(form_data, "confirm", accounts.PASSWORD_MAX + 1):
             self.form_error = "The passwords do not match."
             return None
         with rx.session() as session:
             try:
                 user = accounts.sign_up(
                     session,
-                    username=str(form_data.get("username", ""))[:64],
-                    display_name=str(form_data.get("display_name", ""))[:200],
+                    username=field(form_data, "username", 64),
+                    display_name=field(form_data, "display_name", 200),
                     password=password,
                 )
             except ChatError as exc:

@@ -16,7 +16,9 @@ from chatapp.services.accounts import normalize_username
 from chatapp.services.conversations import ConversationSummary, Member
 from chatapp.services.errors import ChatError
 from chatapp.services.messages import MessageView
+from chatapp.settings import settings
 from chatapp.states.app_state import AppState
+from chatapp.states.forms import field
 
 logger = logging.getLogger(__name__)
 
@@ -126,8 +128,8 @@ class ChatState(AppState):
         if not self.user_id:
             return rx.redirect(routes.LOGIN)
         body = self.draft
-        if isinstance(form_data, dict) and isinstance(form_data.get("body"), str):
-            body = form_data["body"]
+        if isinstance(form_data, dict) and "body" in form_data:
+            body = field(form_data, "body", settings.message_max_length + 1)
         with rx.session() as session:
             try:
                 msgs.clean_body(body)  # an empty message is refused, not counted
@@ -139,13 +141,13 @@ class ChatState(AppState):
             member_ids = conv.member_ids(session, self.current_id)
         self.error = ""
         self.draft = ""
-        self.receive_message(view)
+        self._receive_message(view)
         me = self.router.session.client_token
         tokens = [t for t in tracker.get_service().registry.tokens_of(member_ids) if t != me]
         _spawn(_deliver_message(tokens, view))
         return None
 
-    def receive_message(self, view: MessageView) -> None:
+    def _receive_message(self, view: MessageView) -> None:
         """A message was posted in one of this user's conversations."""
         if view.conversation_id == self.current_id:
             if not any(m.id == view.id for m in self.messages[-20:]):
@@ -163,7 +165,7 @@ class ChatState(AppState):
                 return
         self._reload_list()  # a conversation this tab did not know yet
 
-    def refresh_list(self) -> None:
+    def _refresh_list(self) -> None:
         """Membership changed elsewhere: reload the list."""
         self._reload_list()
 
@@ -184,7 +186,7 @@ class ChatState(AppState):
         """Open (or create) the direct conversation with a username."""
         if not self.user_id:
             return rx.redirect(routes.LOGIN)
-        username = str(form_data.get("username", ""))[:64]
+        username = field(form_data, "username", 64)
         with rx.session() as session:
             try:
                 cid, created = conv.open_direct(session, user_id=self.user_id, other_username=username)
@@ -202,8 +204,8 @@ class ChatState(AppState):
         """Create a group from the dialog's title and usernames."""
         if not self.user_id:
             return rx.redirect(routes.LOGIN)
-        title = str(form_data.get("title", ""))[:200]
-        names = _split_usernames(str(form_data.get("members", ""))[:4000])
+        title = field(form_data, "title", 200)
+        names = _split_usernames(field(form_data, "members", 4000))
         with rx.session() as session:
             try:
                 cid = conv.create_group(session, user_id=self.user_id, title=title, member_usernames=names)
@@ -220,7 +222,7 @@ class ChatState(AppState):
         """Add users to the open group."""
         if not self.user_id:
             return rx.redirect(routes.LOGIN)
-        names = _split_usernames(str(form_data.get("usernames", ""))[:4000])
+        names = _split_usernames(field(form_data, "usernames", 4000))
         if not names:
             self.error = "Name at least one username to add."
             return None
@@ -261,14 +263,14 @@ class ChatState(AppState):
         their other tabs (this tab refreshes itself)."""
         service = tracker.get_service()
         me = self.router.session.client_token
-        self.replace_presence(service.snapshot(self.user_id))
+        self._replace_presence(service.snapshot(self.user_id))
         self._reload_list()
         tokens = [t for t in service.registry.tokens_of([*user_ids, self.user_id]) if t != me]
         _spawn(_refresh_tabs(tokens))
 
 
 async def _deliver_message(tokens: list[str], view: MessageView) -> None:
-    await fanout.deliver(tracker.get_app(), tokens, ChatState, lambda s: s.receive_message(view))
+    await fanout.deliver(tracker.get_app(), tokens, ChatState, lambda s: s._receive_message(view))
 
 
 async def _refresh_tabs(tokens: list[str]) -> None:
@@ -276,8 +278,8 @@ async def _refresh_tabs(tokens: list[str]) -> None:
     app = tracker.get_app()
 
     def refresh(state: ChatState) -> None:
-        state.refresh_list()
+        state._refresh_list()
         if state.user_id:
-            state.replace_presence(service.snapshot(state.user_id))
+            state._replace_presence(service.snapshot(state.user_id))
 
     await fanout.deliver(app, tokens, ChatState, refresh)

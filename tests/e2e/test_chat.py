@@ -147,3 +147,36 @@ def test_failed_logins_are_throttled_per_username_even_with_the_right_password_a
     expect(page.locator("#form-error")).to_contain_text("Too many failed attempts. Try again in")
     _log_in(page, base_url, other, PASSWORD)  # another account from the same address
     expect(page).to_have_url(f"{base_url}/")
+
+
+HOSTILE = [
+    '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">',
+    "**bold** [click](javascript:window.pwned=3) `code` # heading",
+    "\u202egnp.exe and some text after the override",
+    "W" * 3000,
+]
+
+
+def test_hostile_messages_and_names_render_as_plain_text_without_breaking_the_layout(browser, base_url):
+    a_id, _ = create_user("hos", display_name='<b onmouseover="x">Mallory</b> \u202eevil')
+    _, b_name = create_user("vic")
+    cid = direct(a_id, b_name)
+    page = signed_in_context(browser, a_id).new_page()
+    page.set_viewport_size({"width": 800, "height": 700})
+    page.goto(f"{base_url}/c/{cid}")
+    expect(page.locator("#conversation-title")).to_be_visible()
+    for text in HOSTILE:
+        _send(page, text)
+    expect(page.locator(".message-body")).to_have_text(HOSTILE)
+    assert page.evaluate("window.pwned") is None
+    assert (
+        page.locator(".message-body img, .message-body script, .message-body a, .message-body b").count() == 0
+    )
+    author = page.locator(".message", has_text="W" * 50).get_by_text("Mallory")
+    expect(author).to_have_text('<b onmouseover="x">Mallory</b> \u202eevil')
+    # The long word wraps inside the column, the page never scrolls sideways, and a
+    # right-to-left override stays inside its own message.
+    assert page.evaluate("document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    box = page.locator(".message-body").last.bounding_box()
+    assert box["x"] + box["width"] <= 800
+    assert page.locator(".message-body").nth(2).evaluate("e => getComputedStyle(e).unicodeBidi") == "isolate"
