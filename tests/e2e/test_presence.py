@@ -271,3 +271,28 @@ def test_a_group_row_counts_its_members_online(browser, base_url):
     expect(row).to_have_text("2 of 3 online")
     other.close()
     expect(row).to_have_text("1 of 3 online")
+
+
+def test_logging_out_shows_offline_at_once_and_stops_updates_to_that_tab(browser, base_url):
+    a_id, b, url, b_id = _pair(browser, base_url, with_b_id=True)
+    a = signed_in_context(browser, a_id).new_page()
+    frames: list[str] = []
+    a.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
+    a.goto(url)
+    expect(_dot(b, a_id)).to_have_attribute("data-presence", "online")
+    expect(_dot(a, b_id)).to_have_attribute("data-presence", "online")
+    b.evaluate(RECORD_JS, a_id)
+
+    a.locator("#status-menu-trigger").click()
+    clicked = time.monotonic()
+    a.locator("#logout").click()
+    expect(_dot(b, a_id)).to_have_attribute("data-presence", "offline")
+    # A logout skips the grace (which hides reloads): offline shows before it runs out.
+    assert time.monotonic() - clicked < settings.presence_grace
+    assert b.evaluate("window.seen") == ["online", "offline"]
+    expect(a).to_have_url(f"{base_url}/login")
+
+    mark = len(frames)
+    _choose_status(b, "away")
+    b.wait_for_timeout(1000)
+    assert not any(f"presence_map.{b_id}" in f for f in frames[mark:])
