@@ -16,11 +16,12 @@ from chatapp.states.app_state import AppState
 
 _WATCHER_JS = """
 function useChatappIdleWatcher(report, configuredMs) {
-  // window.chatappIdleMs lets a test shorten the period without rebuilding the app.
-  const idleMs = window.chatappIdleMs ?? configuredMs;
   const reportRef = useRef(report);
   reportRef.current = report;
   useEffect(() => {
+    // Read here, in the browser: a production build also renders the page on the
+    // server, where there is no window. It lets a test shorten the period.
+    const idleMs = window.chatappIdleMs ?? configuredMs;
     let idle = false;
     let lastInput = Date.now();
     let timer = null;
@@ -56,7 +57,7 @@ function useChatappIdleWatcher(report, configuredMs) {
       kinds.forEach((k) => window.removeEventListener(k, onInput));
       document.removeEventListener("visibilitychange", onInput);
     };
-  }, [idleMs]);
+  }, [configuredMs]);
 }
 """
 

@@ -13,8 +13,17 @@ from reflex_base.vars.base import VarData
 
 from chatapp.states.app_state import PRESENCE_KEY_PREFIX, AppState
 
-COLORS = {"online": "var(--grass-9)", "away": "var(--amber-9)", "offline": "var(--gray-8)"}
-LABELS = {"online": "Online", "away": "Away", "offline": "Offline"}
+COLORS = {
+    "online": "var(--grass-9)",
+    "away": "var(--amber-9)",
+    "dnd": "var(--red-9)",
+    "offline": "var(--gray-8)",
+}
+
+
+def status_label(status: rx.Var[str]) -> rx.Var[str]:
+    """The words for a status."""
+    return rx.match(status, ("online", "Online"), ("away", "Away"), ("dnd", "Do not disturb"), "Offline")
 
 
 def _state_js() -> tuple[str, VarData | None]:
@@ -68,9 +77,10 @@ def iso_time(epoch_ms: rx.Var[int]) -> rx.Var[str]:
 
 
 def presence_indicator(user_id: rx.Var[int] | int, *, size: str = "10px", **props: Any) -> rx.Component:
-    """A dot: green online, amber away, grey offline, with a label for screen readers."""
+    """A dot: green online, amber away, red do not disturb, grey offline, with a label
+    for screen readers and a tooltip."""
     status = status_of(user_id)
-    label = rx.match(status, ("online", "Online"), ("away", "Away"), "Offline")
+    label = status_label(status)
     return rx.tooltip(
         rx.box(
             width=size,
@@ -81,6 +91,7 @@ def presence_indicator(user_id: rx.Var[int] | int, *, size: str = "10px", **prop
                 status,
                 ("online", COLORS["online"]),
                 ("away", COLORS["away"]),
+                ("dnd", COLORS["dnd"]),
                 COLORS["offline"],
             ),
             border="2px solid var(--color-panel-solid)",
@@ -103,6 +114,7 @@ def last_seen_text(user_id: rx.Var[int] | int) -> rx.Component:
         status,
         ("online", rx.text("Online", size="1", color_scheme="grass", class_name="presence-text")),
         ("away", rx.text("Away", size="1", color_scheme="amber", class_name="presence-text")),
+        ("dnd", rx.text("Do not disturb", size="1", color_scheme="red", class_name="presence-text")),
         rx.cond(
             seen > 0,
             rx.tooltip(

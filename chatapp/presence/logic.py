@@ -13,7 +13,13 @@ class Status(enum.StrEnum):
 
     ONLINE = "online"
     AWAY = "away"
+    DND = "dnd"  # do not disturb: chosen by the user
     OFFLINE = "offline"
+
+
+# What a user may choose instead of automatic. "invisible" ("appear offline") shows
+# them offline to everyone while they keep using the app.
+MANUAL_STATUSES = ("away", "dnd", "invisible")
 
 
 @dataclass(frozen=True)
@@ -33,17 +39,27 @@ class Tab:
     idle: bool = False
 
 
-def aggregate(tabs: Collection[Tab], *, manual_away: bool) -> Status:
-    """The status of a user from their open tabs and their own choice.
+def aggregate(tabs: Collection[Tab], *, manual: str | None = None) -> Status:
+    """The status others see of a user, from their open tabs and their own choice.
 
-    Online while any tab is active; away when every tab is idle or when the user chose
-    away (the choice beats activity until they go back to automatic); offline with no tab.
+    Offline with no tab, or when they chose to appear offline. Otherwise a chosen
+    status beats activity until they go back to automatic (None): do not disturb, away;
+    automatic is online while any tab is active and away when every tab is idle.
     """
-    if not tabs:
+    if not tabs or manual == "invisible":
         return Status.OFFLINE
-    if manual_away or all(tab.idle for tab in tabs):
+    if manual == "dnd":
+        return Status.DND
+    if manual == "away" or all(tab.idle for tab in tabs):
         return Status.AWAY
     return Status.ONLINE
+
+
+def manual_in_force(manual: str | None, until: datetime | None, now: datetime) -> str | None:
+    """The chosen status, unless the time it was chosen for has passed."""
+    if manual is not None and until is not None and now >= until:
+        return None
+    return manual
 
 
 class Action(enum.StrEnum):
@@ -102,6 +118,7 @@ class PresenceData:
         last_seen_at: When their last tab ended, UTC epoch ms; None if never seen.
         version: Grows with every change of this user, so that a tab that gets two
             changes out of order keeps the newer.
+        hide_last_seen: The user hides their last-seen time from everyone.
     """
 
     user_id: int
@@ -110,14 +127,20 @@ class PresenceData:
     status: Status
     last_seen_at: int | None
     version: int
+    hide_last_seen: bool = False
 
     @property
     def is_online(self) -> bool:
         """Whether the user has a connected tab (online or away)."""
         return self.status != Status.OFFLINE
 
-    def to_wire(self) -> dict:
-        """The JSON-able form sent to tabs, as small as it can be."""
+    def to_wire(self, *, viewer_hides_last_seen: bool = False) -> dict:
+        """The JSON-able form sent to a tab, as small as it can be.
+
+        Last seen is left out when this user hides it, and for a viewer who hides their
+        own: hiding is mutual, as in the common messengers.
+        """
+        hidden = self.hide_last_seen or viewer_hides_last_seen
         return {
             "type": "presence",
             "user_id": self.user_id,
@@ -125,7 +148,7 @@ class PresenceData:
             "name": self.display_name,
             "status": self.status.value,
             "is_online": self.is_online,
-            "last_seen_at": self.last_seen_at,
+            "last_seen_at": None if hidden else self.last_seen_at,
             "v": self.version,
         }
 

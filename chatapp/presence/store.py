@@ -21,6 +21,8 @@ class PersonFacts:
     display_name: str
     last_seen_at: datetime | None
     manual_status: str | None
+    manual_until: datetime | None
+    hide_last_seen: bool
 
 
 def load(session: Session, user_ids: Iterable[int]) -> dict[int, PersonFacts]:
@@ -35,6 +37,8 @@ def load(session: Session, user_ids: Iterable[int]) -> dict[int, PersonFacts]:
             Profile.display_name,
             Profile.last_seen_at,
             Profile.manual_status,
+            Profile.manual_until,
+            Profile.hide_last_seen,
         )
         .join(Profile, Profile.user_id == LocalUser.id)
         .where(col(LocalUser.id).in_(ids))
@@ -58,7 +62,30 @@ def save_last_seen(session: Session, user_ids: Iterable[int], at: datetime) -> N
     session.commit()
 
 
-def save_manual_status(session: Session, user_id: int, status: str | None) -> None:
-    """Record the status a user chose, or None for automatic."""
-    session.exec(sa.update(Profile).where(Profile.user_id == user_id).values(manual_status=status))
+def save_manual_status(
+    session: Session, user_id: int, status: str | None, until: datetime | None = None
+) -> None:
+    """Record the status a user chose (and until when), or None for automatic."""
+    session.exec(
+        sa.update(Profile)
+        .where(Profile.user_id == user_id)
+        .values(manual_status=status, manual_until=until if status else None)
+    )
     session.commit()
+
+
+def save_hide_last_seen(session: Session, user_id: int, hide: bool) -> None:
+    """Record whether a user hides their last-seen time."""
+    session.exec(sa.update(Profile).where(Profile.user_id == user_id).values(hide_last_seen=hide))
+    session.commit()
+
+
+def hiding_last_seen(session: Session, user_ids: Iterable[int]) -> set[int]:
+    """Which of these users hide their last-seen time (and so see no one's)."""
+    ids = list(set(user_ids))
+    if not ids:
+        return set()
+    rows = session.exec(
+        select(Profile.user_id).where(col(Profile.user_id).in_(ids), col(Profile.hide_last_seen))
+    ).all()
+    return set(rows)

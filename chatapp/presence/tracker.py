@@ -69,8 +69,12 @@ def make_service(app: rx.App) -> PresenceService:
     async def deliver(tokens: list[str], entry: dict) -> None:
         await fanout.deliver(app, tokens, AppState, lambda state: state.handle_presence_changed(entry))
 
+    async def deliver_snapshot(tokens: list[str], snapshot: dict[str, dict]) -> None:
+        await fanout.deliver(app, tokens, AppState, lambda state: state._replace_presence(snapshot))
+
     return PresenceService(
         deliver=deliver,
+        deliver_snapshot=deliver_snapshot,
         session_factory=rx.session,
         grace=timedelta(seconds=settings.presence_grace),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import reflex as rx
@@ -10,7 +11,8 @@ from reflex_base.constants.state import FIELD_MARKER
 from reflex_local_auth import LocalAuthState
 
 from chatapp import routes
-from chatapp.presence.logic import newer
+from chatapp.models import utcnow
+from chatapp.presence.logic import epoch_ms, newer
 from chatapp.presence.tracker import get_service
 from chatapp.services import limits
 
@@ -21,7 +23,14 @@ logger = logging.getLogger(__name__)
 # is resent whole: 100 KB per change).
 PRESENCE_KEY_PREFIX = "presence_map."
 _MAP_KEY = "presence_map" + FIELD_MARKER
-MANUAL_CHOICES = {"away": "away", "auto": None}
+# The status menu's choices: (status, for how long) for the presence service.
+MANUAL_CHOICES: dict[str, tuple[str | None, timedelta | None]] = {
+    "auto": (None, None),
+    "away": ("away", None),
+    "dnd": ("dnd", None),
+    "dnd_1h": ("dnd", timedelta(hours=1)),
+    "invisible": ("invisible", None),
+}
 
 
 class AppState(LocalAuthState):
@@ -36,6 +45,10 @@ class AppState(LocalAuthState):
     presence_map: dict[str, dict[str, Any]] = {}
     # The status this user chose for themself: "away", or "" for automatic.
     manual_status: str = ""
+    # When the chosen status ends by itself (epoch ms), 0 for never.
+    manual_until_ms: int = 0
+    # This user hides their last-seen time (and so sees no one's).
+    hide_last_seen: bool = False
     # What the browser holds of presence_map, to send it only what differs.
     _presence_sent: dict[str, dict[str, Any]] = {}
 
@@ -67,8 +80,7 @@ class AppState(LocalAuthState):
             user_id=self.user_id,
         )
         self._replace_presence(service.snapshot(self.user_id))
-        facts_manual = service._manual.get(self.user_id)
-        self.manual_status = facts_manual or ""
+        self._show_choices()
         return None
 
     @rx.event
@@ -100,7 +112,7 @@ class AppState(LocalAuthState):
 
     @rx.event
     async def set_status(self, choice: str):
-        """The status menu: "away" or "auto" (back to automatic)."""
+        """The status menu: "auto", "away", "dnd", "dnd_1h" or "invisible"."""
         if not self.user_id:
             return rx.redirect(routes.LOGIN)
         if not isinstance(choice, str) or choice not in MANUAL_CHOICES:
@@ -109,9 +121,30 @@ class AppState(LocalAuthState):
             limits.presence_changes.take(self.router.session.client_token, limits.now(), "status changes")
         except limits.RateLimited as exc:
             return rx.toast.error(str(exc))
-        await get_service().set_manual(user_id=self.user_id, status=MANUAL_CHOICES[choice])
-        self.manual_status = choice if choice != "auto" else ""
+        status, duration = MANUAL_CHOICES[choice]
+        until = utcnow() + duration if duration else None
+        await get_service().set_manual(user_id=self.user_id, status=status, until=until)
+        self._show_choices()
         return None
+
+    @rx.event
+    async def set_hide_last_seen(self, hide: bool):
+        """The "hide my last seen" switch."""
+        if not self.user_id:
+            return rx.redirect(routes.LOGIN)
+        try:
+            limits.presence_changes.take(self.router.session.client_token, limits.now(), "status changes")
+        except limits.RateLimited as exc:
+            return rx.toast.error(str(exc))
+        await get_service().set_hide_last_seen(user_id=self.user_id, hide=hide is True)
+        self._show_choices()
+        return None
+
+    def _show_choices(self) -> None:
+        choices = get_service().preferences.of(self.user_id)
+        self.manual_status = choices.manual or ""
+        self.manual_until_ms = epoch_ms(choices.until) or 0
+        self.hide_last_seen = choices.hide_last_seen
 
 
 # The wire ----------------------------------------------------------------------------

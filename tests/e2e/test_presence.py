@@ -296,3 +296,44 @@ def test_logging_out_shows_offline_at_once_and_stops_updates_to_that_tab(browser
     _choose_status(b, "away")
     b.wait_for_timeout(1000)
     assert not any(f"presence_map.{b_id}" in f for f in frames[mark:])
+
+
+def test_appear_offline_do_not_disturb_and_hidden_last_seen_as_the_peer_sees_them(browser, base_url):
+    a_id, b, url = _pair(browser, base_url)
+    frames: list[str] = []
+    b.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
+    b.reload()
+    a = signed_in_context(browser, a_id).new_page()
+    a.goto(url)
+    expect(_dot(b, a_id)).to_have_attribute("data-presence", "online")
+
+    a.locator("#status-menu-trigger").click()
+    a.locator("#status-dnd-menu").click()
+    a.locator("#status-dnd-1h").click()
+    expect(_dot(b, a_id)).to_have_attribute("data-presence", "dnd")
+    expect(b.locator("#header-presence")).to_have_text("Do not disturb")
+    expect(a.locator("#my-status")).to_contain_text("Do not disturb (set by you) until")
+
+    _choose_status(a, "invisible")
+    expect(_dot(b, a_id)).to_have_attribute("data-presence", "offline")
+    expect(b.locator("#header-presence .last-seen")).to_contain_text("Last seen")
+    expect(a.locator("#my-status")).to_have_text("Invisible: others see you offline")
+    # A keeps using the app and still sees B; nothing of it reaches B.
+    mark = len(frames)
+    a.reload()
+    expect(a.locator("#conversation-title")).to_be_visible()
+    a.locator("#composer").fill("typing while invisible")
+    b.wait_for_timeout(settings.presence_grace * 1000 + 500)
+    assert not any(f"presence_map.{a_id}" in f for f in frames[mark:])
+
+    _choose_status(a, "auto")
+    expect(_dot(b, a_id)).to_have_attribute("data-presence", "online")
+    a.locator("#status-menu-trigger").click()
+    a.locator("#hide-last-seen").click()
+    expect(a.locator("#hide-last-seen")).to_be_hidden()
+    a.locator("#status-menu-trigger").click()
+    expect(a.locator("#hide-last-seen svg")).to_be_visible()  # the check mark
+    a.keyboard.press("Escape")
+    a.close()
+    expect(_dot(b, a_id)).to_have_attribute("data-presence", "offline")
+    expect(b.locator("#header-presence")).to_have_text("Offline")  # no "Last seen"

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 import chatapp.models  # noqa: F401  (registers every table on SQLModel.metadata)
-from chatapp.services import accounts
+from chatapp.services import accounts, conversations
 
 PASSWORD = "correct horse battery"
 
@@ -55,3 +55,13 @@ def make_user(session) -> Callable[..., int]:
         return user.id
 
     return make
+
+
+@pytest.fixture
+def ids(make_user, session) -> dict[str, int]:
+    """alice, bob, carol and dave, with the conversations described above."""
+    people = {name: make_user(name, name.title()) for name in ("alice", "bob", "carol", "dave")}
+    conversations.open_direct(session, user_id=people["alice"], other_username="bob")
+    conversations.create_group(session, user_id=people["alice"], title="Team", member_usernames=["dave"])
+    conversations.open_direct(session, user_id=people["bob"], other_username="carol")
+    return people

@@ -9,73 +9,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
-import pytest
-
-from chatapp.models import Profile
 from chatapp.presence.logic import Status, epoch_ms
-from chatapp.presence.service import PresenceService
 from chatapp.services import conversations
 from tests.support import run_async
-
-T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
-GRACE = timedelta(seconds=0.05)
-PAST_GRACE = 0.1  # seconds to sleep for a grace to run out
-
-
-@dataclass
-class Probe:
-    """The service under test, what it delivered, and the clock it reads."""
-
-    service: PresenceService
-    sent: list[tuple[list[str], dict]] = field(default_factory=list)
-    now: list[datetime] = field(default_factory=lambda: [T0])
-
-    async def settled(self) -> list[tuple[list[str], dict]]:
-        """Every delivery so far (after waiting for those in flight), then forget them."""
-        await self.service.drain()
-        out = list(self.sent)
-        self.sent.clear()
-        return out
-
-
-def _probe(session_factory: Callable) -> Probe:
-    sent: list[tuple[list[str], dict]] = []
-    now = [T0]
-
-    async def capture(tokens: list[str], entry: dict) -> None:
-        sent.append((sorted(tokens), entry))
-
-    service = PresenceService(
-        deliver=capture, session_factory=session_factory, grace=GRACE, clock=lambda: now[0]
-    )
-    return Probe(service=service, sent=sent, now=now)
-
-
-def _profile(session_factory, user_id: int) -> Profile:
-    with session_factory() as session:
-        return session.get(Profile, user_id)
-
-
-@pytest.fixture
-def ids(make_user, session) -> dict[str, int]:
-    """alice, bob, carol and dave, with the conversations described above."""
-    people = {name: make_user(name, name.title()) for name in ("alice", "bob", "carol", "dave")}
-    conversations.open_direct(session, user_id=people["alice"], other_username="bob")
-    conversations.create_group(session, user_id=people["alice"], title="Team", member_usernames=["dave"])
-    conversations.open_direct(session, user_id=people["bob"], other_username="carol")
-    return people
-
+from tests.unit.presence_world import PAST_GRACE, T0, make_probe, profile_of
 
 # Going online -------------------------------------------------------------------------
 
 
 def test_mark_online_publishes_to_contacts_and_own_tabs_but_not_to_strangers(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb1", user_id=ids["bob"])
         await p.service.mark_online(token="c1", sid="sc1", user_id=ids["carol"])
         await p.service.mark_online(token="d1", sid="sd1", user_id=ids["dave"])
@@ -100,7 +46,7 @@ def test_mark_online_publishes_to_contacts_and_own_tabs_but_not_to_strangers(ses
 
 def test_mark_online_of_a_contact_reaches_each_open_tab_of_the_watcher(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
         await p.settled()
@@ -117,7 +63,7 @@ def test_mark_online_of_a_contact_reaches_each_open_tab_of_the_watcher(session_f
 
 def test_mark_online_with_nobody_watching_delivers_nothing_but_records_the_status(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="c1", sid="s1", user_id=ids["carol"])
         await p.settled()
         await p.service.mark_online(token="d1", sid="s2", user_id=ids["dave"])
@@ -133,7 +79,7 @@ def test_mark_online_with_nobody_watching_delivers_nothing_but_records_the_statu
 
 def test_second_tab_publishes_nothing_new(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await p.settled()
@@ -153,7 +99,7 @@ def test_second_tab_publishes_nothing_new(session_factory, ids):
 
 def test_closing_one_of_two_tabs_publishes_nothing(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
@@ -174,7 +120,7 @@ def test_closing_the_last_tab_publishes_offline_only_after_the_grace(session_fac
     closed_at = T0 + timedelta(minutes=5)
 
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await p.settled()
@@ -202,12 +148,12 @@ def test_closing_the_last_tab_publishes_offline_only_after_the_grace(session_fac
     assert entry["is_online"] is False
     assert entry["last_seen_at"] == epoch_ms(closed_at)
     assert status_after == Status.OFFLINE
-    assert _profile(session_factory, ids["alice"]).last_seen_at == closed_at
+    assert profile_of(session_factory, ids["alice"]).last_seen_at == closed_at
 
 
 def test_reopen_within_the_grace_publishes_nothing(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await p.settled()
@@ -227,7 +173,7 @@ def test_reopen_within_the_grace_publishes_nothing(session_factory, ids):
 
 def test_reopen_in_another_tab_within_the_grace_publishes_nothing(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await p.settled()
@@ -243,7 +189,7 @@ def test_reopen_in_another_tab_within_the_grace_publishes_nothing(session_factor
 
 def test_stale_socket_close_after_a_reconnect_publishes_nothing(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.service.mark_online(token="a1", sid="old", user_id=ids["alice"])
         await p.service.mark_online(token="a1", sid="new", user_id=ids["alice"])
@@ -264,7 +210,7 @@ def test_logout_publishes_offline_immediately(session_factory, ids):
     logout_at = T0 + timedelta(minutes=3)
 
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await p.settled()
@@ -283,12 +229,12 @@ def test_logout_publishes_offline_immediately(session_factory, ids):
     assert (entry["user_id"], entry["status"]) == (ids["alice"], "offline")
     assert entry["last_seen_at"] == epoch_ms(logout_at)
     assert later == []  # and no second offline when a grace would have ended
-    assert _profile(session_factory, ids["alice"]).last_seen_at == logout_at
+    assert profile_of(session_factory, ids["alice"]).last_seen_at == logout_at
 
 
 def test_logout_of_one_tab_while_another_is_open_publishes_nothing(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
@@ -305,7 +251,7 @@ def test_tab_switching_account_takes_the_previous_user_offline_with_last_seen(se
     switched_at = T0 + timedelta(minutes=7)
 
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.service.mark_online(token="t1", sid="s1", user_id=ids["alice"])
         await p.settled()
@@ -322,7 +268,7 @@ def test_tab_switching_account_takes_the_previous_user_offline_with_last_seen(se
     alice_entries = [entry for _, entry in sent if entry["user_id"] == ids["alice"]]
     assert [entry["status"] for entry in alice_entries] == ["offline"]
     assert alice_entries[0]["last_seen_at"] == epoch_ms(switched_at)
-    assert _profile(session_factory, ids["alice"]).last_seen_at == switched_at
+    assert profile_of(session_factory, ids["alice"]).last_seen_at == switched_at
 
 
 # Idle and manual status ---------------------------------------------------------------
@@ -330,7 +276,7 @@ def test_tab_switching_account_takes_the_previous_user_offline_with_last_seen(se
 
 def test_idle_in_every_tab_is_away_and_input_in_one_is_online(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
@@ -356,7 +302,7 @@ def test_idle_in_every_tab_is_away_and_input_in_one_is_online(session_factory, i
 
 def test_a_page_load_in_an_idle_tab_makes_the_user_online_again(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await p.service.set_idle(token="a1", idle=True)
@@ -374,7 +320,7 @@ def test_a_page_load_in_an_idle_tab_makes_the_user_online_again(session_factory,
 
 def test_set_idle_of_an_unknown_tab_publishes_nothing(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.settled()
         await p.service.set_idle(token="ghost", idle=True)
@@ -387,7 +333,7 @@ def test_set_idle_of_an_unknown_tab_publishes_nothing(session_factory, ids):
 
 def test_manual_away_beats_activity_until_back_to_automatic(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await p.settled()
@@ -408,13 +354,13 @@ def test_manual_away_beats_activity_until_back_to_automatic(session_factory, ids
     assert [(e["user_id"], e["status"]) for _, e in automatic] == [(ids["alice"], "online")]
 
 
-def test_manual_status_is_persisted_in_the_profile(session_factory, ids):
+def test_manual_status_is_persisted_in_theprofile_of(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.set_manual(user_id=ids["alice"], status="away")
-        chosen = _profile(session_factory, ids["alice"]).manual_status
+        chosen = profile_of(session_factory, ids["alice"]).manual_status
         await p.service.set_manual(user_id=ids["alice"], status=None)
-        automatic = _profile(session_factory, ids["alice"]).manual_status
+        automatic = profile_of(session_factory, ids["alice"]).manual_status
         await p.service.close()
         return chosen, automatic
 
@@ -423,11 +369,11 @@ def test_manual_status_is_persisted_in_the_profile(session_factory, ids):
 
 def test_manual_away_holds_across_a_restart(session_factory, ids):
     async def scenario():
-        first = _probe(session_factory)
+        first = make_probe(session_factory)
         await first.service.set_manual(user_id=ids["alice"], status="away")
         await first.service.close()
 
-        second = _probe(session_factory)  # a new process reading the same database
+        second = make_probe(session_factory)  # a new process reading the same database
         await second.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await second.settled()
         await second.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
@@ -444,7 +390,7 @@ def test_manual_away_holds_across_a_restart(session_factory, ids):
 
 def test_versions_of_a_users_changes_strictly_increase(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.settled()
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
@@ -470,7 +416,7 @@ def test_versions_of_a_users_changes_strictly_increase(session_factory, ids):
 
 def test_snapshot_has_exactly_the_user_and_their_contacts(session_factory, ids):
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.service.mark_online(token="c1", sid="sc", user_id=ids["carol"])
         await p.settled()
@@ -491,7 +437,7 @@ def test_snapshot_has_exactly_the_user_and_their_contacts(session_factory, ids):
 
 def test_snapshot_follows_membership_changes(session_factory, session, ids):
     async def before_and_after():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         before = set(p.service.snapshot(ids["carol"]))
         conversations.create_group(session, user_id=ids["alice"], title="New", member_usernames=["carol"])
         after = set(p.service.snapshot(ids["carol"]))
@@ -507,7 +453,7 @@ def test_snapshot_shows_the_published_offline_with_last_seen(session_factory, id
     closed_at = T0 + timedelta(minutes=1)
 
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         p.now[0] = closed_at
         await p.service.mark_offline(token="a1", sid="s1")
@@ -524,10 +470,10 @@ def test_snapshot_shows_the_published_offline_with_last_seen(session_factory, id
 
 def test_snapshot_of_a_user_in_manual_away_shows_away(session_factory, ids):
     async def scenario():
-        first = _probe(session_factory)
+        first = make_probe(session_factory)
         await first.service.set_manual(user_id=ids["alice"], status="away")
         await first.service.close()
-        second = _probe(session_factory)
+        second = make_probe(session_factory)
         await second.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await second.settled()
         third_party_view = second.service.snapshot(ids["bob"])[str(ids["alice"])]
@@ -544,22 +490,22 @@ def test_close_records_connected_users_as_seen_now(session_factory, ids):
     stopped_at = T0 + timedelta(hours=1)
 
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await p.settled()
         p.now[0] = stopped_at
         await p.service.close()
 
     run_async(scenario())
-    assert _profile(session_factory, ids["alice"]).last_seen_at == stopped_at
-    assert _profile(session_factory, ids["carol"]).last_seen_at is None
+    assert profile_of(session_factory, ids["alice"]).last_seen_at == stopped_at
+    assert profile_of(session_factory, ids["carol"]).last_seen_at is None
 
 
 def test_close_during_a_grace_records_when_the_last_tab_closed(session_factory, ids):
     closed_at = T0 + timedelta(minutes=2)
 
     async def scenario():
-        p = _probe(session_factory)
+        p = make_probe(session_factory)
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await p.settled()
         p.now[0] = closed_at
@@ -568,4 +514,4 @@ def test_close_during_a_grace_records_when_the_last_tab_closed(session_factory, 
         await p.service.close()  # before the grace ran out
 
     run_async(scenario())
-    assert _profile(session_factory, ids["alice"]).last_seen_at == closed_at
+    assert profile_of(session_factory, ids["alice"]).last_seen_at == closed_at

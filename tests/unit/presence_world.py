@@ -1,0 +1,59 @@
+"""The world of the presence-service tests: a probe around the service (its deliveries
+captured, its clock held), shared by the test modules that drive `PresenceService`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from chatapp.models import Profile
+from chatapp.presence.service import PresenceService
+
+T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
+GRACE = timedelta(seconds=0.05)
+PAST_GRACE = 0.1  # seconds to sleep for a grace to run out
+
+
+@dataclass
+class Probe:
+    """The service under test, what it delivered, and the clock it reads."""
+
+    service: PresenceService
+    sent: list[tuple[list[str], dict]] = field(default_factory=list)
+    now: list[datetime] = field(default_factory=lambda: [T0])
+    snapshots: list[tuple[list[str], dict[str, dict]]] = field(default_factory=list)
+
+    async def settled(self) -> list[tuple[list[str], dict]]:
+        """Every delivery so far (after waiting for those in flight), then forget them."""
+        await self.service.drain()
+        out = list(self.sent)
+        self.sent.clear()
+        return out
+
+
+def make_probe(session_factory: Callable) -> Probe:
+    sent: list[tuple[list[str], dict]] = []
+    now = [T0]
+
+    async def capture(tokens: list[str], entry: dict) -> None:
+        sent.append((sorted(tokens), entry))
+
+    snapshots: list[tuple[list[str], dict[str, dict]]] = []
+
+    async def capture_snapshot(tokens: list[str], snapshot: dict[str, dict]) -> None:
+        snapshots.append((sorted(tokens), snapshot))
+
+    service = PresenceService(
+        deliver=capture,
+        deliver_snapshot=capture_snapshot,
+        session_factory=session_factory,
+        grace=GRACE,
+        clock=lambda: now[0],
+    )
+    return Probe(service=service, sent=sent, now=now, snapshots=snapshots)
+
+
+def profile_of(session_factory, user_id: int) -> Profile:
+    with session_factory() as session:
+        return session.get(Profile, user_id)
