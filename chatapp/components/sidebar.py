@@ -9,7 +9,7 @@ from chatapp.components.avatar import avatar, avatar_with_presence
 from chatapp.components.new_conversation import direct_dialog, group_dialog
 from chatapp.components.presence import online_count
 from chatapp.components.status_menu import status_menu
-from chatapp.services.conversations import ConversationSummary
+from chatapp.services.inbox import ConversationSummary
 from chatapp.states.chat_state import ChatState
 
 

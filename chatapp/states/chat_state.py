@@ -10,11 +10,12 @@ import reflex as rx
 from chatapp import routes
 from chatapp.presence import fanout, tracker
 from chatapp.services import conversations as conv
-from chatapp.services import limits
+from chatapp.services import inbox, limits
 from chatapp.services import messages as msgs
 from chatapp.services.accounts import normalize_username
-from chatapp.services.conversations import ConversationSummary, Member
+from chatapp.services.conversations import Member
 from chatapp.services.errors import ChatError
+from chatapp.services.inbox import ConversationSummary
 from chatapp.services.messages import MessageView
 from chatapp.settings import settings
 from chatapp.states.app_state import AppState
@@ -65,7 +66,7 @@ class ChatState(AppState):
 
     def _reload_list(self) -> None:
         with rx.session() as session:
-            self.conversations = conv.list_for_user(session, user_id=self.user_id)
+            self.conversations = inbox.list_for_user(session, user_id=self.user_id)
 
     @rx.event
     def load_home(self) -> None:
@@ -99,16 +100,16 @@ class ChatState(AppState):
             cid = 0
         with rx.session() as session:
             try:
-                row = conv.get_title(session, user_id=self.user_id, conversation_id=cid)
+                row = inbox.row_of(session, user_id=self.user_id, conversation_id=cid)
                 self.messages = msgs.history(session, user_id=self.user_id, conversation_id=cid)
                 self.members = conv.members(session, cid)
-                conv.mark_read(session, user_id=self.user_id, conversation_id=cid)
+                inbox.mark_read(session, user_id=self.user_id, conversation_id=cid)
             except ChatError as exc:
                 self.not_found = True
                 self.error = str(exc)
                 self._reload_list()
                 return
-            self.conversations = conv.list_for_user(session, user_id=self.user_id)
+            self.conversations = inbox.list_for_user(session, user_id=self.user_id)
         self.current_id = row.id
         self.current_title = row.title
         self.current_kind = row.kind
@@ -154,10 +155,10 @@ class ChatState(AppState):
                 self.messages.append(view)
             if view.author_id != self.user_id:
                 with rx.session() as session:
-                    conv.mark_read(session, user_id=self.user_id, conversation_id=view.conversation_id)
+                    inbox.mark_read(session, user_id=self.user_id, conversation_id=view.conversation_id)
         for i, row in enumerate(self.conversations):
             if row.id == view.conversation_id:
-                row.preview = f"{view.author_name}: {' '.join(view.body.split())}"[: conv.PREVIEW_LENGTH]
+                row.preview = inbox.preview_of(view.author_name, view.body)
                 row.last_activity_ms = view.created_ms
                 if view.author_id != self.user_id and view.conversation_id != self.current_id:
                     row.unread += 1

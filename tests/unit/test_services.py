@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlmodel import select
 
 from chatapp.models import Conversation, LocalUser, Message, Participant, Profile, utcnow
-from chatapp.services import accounts, conversations, messages
+from chatapp.services import accounts, conversations, inbox, messages
 from chatapp.services.errors import ChatError, Forbidden, InvalidInput, NotFound
 from chatapp.settings import settings
 
@@ -415,49 +415,49 @@ def test_list_for_user_orders_by_last_activity_after_a_message(session, people):
     group = conversations.create_group(
         session, user_id=people["alice"], title="Team", member_usernames=["bob"]
     )
-    assert [c.id for c in conversations.list_for_user(session, user_id=people["alice"])] == [group, direct]
+    assert [c.id for c in inbox.list_for_user(session, user_id=people["alice"])] == [group, direct]
     messages.send(session, author_id=people["bob"], conversation_id=direct, body="hi")
-    assert [c.id for c in conversations.list_for_user(session, user_id=people["alice"])] == [direct, group]
+    assert [c.id for c in inbox.list_for_user(session, user_id=people["alice"])] == [direct, group]
     messages.send(session, author_id=people["alice"], conversation_id=group, body="team!")
-    assert [c.id for c in conversations.list_for_user(session, user_id=people["bob"])] == [group, direct]
+    assert [c.id for c in inbox.list_for_user(session, user_id=people["bob"])] == [group, direct]
 
 
 def test_list_for_user_shows_only_the_users_conversations(session, people):
     mine, _ = conversations.open_direct(session, user_id=people["alice"], other_username="bob")
     conversations.open_direct(session, user_id=people["carol"], other_username="dave")
-    assert [c.id for c in conversations.list_for_user(session, user_id=people["alice"])] == [mine]
-    assert conversations.list_for_user(session, user_id=people["alice"] + 1000) == []
+    assert [c.id for c in inbox.list_for_user(session, user_id=people["alice"])] == [mine]
+    assert inbox.list_for_user(session, user_id=people["alice"] + 1000) == []
 
 
 def test_list_for_user_titles_a_direct_chat_with_the_peer(session, people):
     cid, _ = conversations.open_direct(session, user_id=people["alice"], other_username="bob")
-    (row,) = conversations.list_for_user(session, user_id=people["alice"])
+    (row,) = inbox.list_for_user(session, user_id=people["alice"])
     assert (row.id, row.kind, row.title, row.peer_id) == (cid, "direct", "Bob", people["bob"])
     assert row.member_ids == sorted([people["alice"], people["bob"]])
-    (other_side,) = conversations.list_for_user(session, user_id=people["bob"])
+    (other_side,) = inbox.list_for_user(session, user_id=people["bob"])
     assert (other_side.title, other_side.peer_id) == ("Alice", people["alice"])
 
 
 def test_list_for_user_titles_a_group_with_its_title(session, people):
     conversations.create_group(session, user_id=people["alice"], title="Team", member_usernames=["bob"])
-    (row,) = conversations.list_for_user(session, user_id=people["bob"])
+    (row,) = inbox.list_for_user(session, user_id=people["bob"])
     assert (row.kind, row.title, row.peer_id) == ("group", "Team", 0)
 
 
 def test_list_for_user_preview_is_the_last_message_with_its_author(session, people):
     cid, _ = conversations.open_direct(session, user_id=people["alice"], other_username="bob")
-    (empty,) = conversations.list_for_user(session, user_id=people["alice"])
+    (empty,) = inbox.list_for_user(session, user_id=people["alice"])
     assert empty.preview == ""
     messages.send(session, author_id=people["alice"], conversation_id=cid, body="first")
     messages.send(session, author_id=people["bob"], conversation_id=cid, body="second\n  line")
-    (row,) = conversations.list_for_user(session, user_id=people["alice"])
+    (row,) = inbox.list_for_user(session, user_id=people["alice"])
     assert row.preview == "Bob: second line"
 
 
 def test_list_for_user_preview_is_cut_to_80_characters(session, people):
     cid, _ = conversations.open_direct(session, user_id=people["alice"], other_username="bob")
     messages.send(session, author_id=people["bob"], conversation_id=cid, body="x" * 500)
-    (row,) = conversations.list_for_user(session, user_id=people["alice"])
+    (row,) = inbox.list_for_user(session, user_id=people["alice"])
     assert row.preview == ("Bob: " + "x" * 500)[:80]
     assert len(row.preview) == 80
 
@@ -465,7 +465,7 @@ def test_list_for_user_preview_is_cut_to_80_characters(session, people):
 def test_list_for_user_last_activity_is_that_of_the_last_message(session, people):
     cid, _ = conversations.open_direct(session, user_id=people["alice"], other_username="bob")
     sent = messages.send(session, author_id=people["bob"], conversation_id=cid, body="hi")
-    (row,) = conversations.list_for_user(session, user_id=people["alice"])
+    (row,) = inbox.list_for_user(session, user_id=people["alice"])
     assert row.last_activity_ms == sent.created_ms
 
 
@@ -474,8 +474,8 @@ def test_list_for_user_counts_unread_messages_of_others_only(session, people):
     for body in ("one", "two", "three"):
         messages.send(session, author_id=people["bob"], conversation_id=cid, body=body)
     messages.send(session, author_id=people["alice"], conversation_id=cid, body="mine")
-    (alice_row,) = conversations.list_for_user(session, user_id=people["alice"])
-    (bob_row,) = conversations.list_for_user(session, user_id=people["bob"])
+    (alice_row,) = inbox.list_for_user(session, user_id=people["alice"])
+    (bob_row,) = inbox.list_for_user(session, user_id=people["bob"])
     assert alice_row.unread == 3
     assert bob_row.unread == 1
 
@@ -484,11 +484,11 @@ def test_mark_read_resets_the_unread_count_until_the_next_message(session, peopl
     cid, _ = conversations.open_direct(session, user_id=people["alice"], other_username="bob")
     messages.send(session, author_id=people["bob"], conversation_id=cid, body="one")
     messages.send(session, author_id=people["bob"], conversation_id=cid, body="two")
-    conversations.mark_read(session, user_id=people["alice"], conversation_id=cid)
-    (row,) = conversations.list_for_user(session, user_id=people["alice"])
+    inbox.mark_read(session, user_id=people["alice"], conversation_id=cid)
+    (row,) = inbox.list_for_user(session, user_id=people["alice"])
     assert row.unread == 0
     messages.send(session, author_id=people["bob"], conversation_id=cid, body="three")
-    (row,) = conversations.list_for_user(session, user_id=people["alice"])
+    (row,) = inbox.list_for_user(session, user_id=people["alice"])
     assert row.unread == 1
 
 
@@ -497,9 +497,9 @@ def test_mark_read_by_one_member_leaves_the_others_unread(session, people):
         session, user_id=people["alice"], title="Team", member_usernames=["bob", "carol"]
     )
     messages.send(session, author_id=people["alice"], conversation_id=cid, body="hello all")
-    conversations.mark_read(session, user_id=people["bob"], conversation_id=cid)
-    (bob_row,) = conversations.list_for_user(session, user_id=people["bob"])
-    (carol_row,) = conversations.list_for_user(session, user_id=people["carol"])
+    inbox.mark_read(session, user_id=people["bob"], conversation_id=cid)
+    (bob_row,) = inbox.list_for_user(session, user_id=people["bob"])
+    (carol_row,) = inbox.list_for_user(session, user_id=people["carol"])
     assert bob_row.unread == 0
     assert carol_row.unread == 1
 
