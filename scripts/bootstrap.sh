@@ -60,19 +60,20 @@ _chatapp_bun_ok() {
 # Chromium for Playwright comes from Debian, since Playwright's own browser
 # download is blocked here. Only attempted as root with apt-get; anything
 # else gets a message saying what to do instead of a half-working sudo dance.
-_chatapp_install_chromium() {
+# Install Debian packages the tests need (Chromium for Playwright, nginx for the
+# reverse-proxy tests): only as root with apt-get, else say what to install.
+_chatapp_apt_install() {
     if ((EUID != 0)) || ! command -v apt-get >/dev/null 2>&1; then
-        _chatapp_die "no Chromium found. Install one (Debian: 'sudo apt-get install chromium')" \
-            "or point CHATAPP_CHROMIUM at a Chrome/Chromium binary."
+        _chatapp_die "missing $*. Install it (Debian: 'sudo apt-get install $*')."
         return 1
     fi
-    _chatapp_log "no Chromium found; installing Debian's chromium package (one-off, slow)"
+    _chatapp_log "installing Debian's $* (one-off)"
     if ! DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2; then
         _chatapp_die "apt-get update failed"
         return 1
     fi
-    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >&2; then
-        _chatapp_die "apt-get install chromium failed"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >&2; then
+        _chatapp_die "apt-get install $* failed"
         return 1
     fi
 }
@@ -197,13 +198,17 @@ _chatapp_bootstrap() {
                 _chatapp_die "fix or unset CHATAPP_CHROMIUM"
                 return 1
             fi
-            _chatapp_install_chromium || return 1
+            _chatapp_apt_install chromium || return 1
             chromium=$(python scripts/find_chromium.py) || {
                 _chatapp_die "chromium installed but still not found"
                 return 1
             }
         fi
         export CHATAPP_CHROMIUM="$chromium"
+        # nginx for tests/deploy (the repo's reverse-proxy configuration, on loopback).
+        if ! command -v nginx >/dev/null 2>&1 && [[ ! -x /usr/sbin/nginx ]]; then
+            _chatapp_apt_install nginx || return 1
+        fi
     fi
 
     # Service helpers (chatapp_ensure_services) for scripts/test, scripts/run
