@@ -40,10 +40,18 @@ class _CountingClient(socketio.AsyncClient):
 class ReflexClient:
     """One simulated tab.
 
+    Receive times are `time.perf_counter()`, which on Linux is CLOCK_MONOTONIC, the
+    same clock as `time.monotonic()` in every process of the machine.
+
     Args:
         backend_url: The backend's address, e.g. http://127.0.0.1:8000.
         auth_token: The login session id (what reflex-local-auth keeps in localStorage).
         on_presence: Called with (receive time, entry) for every presence entry received.
+        on_update: Called with (receive time, update, size in bytes of the raw message
+            that carried it) after each update is applied.
+        record: Keep every raw message and update (`raw_frames`, `updates`). A load
+            generator with many clients turns it off and relies on the callbacks and
+            on `bytes_received`.
     """
 
     def __init__(
@@ -51,6 +59,9 @@ class ReflexClient:
         backend_url: str,
         auth_token: str | None = None,
         on_presence: Callable[[float, dict], None] | None = None,
+        *,
+        on_update: Callable[[float, dict, int], None] | None = None,
+        record: bool = True,
     ) -> None:
         self.backend_url = backend_url.rstrip("/")
         self.auth_token = auth_token
@@ -60,14 +71,36 @@ class ReflexClient:
         self.presence: dict[str, dict] = {}
         self.hydrated = False
         self._on_presence = on_presence
+        self._on_update = on_update
+        self._record = record
+        self._bytes = 0
+        self._last_size = 0
         self._changed = asyncio.Event()
-        self.sio = _CountingClient(self.raw_frames.append, reconnection=False)
-        self.sio.on("event", self._on_event, namespace=NAMESPACE)
+        self.sio = self._new_socket()
+
+    def _new_socket(self) -> _CountingClient:
+        sio = _CountingClient(self._on_raw, reconnection=False)
+        sio.on("event", self._on_event, namespace=NAMESPACE)
+        sio.on("new_token", self._on_new_token, namespace=NAMESPACE)
+        return sio
+
+    async def _on_new_token(self, token: str) -> None:
+        # Reflex gives a reconnecting tab a new token when its old one is still
+        # recorded as connected elsewhere (e.g. on an instance that died); the browser
+        # keeps the new one for its next connection, and so does this client.
+        self.token = token
+
+    def _on_raw(self, data: str | bytes) -> None:
+        size = len(data.encode()) if isinstance(data, str) else len(data)
+        self._bytes += size
+        self._last_size = size
+        if self._record:
+            self.raw_frames.append(data)
 
     @property
     def bytes_received(self) -> int:
         """Bytes of all raw socket.io messages received so far."""
-        return sum(len(f) for f in self.raw_frames)
+        return self._bytes
 
     async def connect(self) -> None:
         """Open the websocket, as a tab does on load."""
@@ -83,6 +116,19 @@ class ReflexClient:
         """Close the websocket cleanly, as a closing tab does."""
         await self.sio.disconnect()
 
+    async def reconnect(
+        self, *, load_path: str | None = "/", wait: bool = True, timeout: float = 10.0
+    ) -> None:
+        """Open a new websocket with the same tab token, as the frontend does after a drop,
+        and (unless `load_path` is None) hydrate the page again.
+        """
+        if self.sio.connected:
+            await self.sio.disconnect()
+        self.sio = self._new_socket()
+        await self.connect()
+        if load_path is not None:
+            await self.load(load_path, wait=wait, timeout=timeout)
+
     async def emit(self, name: str, payload: dict | None = None, path: str = "/", query=None) -> None:
         """Send an event by its full handler name."""
         await self.sio.emit(
@@ -95,7 +141,9 @@ class ReflexClient:
             namespace=NAMESPACE,
         )
 
-    async def load(self, path: str = "/", query: dict | None = None, *, wait: bool = True) -> None:
+    async def load(
+        self, path: str = "/", query: dict | None = None, *, wait: bool = True, timeout: float = 10.0
+    ) -> None:
         """Hydrate a page (sending the login token) and so run its on_load handlers.
 
         With `wait`, return once they have run, as a person sees a loaded page before
@@ -105,7 +153,7 @@ class ReflexClient:
         storage = {f"{AUTH_STATE}.auth_token": self.auth_token} if self.auth_token else {}
         await self.emit(f"{STATE}.hydrate_and_load", {"vars": storage}, path=path, query=query)
         if wait:
-            await self.wait_for(lambda: self.hydrated)
+            await self.wait_for(lambda: self.hydrated, timeout)
 
     async def set_status(self, choice: str, path: str = "/") -> None:
         """The status menu: "away" or "auto"."""
@@ -140,7 +188,9 @@ class ReflexClient:
 
     async def _on_event(self, update: dict) -> None:
         now = time.perf_counter()
-        self.updates.append(update)
+        size = self._last_size
+        if self._record:
+            self.updates.append(update)
         for substate in (update.get("delta") or {}).values():
             if substate.get("is_hydrated_rx_state_") is not None:
                 self.hydrated = substate["is_hydrated_rx_state_"]
@@ -153,6 +203,8 @@ class ReflexClient:
                         self.presence[uid] = value
                         if self._on_presence is not None:
                             self._on_presence(now, value)
+        if self._on_update is not None:
+            self._on_update(now, update, size)
         self._changed.set()
 
 

@@ -30,6 +30,14 @@ class Settings:
         last_seen_flush: Seconds between writes of "still here" for online users, so that a
             crash loses at most this much of their last-seen time.
         seed_demo: Whether `python -m chatapp.seed` fills an empty database with demo users.
+        presence_prefix: The prefix of the presence keys in Redis: instances that share it
+            share presence (one per deployment; tests use one per run).
+        presence_heartbeat: Seconds between an instance's heartbeats in Redis.
+        presence_instance_ttl: Seconds after its last heartbeat that an instance counts as
+            dead: its tabs end and their users go offline (a crash is noticed within
+            about this plus `presence_sweep`).
+        presence_sweep: Seconds between an instance's sweeps for dead instances and for
+            offlines that fell due.
     """
 
     db_url: str
@@ -39,6 +47,10 @@ class Settings:
     message_max_length: int
     last_seen_flush: float
     seed_demo: bool
+    presence_prefix: str
+    presence_heartbeat: float
+    presence_instance_ttl: float
+    presence_sweep: float
 
 
 def load_settings() -> Settings:
@@ -55,6 +67,10 @@ def load_settings() -> Settings:
         message_max_length=_int("CHATAPP_MESSAGE_MAX_LENGTH", 4000),
         last_seen_flush=_float("CHATAPP_LAST_SEEN_FLUSH", 30.0),
         seed_demo=os.environ.get("CHATAPP_SEED_DEMO", "1") != "0",
+        presence_prefix=os.environ.get("CHATAPP_PRESENCE_PREFIX", "").strip() or "chatapp:presence",
+        presence_heartbeat=_float("CHATAPP_PRESENCE_HEARTBEAT", 3.0),
+        presence_instance_ttl=_float("CHATAPP_PRESENCE_INSTANCE_TTL", 10.0),
+        presence_sweep=_float("CHATAPP_PRESENCE_SWEEP", 1.0),
     )
 
 

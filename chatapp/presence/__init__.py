@@ -2,9 +2,13 @@
 
 Layers, each in its own module:
 - `logic`: the pure rules (aggregation, grace, wire data), taking `now` as an argument.
-- `registry`: which tabs each user has open, in this process.
-- `store`: the persisted facts (last seen).
+- `shared`: what a registry holds per user (tabs, published status, choices) and does.
+- `registry`: the registry of one process (`InProcessRegistry` over `LocalRegistry`).
+- `redis_registry`, `redis_scripts`: the registry shared by every instance, in Redis.
+- `store`: the persisted facts (last seen, choices); `preferences`: the choices.
+- `views`: what watchers see of a user.
 - `fanout`: delivering a change to the open tabs of the users who may see it.
-- `service`: `PresenceService`, which ties them together.
+- `service`: `PresenceService`, the one place that decides; `timers`: its timers.
+- `sweeper`: with Redis, each instance's heartbeat and its sweep for dead instances.
 - `tracker`: the background task that owns the service, its timers and the disconnect hook.
 """

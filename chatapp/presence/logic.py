@@ -86,6 +86,72 @@ def decide(published: Status, current: Status, *, grace_pending: bool) -> Action
     return Action.PUBLISH
 
 
+def decide_shared(
+    published: Status, current: Status, *, grace_due: bool, grace_over: bool, immediate: bool = False
+) -> Action:
+    """`decide` for a user whose tabs and published status are shared by every instance.
+
+    No instance owns a user's grace: the registry records when the offline falls due
+    (`grace_due`) in the same step that removes the last tab, and whichever instance's
+    timer or sweep reaches that time first evaluates again (`grace_over`). So there is
+    no pending grace to cancel: a tab that comes back clears the due time, and a late
+    timer then finds the user online and does nothing.
+
+    Args:
+        published: What watchers were told.
+        current: What is true now.
+        grace_due: The registry holds a time at which the offline falls due.
+        grace_over: This evaluation runs for that time, which has come.
+        immediate: No grace at all (logging out, appearing offline).
+
+    Returns:
+        PUBLISH, NOTHING, or START_GRACE: make sure a timer runs until the due time.
+    """
+    action = decide(published, current, grace_pending=False)
+    if action == Action.START_GRACE and (immediate or grace_over or not grace_due):
+        # Without a due time nobody would ever publish the offline: do it now.
+        return Action.PUBLISH
+    return action
+
+
+def next_version(previous: int, now_us: int) -> int:
+    """The version of a user's next published change: larger than the last one, and
+    at least the current time in microseconds, so that versions keep growing when the
+    shared record is lost (a restart without Redis, a flushed Redis)."""
+    return max(previous + 1, now_us)
+
+
+def offline_last_seen(
+    ended_at: datetime | None, invisible_since: datetime | None, has_tabs: bool
+) -> datetime | None:
+    """The last-seen time published with an offline status.
+
+    Args:
+        ended_at: When the user's last tab ended (None while they have tabs).
+        invisible_since: The user chooses to appear offline at this moment.
+        has_tabs: The user still has open tabs.
+
+    Returns:
+        When the user appears offline with tabs open, that moment (frozen from then
+        on); otherwise when their last tab ended; None to keep the stored last seen.
+    """
+    if invisible_since is not None and has_tabs:
+        return invisible_since
+    return ended_at
+
+
+def dead_instances(beats: dict[str, int], alive: set[str], me: str) -> dict[str, int]:
+    """The instances whose heartbeat expired, with the time of their last beat.
+
+    Args:
+        beats: Every instance known to the registry and its last heartbeat.
+        alive: The instances whose heartbeat has not expired.
+        me: This instance (never dead to itself: if its heartbeat expired, it finds out
+            on its next beat and registers its tabs again).
+    """
+    return {inst: beat for inst, beat in beats.items() if inst not in alive and inst != me}
+
+
 def offline_due(ended_at: datetime, now: datetime, grace: timedelta) -> bool:
     """Whether a user whose last tab ended at `ended_at` is to be published offline now."""
     return now - ended_at >= grace

@@ -1,70 +1,70 @@
 """What each user chose about their presence: a status (and until when) and whether they
-hide their last-seen time. Persisted in `Profile`, cached for the process."""
+hide their last-seen time. Persisted in `Profile`; held by the presence registry.
+
+The registry is the cache: in one process a dict, with several instances the user's
+record in Redis, so a choice made on one instance is what every other instance decides
+with from that moment on (a choice bumps the record's revision, so a decision made
+with the old choice cannot be committed). The database is written first: an instance
+that has to read it (nothing held yet) reads the new choice or loses to it.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlmodel import Session
 
 from chatapp.presence import store
+from chatapp.presence.shared import Choices, PresenceRegistry
+
+__all__ = ["Choices", "Preferences", "from_facts"]
 
 
-@dataclass(frozen=True)
-class Choices:
-    """One user's choices.
-
-    Attributes:
-        manual: "away", "dnd", "invisible", or None for automatic.
-        until: When `manual` ends by itself; None: when the user changes it.
-        hide_last_seen: Others see no last-seen time for this user (and this user
-            sees no one's).
-    """
-
-    manual: str | None = None
-    until: datetime | None = None
-    hide_last_seen: bool = False
+def from_facts(facts: store.PersonFacts) -> Choices:
+    """The choices stored in a user's profile."""
+    return Choices(manual=facts.manual_status, until=facts.manual_until, hide_last_seen=facts.hide_last_seen)
 
 
 class Preferences:
-    """The choices of every user the process has met, read once from the database."""
+    """Every user's choices: held by the registry, read from the database when it holds
+    none yet, written to both.
 
-    def __init__(self, session_factory: Callable[[], Session]) -> None:
+    Args:
+        session_factory: Opens a database session.
+        registry: The presence registry that holds them.
+    """
+
+    def __init__(self, session_factory: Callable[[], Session], registry: PresenceRegistry) -> None:
         self._session = session_factory
-        self._cache: dict[int, Choices] = {}
+        self._registry = registry
 
-    def of(self, user_id: int) -> Choices:
+    async def of(self, user_id: int) -> Choices:
         """A user's choices."""
-        if user_id not in self._cache:
-            with self._session() as session:
-                facts = store.load(session, [user_id]).get(user_id)
-            self.remember(facts)
-        return self._cache.get(user_id, Choices())
+        held = await self._registry.choices(user_id)
+        if held is not None:
+            return held
+        with self._session() as session:
+            facts = store.load(session, [user_id]).get(user_id)
+        return await self._registry.seed_choices(user_id, from_facts(facts) if facts else Choices())
 
-    def remember(self, facts: store.PersonFacts | None) -> None:
-        """Take a user's choices from facts just read (saves reading them again)."""
-        if facts is not None and facts.user_id not in self._cache:
-            self._cache[facts.user_id] = Choices(
-                manual=facts.manual_status, until=facts.manual_until, hide_last_seen=facts.hide_last_seen
-            )
-
-    def choose_status(self, user_id: int, manual: str | None, until: datetime | None) -> Choices:
+    async def choose_status(self, user_id: int, manual: str | None, until: datetime | None) -> Choices:
         """Persist a chosen status; returns the choices before it."""
-        before = self.of(user_id)
+        before = await self.of(user_id)
         with self._session() as session:
             store.save_manual_status(session, user_id, manual, until)
-        self._cache[user_id] = replace(before, manual=manual, until=until if manual else None)
+        # Only the fields chosen: a concurrent choice of the other field on another
+        # instance must not be overwritten with what this one read before.
+        await self._registry.store_choices(user_id, manual=manual, until=until if manual else None)
         return before
 
-    def choose_hide_last_seen(self, user_id: int, hide: bool) -> None:
+    async def choose_hide_last_seen(self, user_id: int, hide: bool) -> None:
         """Persist whether the user hides their last-seen time."""
-        before = self.of(user_id)
+        await self.of(user_id)  # held from here on, so the change below is to held choices
         with self._session() as session:
             store.save_hide_last_seen(session, user_id, hide)
-        self._cache[user_id] = replace(before, hide_last_seen=hide)
+        await self._registry.store_choices(user_id, hide_last_seen=hide)
 
-    def invisible(self, user_id: int) -> bool:
+    async def invisible(self, user_id: int) -> bool:
         """Whether the user chose to appear offline."""
-        return self.of(user_id).manual == "invisible"
+        return (await self.of(user_id)).manual == "invisible"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
+from datetime import datetime, timedelta
 
-from chatapp.presence.logic import Tab
+from chatapp.presence.logic import Status, Tab
+from chatapp.presence.shared import Choices, Published, UserRecord
 
 
 class LocalRegistry:
@@ -68,3 +70,106 @@ class LocalRegistry:
         tabs.pop(tab.token, None)
         if not tabs:
             self._by_user.pop(tab.user_id, None)
+
+
+class InProcessRegistry:
+    """The presence registry of a single process (`shared.PresenceRegistry`): the tabs in
+    a `LocalRegistry`, each user's record in a dict.
+
+    Its coroutines never await, so each runs to its end without another handler
+    stepping in: as atomic as the synchronous `LocalRegistry`. The grace timers of the
+    service are the only ones there are; nothing needs a sweep.
+    """
+
+    def __init__(self) -> None:
+        self.tabs = LocalRegistry()
+        self._rev: dict[int, int] = {}
+        self._published: dict[int, Published] = {}
+        self._ended_at: dict[int, datetime] = {}
+        self._grace_due: dict[int, datetime] = {}
+        self._choices: dict[int, Choices] = {}
+
+    async def register(self, tab: Tab, *, now: datetime, grace: timedelta) -> Tab | None:
+        replaced = self.tabs.register(tab)
+        if replaced is not None and replaced.user_id != tab.user_id:
+            self._tab_gone(replaced.user_id, now, grace)
+        self._bump(tab.user_id)
+        self._ended_at.pop(tab.user_id, None)
+        self._grace_due.pop(tab.user_id, None)
+        return replaced
+
+    async def unregister(self, token: str, sid: str | None, *, now: datetime, grace: timedelta) -> Tab | None:
+        tab = self.tabs.unregister(token, sid)
+        if tab is not None:
+            self._tab_gone(tab.user_id, now, grace)
+        return tab
+
+    def _tab_gone(self, user_id: int, now: datetime, grace: timedelta) -> None:
+        self._bump(user_id)
+        if not self.tabs.tabs_of(user_id):
+            self._ended_at[user_id] = now
+            self._grace_due[user_id] = now + grace
+
+    async def set_idle(self, token: str, idle: bool) -> Tab | None:
+        tab = self.tabs.set_idle(token, idle)
+        if tab is not None:
+            self._bump(tab.user_id)
+        return tab
+
+    async def tab(self, token: str) -> Tab | None:
+        return self.tabs.tab(token)
+
+    async def tabs_of(self, user_id: int) -> list[Tab]:
+        return self.tabs.tabs_of(user_id)
+
+    async def tokens_of(self, user_ids: Iterable[int]) -> list[str]:
+        return self.tabs.tokens_of(user_ids)
+
+    async def record(self, user_id: int) -> UserRecord:
+        return UserRecord(
+            user_id=user_id,
+            rev=self._rev.get(user_id, 0),
+            tabs=tuple(self.tabs.tabs_of(user_id)),
+            published=self._published.get(user_id),
+            ended_at=self._ended_at.get(user_id),
+            grace_due=self._grace_due.get(user_id),
+            choices=self._choices.get(user_id),
+        )
+
+    async def records(self, user_ids: Iterable[int]) -> dict[int, UserRecord]:
+        return {uid: await self.record(uid) for uid in set(user_ids)}
+
+    async def commit(self, record: UserRecord, published: Published) -> bool:
+        uid = record.user_id
+        held = self._published.get(uid)
+        if self._rev.get(uid, 0) != record.rev or (held.version if held else 0) != record.version:
+            return False
+        self._published[uid] = published
+        if published.status == Status.OFFLINE:
+            self._ended_at.pop(uid, None)
+            self._grace_due.pop(uid, None)
+        return True
+
+    async def choices(self, user_id: int) -> Choices | None:
+        return self._choices.get(user_id)
+
+    async def store_choices(self, user_id: int, **changes: object) -> None:
+        self._choices[user_id] = replace(self._choices.get(user_id, Choices()), **changes)
+        self._bump(user_id)
+
+    async def seed_choices(self, user_id: int, choices: Choices) -> Choices:
+        return self._choices.setdefault(user_id, choices)
+
+    async def schedule_expiry(self, user_id: int, until: datetime | None) -> None:
+        """Nothing to do: the service's own timer is the only one needed in one process."""
+
+    async def local_users(self) -> set[int]:
+        return self.tabs.connected_users()
+
+    async def release(self, *, now: datetime, grace: timedelta) -> dict[int, datetime]:
+        # The process stops with its tabs: those waiting for their grace are offline
+        # from their last tab's end (the rest is flushed as seen now by the service).
+        return {uid: self._ended_at[uid] for uid in self._grace_due if uid in self._ended_at}
+
+    def _bump(self, user_id: int) -> None:
+        self._rev[user_id] = self._rev.get(user_id, 0) + 1

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -17,16 +15,19 @@ from chatapp.presence import store
 from chatapp.presence.logic import (
     MANUAL_STATUSES,
     Action,
-    PresenceData,
     Status,
     Tab,
     aggregate,
-    decide,
-    epoch_ms,
+    decide_shared,
     manual_in_force,
+    next_version,
+    offline_last_seen,
 )
 from chatapp.presence.preferences import Preferences
-from chatapp.presence.registry import LocalRegistry
+from chatapp.presence.registry import InProcessRegistry
+from chatapp.presence.shared import PresenceRegistry, Published, UserRecord
+from chatapp.presence.timers import Timers
+from chatapp.presence.views import view
 from chatapp.services.conversations import contact_ids
 
 logger = logging.getLogger(__name__)
@@ -36,18 +37,25 @@ Deliver = Callable[[list[str], dict], Awaitable[object]]
 # Replaces the whole presence map of the given tab tokens.
 DeliverSnapshot = Callable[[list[str], dict[str, dict]], Awaitable[object]]
 
+# How often one evaluation reads again after losing a commit to a concurrent change.
+# Giving up loses nothing: whoever made the change that won evaluates after it.
+_ATTEMPTS = 50
+
 
 class PresenceService:
     """Keeps the truth about who is online and tells exactly the right tabs.
 
-    All state changes happen synchronously between awaits, so concurrent handlers
-    cannot interleave inside one decision. Only deliveries await.
+    The one place that decides. What it decides from (tabs, published status, choices)
+    lives in a registry, in this process or shared by every instance of the app; each
+    decision is committed only if that record did not change meanwhile, else it is made
+    again. Only the instance whose commit succeeds delivers the change.
 
     Args:
         deliver: Sends a presence entry to tabs.
         session_factory: Opens a database session (`rx.session` in the app).
         grace: How long a user without tabs still shows as before (hides reloads).
         clock: The current time; tests pass a fixed one.
+        registry: Where tabs and published statuses are kept (in this process if None).
         deliver_snapshot: Replaces the presence map of tabs (when what a user may see
             changes as a whole: hiding last seen).
     """
@@ -59,21 +67,17 @@ class PresenceService:
         session_factory: Callable[[], Session],
         grace: timedelta,
         clock: Callable[[], datetime] = utcnow,
-        registry: LocalRegistry | None = None,
+        registry: PresenceRegistry | None = None,
         deliver_snapshot: DeliverSnapshot | None = None,
     ) -> None:
-        self.registry = registry or LocalRegistry()
-        self.preferences = Preferences(session_factory)
+        self.registry: PresenceRegistry = registry or InProcessRegistry()
+        self.preferences = Preferences(session_factory, self.registry)
         self._deliver = deliver
         self._deliver_snapshot = deliver_snapshot
         self._session = session_factory
         self.grace = grace
         self._clock = clock
-        self._published: dict[int, PresenceData] = {}
-        self._ended_at: dict[int, datetime] = {}
-        self._grace_tasks: dict[int, asyncio.Task] = {}
-        self._expiry_tasks: dict[int, asyncio.Task] = {}
-        self._versions = itertools.count(time.time_ns() // 1000)
+        self._timers = Timers()
         self._deliveries: set[asyncio.Task] = set()
 
     # Tab events ----------------------------------------------------------------------
@@ -82,30 +86,21 @@ class PresenceService:
         """A tab of the user loaded an authenticated page (first load or reconnect)."""
         # A loaded page starts active: its idle watcher starts afresh and reports only
         # transitions, so keeping an old idle flag would leave the user away for good.
-        replaced = self.registry.register(Tab(token=token, sid=sid, user_id=user_id, idle=False))
+        tab = Tab(token=token, sid=sid, user_id=user_id, idle=False)
+        replaced = await self.registry.register(tab, now=self._clock(), grace=self.grace)
         if replaced is not None and replaced.user_id != user_id:  # same tab, other account
-            self._tab_gone(replaced.user_id)
             await self._evaluate(replaced.user_id)
-        self._ended_at.pop(user_id, None)
         await self._evaluate(user_id)
 
     async def mark_offline(self, *, token: str, sid: str | None = None) -> None:
         """A tab's socket closed (or the tab logged out, `sid` None)."""
-        tab = self.registry.unregister(token, sid)
-        if tab is None:
-            return
-        self._tab_gone(tab.user_id)
-        await self._evaluate(tab.user_id, immediate=sid is None)
-
-    def _tab_gone(self, user_id: int) -> None:
-        # The last tab's end is the last-seen time; not for a user who appears offline,
-        # whose last seen stays when they became invisible.
-        if not self.registry.tabs_of(user_id) and not self.preferences.invisible(user_id):
-            self._ended_at[user_id] = self._clock()
+        tab = await self.registry.unregister(token, sid, now=self._clock(), grace=self.grace)
+        if tab is not None:
+            await self._evaluate(tab.user_id, immediate=sid is None)
 
     async def set_idle(self, *, token: str, idle: bool) -> None:
         """A tab reported no input for the idle period (or input again)."""
-        tab = self.registry.set_idle(token, idle)
+        tab = await self.registry.set_idle(token, idle)
         if tab is not None:
             await self._evaluate(tab.user_id)
 
@@ -119,144 +114,146 @@ class PresenceService:
             msg = f"not a status a user may choose: {status!r}"
             raise ValueError(msg)
         now = self._clock()
-        before = self.preferences.choose_status(user_id, status, until)
+        before = await self.preferences.choose_status(user_id, status, until)
         going_invisible = status == "invisible" and before.manual != "invisible"
-        if going_invisible and self.registry.tabs_of(user_id):
-            # Frozen here: nothing the user does while invisible reaches anyone.
-            self._ended_at[user_id] = now
-        self._schedule_expiry(user_id, until if status else None, now)
-        await self._evaluate(user_id, immediate=going_invisible)
+        until = until if status else None
+        self._timers.expire(user_id, until, now, self._evaluate)
+        await self.registry.schedule_expiry(user_id, until)
+        # Going invisible freezes the last seen here: nothing the user does while
+        # invisible reaches anyone.
+        await self._evaluate(
+            user_id, immediate=going_invisible, invisible_since=now if going_invisible else None
+        )
 
     async def set_hide_last_seen(self, *, user_id: int, hide: bool) -> None:
         """The user hides (or shows) their last-seen time: every watcher and the user's
         own tabs get it at once."""
-        self.preferences.choose_hide_last_seen(user_id, hide)
-        if user_id in self._published:
-            await self._publish(user_id, self._published[user_id].status)
-        tokens = self.registry.tokens_of([user_id])
+        await self.preferences.choose_hide_last_seen(user_id, hide)
+        for _ in range(_ATTEMPTS):
+            record = await self.registry.record(user_id)
+            if record.published is None or await self._publish(record, record.published.status, None):
+                break
+        tokens = await self.registry.tokens_of([user_id])
         if tokens and self._deliver_snapshot is not None:
-            self._spawn(self._deliver_snapshot(tokens, self.snapshot(user_id)))
+            self._spawn(self._deliver_snapshot(tokens, await self.snapshot(user_id)))
 
-    def _schedule_expiry(self, user_id: int, until: datetime | None, now: datetime) -> None:
-        old = self._expiry_tasks.pop(user_id, None)
-        if old is not None:
-            old.cancel()
-        if until is not None:
-            delay = max(0.0, (until - now).total_seconds())
-            self._expiry_tasks[user_id] = asyncio.get_running_loop().create_task(self._expire(user_id, delay))
-
-    async def _expire(self, user_id: int, delay: float) -> None:
-        await asyncio.sleep(delay)
-        self._expiry_tasks.pop(user_id, None)
-        await self._evaluate(user_id)
+    async def check(self, user_id: int, *, grace_due: datetime | None = None) -> None:
+        """Evaluate a user again: for the sweep of a shared registry (a grace that fell
+        due, perhaps on an instance that died; a chosen status that ended)."""
+        await self._evaluate(user_id, due=grace_due)
 
     # Reading ------------------------------------------------------------------------
 
-    def status_of(self, user_id: int) -> Status:
+    async def status_of(self, user_id: int) -> Status:
         """The user's status as watchers see it now."""
-        data = self._published.get(user_id)
-        if data is not None:
-            return data.status
-        return self._current_status(user_id)
+        record = await self.registry.record(user_id)
+        if record.published is not None:
+            return record.published.status
+        return await self._current_status(record)
 
-    def snapshot(self, user_id: int) -> dict[str, dict]:
+    async def snapshot(self, user_id: int) -> dict[str, dict]:
         """The presence of the user and of everyone who shares a conversation with them,
         as this user may see it."""
         with self._session() as session:
             ids = contact_ids(session, user_id) | {user_id}
             facts = store.load(session, ids)
-        for person in facts.values():
-            self.preferences.remember(person)
-        hides = self.preferences.of(user_id).hide_last_seen
+        records = await self.registry.records(facts)
+        hides = (await self.preferences.of(user_id)).hide_last_seen
+        now = self._clock()
         return {
-            str(uid): self._view(facts[uid]).to_wire(viewer_hides_last_seen=hides and uid != user_id)
-            for uid in ids
-            if uid in facts
+            str(uid): view(person, records[uid], now).to_wire(viewer_hides_last_seen=hides and uid != user_id)
+            for uid, person in facts.items()
         }
-
-    def presence_of(self, user_id: int) -> PresenceData | None:
-        """The presence of one user as watchers see it."""
-        with self._session() as session:
-            facts = store.load(session, [user_id]).get(user_id)
-        return None if facts is None else self._view(facts)
 
     # Deciding -----------------------------------------------------------------------
 
-    def _current_status(self, user_id: int) -> Status:
-        choices = self.preferences.of(user_id)
+    async def _current_status(self, record: UserRecord) -> Status:
+        choices = record.choices or await self.preferences.of(record.user_id)
         manual = manual_in_force(choices.manual, choices.until, self._clock())
         if manual is None and choices.manual is not None:  # its time has passed
-            self.preferences.choose_status(user_id, None, None)
-        return aggregate(self.registry.tabs_of(user_id), manual=manual)
+            # This changes the record: a decision made from it cannot be committed,
+            # and the next read has the choice gone.
+            await self.preferences.choose_status(record.user_id, None, None)
+        return aggregate(record.tabs, manual=manual)
 
-    def _view(self, facts: store.PersonFacts) -> PresenceData:
-        published = self._published.get(facts.user_id)
-        if published is not None:
-            return published
-        self.preferences.remember(facts)
-        return PresenceData(
-            user_id=facts.user_id,
-            username=facts.username,
-            display_name=facts.display_name,
-            status=self._current_status(facts.user_id),
-            last_seen_at=epoch_ms(facts.last_seen_at),
-            version=0,
-            hide_last_seen=facts.hide_last_seen,
-        )
+    async def _evaluate(
+        self,
+        user_id: int,
+        *,
+        immediate: bool = False,
+        due: datetime | None = None,
+        invisible_since: datetime | None = None,
+    ) -> None:
+        """Compare what watchers were told with what is true now, and publish if needed.
 
-    async def _evaluate(self, user_id: int, *, immediate: bool = False) -> None:
-        current = self._current_status(user_id)
-        published = self.status_of(user_id) if user_id in self._published else Status.OFFLINE
-        action = decide(published, current, grace_pending=user_id in self._grace_tasks)
-        if action == Action.START_GRACE and immediate:
-            action = Action.PUBLISH
-        if action in (Action.PUBLISH, Action.CANCEL_GRACE):
-            self._cancel_grace(user_id)
-        if action == Action.START_GRACE:
-            self._grace_tasks[user_id] = asyncio.create_task(self._after_grace(user_id))
-        elif action == Action.PUBLISH:
-            await self._publish(user_id, current)
-
-    def _cancel_grace(self, user_id: int) -> None:
-        task = self._grace_tasks.pop(user_id, None)
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-
-    async def _after_grace(self, user_id: int) -> None:
-        await asyncio.sleep(self.grace.total_seconds())
-        self._grace_tasks.pop(user_id, None)
-        if self.registry.tabs_of(user_id):
-            return
-        await self._publish(user_id, Status.OFFLINE)
-
-    async def _publish(self, user_id: int, status: Status) -> None:
-        ended = self._ended_at.pop(user_id, None) if status == Status.OFFLINE else None
-        with self._session() as session:
-            if ended is not None:
-                store.save_last_seen(session, [user_id], ended)
-            facts = store.load(session, [user_id]).get(user_id)
-            if facts is None:
+        Args:
+            user_id: Whose presence may have changed.
+            immediate: Offline without a grace (logging out, going invisible).
+            due: This runs for a grace that fell due at this time.
+            invisible_since: The user chose to appear offline at this moment.
+        """
+        for _ in range(_ATTEMPTS):
+            record = await self.registry.record(user_id)
+            current = await self._current_status(record)
+            action = decide_shared(
+                record.published_status,
+                current,
+                grace_due=record.grace_due is not None,
+                grace_over=due is not None and record.grace_due == due,
+                immediate=immediate,
+            )
+            if record.grace_due is None:
+                self._timers.cancel_grace(user_id)  # a tab came back: nothing is due
+            if action == Action.START_GRACE and record.grace_due is not None:
+                self._timers.grace(user_id, record.grace_due, self._wait(record.grace_due), self.check)
                 return
+            if action != Action.PUBLISH:
+                return
+            last_seen = None
+            if current == Status.OFFLINE:
+                last_seen = offline_last_seen(record.ended_at, invisible_since, bool(record.tabs))
+            if await self._publish(record, current, last_seen):
+                return
+        logger.warning("presence of user %s kept changing: left to the latest change", user_id)
+
+    def _wait(self, due: datetime) -> float:
+        """Seconds until `due`, at most the grace (the clock of tests stands still)."""
+        left = (due - self._clock()).total_seconds()
+        return min(self.grace.total_seconds(), max(0.0, left))
+
+    async def _publish(self, record: UserRecord, status: Status, ended_at: datetime | None) -> bool:
+        """Commit a new published status and deliver it; False if the record changed
+        since it was read (nothing was published then)."""
+        user_id = record.user_id
+        with self._session() as session:
+            facts = store.load(session, [user_id]).get(user_id)
+        if facts is None:
+            return True
+        last_seen = facts.last_seen_at
+        if ended_at is not None and (last_seen is None or ended_at > last_seen):
+            last_seen = ended_at  # as stored below: the last seen never moves backwards
+        published = Published(
+            status=status,
+            version=next_version(record.version, time.time_ns() // 1000),
+            last_seen_at=last_seen,
+        )
+        if not await self.registry.commit(record, published):
+            return False
+        with self._session() as session:
+            if ended_at is not None:
+                store.save_last_seen(session, [user_id], ended_at)
             receivers = contact_ids(session, user_id) | {user_id}
             hiders = store.hiding_last_seen(session, receivers - {user_id})
-        data = PresenceData(
-            user_id=user_id,
-            username=facts.username,
-            display_name=facts.display_name,
-            status=status,
-            last_seen_at=epoch_ms(facts.last_seen_at),
-            version=next(self._versions),
-            hide_last_seen=facts.hide_last_seen,
-        )
-        self._published[user_id] = data
+        data = view(facts, UserRecord(user_id=user_id, published=published), self._clock())
         # Hiding is mutual: viewers who hide their own last seen get the entry without it.
         for group, hides in ((receivers - hiders, False), (hiders, True)):
-            tokens = self.registry.tokens_of(group)
+            tokens = await self.registry.tokens_of(group)
             if tokens:
                 # A task, not an await: the change may come from an event handler of one
                 # of these very tabs, which holds that tab's state lock until it returns.
                 # Receivers keep the newest by version if deliveries overtake each other.
                 self._spawn(self._deliver(tokens, data.to_wire(viewer_hides_last_seen=hides)))
+        return True
 
     def _spawn(self, delivery: Awaitable[object]) -> None:
         task = asyncio.get_running_loop().create_task(delivery)
@@ -270,23 +267,26 @@ class PresenceService:
 
     # Housekeeping -------------------------------------------------------------------
 
-    def flush_last_seen(self) -> None:
-        """Write "seen now" for every connected user, so that a crash loses little (not
-        for users who appear offline: their last seen stays frozen)."""
-        connected = {u for u in self.registry.connected_users() if not self.preferences.invisible(u)}
+    async def flush_last_seen(self) -> None:
+        """Write "seen now" for every user connected to this instance, so that a crash
+        loses little (not for users who appear offline: their last seen stays frozen)."""
+        records = await self.registry.records(await self.registry.local_users())
+        connected = [
+            uid
+            for uid, record in records.items()
+            if (record.choices or await self.preferences.of(uid)).manual != "invisible"
+        ]
         if connected:
             with self._session() as session:
                 store.save_last_seen(session, connected, self._clock())
 
     async def close(self) -> None:
-        """On shutdown: record everyone connected as seen now, and stop the timers."""
-        timers = [*self._grace_tasks.values(), *self._expiry_tasks.values()]
-        for task in timers:
-            task.cancel()
-        for task in timers:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        """On shutdown: record everyone connected as seen now, end this instance's tabs,
+        and stop the timers."""
+        await self._timers.close()
+        await self.flush_last_seen()
+        pending = await self.registry.release(now=self._clock(), grace=self.grace)
         with self._session() as session:
-            for uid, at in dict(self._ended_at).items():
-                store.save_last_seen(session, [uid], at)
-        self.flush_last_seen()
+            for uid, at in pending.items():
+                if not await self.preferences.invisible(uid):
+                    store.save_last_seen(session, [uid], at)

@@ -2,7 +2,8 @@
 
 Registered with `app.register_lifespan_task`: it creates the process's
 `PresenceService`, hooks socket disconnects into it, writes last-seen times
-periodically, and flushes them on shutdown.
+periodically, and flushes them on shutdown. With a Redis URL (several instances) the
+registry is shared in Redis and the instance beats and sweeps (`sweeper`).
 """
 
 from __future__ import annotations
@@ -16,8 +17,12 @@ from datetime import timedelta
 
 import reflex as rx
 
+from chatapp.models import utcnow
 from chatapp.presence import disconnect_hook, fanout
+from chatapp.presence.redis_registry import RedisRegistry
 from chatapp.presence.service import PresenceService
+from chatapp.presence.shared import PresenceRegistry
+from chatapp.presence.sweeper import Sweeper, Timing
 from chatapp.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -62,8 +67,18 @@ def get_loop() -> asyncio.AbstractEventLoop:
     return running().loop
 
 
-def make_service(app: rx.App) -> PresenceService:
-    """A presence service that delivers into this app's tabs."""
+def make_shared_registry() -> RedisRegistry | None:
+    """The presence registry in Redis when a Redis URL is set, else None (one process)."""
+    if not settings.redis_url:
+        return None
+    from redis.asyncio import Redis
+
+    return RedisRegistry(Redis.from_url(settings.redis_url), prefix=settings.presence_prefix)
+
+
+def make_service(app: rx.App, registry: PresenceRegistry | None = None) -> PresenceService:
+    """A presence service that delivers into this app's tabs (registry: in this process
+    if None)."""
     from chatapp.states.app_state import AppState  # states import this module
 
     async def deliver(tokens: list[str], entry: dict) -> None:
@@ -77,6 +92,7 @@ def make_service(app: rx.App) -> PresenceService:
         deliver_snapshot=deliver_snapshot,
         session_factory=rx.session,
         grace=timedelta(seconds=settings.presence_grace),
+        registry=registry,
     )
 
 
@@ -84,7 +100,17 @@ def make_service(app: rx.App) -> PresenceService:
 async def presence_tracker(app: rx.App) -> AsyncIterator[None]:
     """Lifespan task: run the presence service for as long as the server runs."""
     global _running
-    service = make_service(app)
+    shared = make_shared_registry()
+    service = make_service(app, shared)
+    sweeper = None
+    if shared is not None:
+        timing = Timing(
+            beat=settings.presence_heartbeat,
+            ttl=settings.presence_instance_ttl,
+            sweep=settings.presence_sweep,
+        )
+        sweeper = Sweeper(service, shared, timing, utcnow)
+        await sweeper.start()
     _running = Running(app=app, service=service, loop=asyncio.get_running_loop())
 
     async def on_close(token: str, sid: str) -> None:
@@ -98,7 +124,11 @@ async def presence_tracker(app: rx.App) -> AsyncIterator[None]:
         flusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await flusher
+        if sweeper is not None:
+            await sweeper.stop()
         await service.close()
+        if shared is not None:
+            await shared.redis.aclose()
         _running = None
 
 
@@ -106,6 +136,6 @@ async def _flush_periodically(service: PresenceService) -> None:
     while True:
         await asyncio.sleep(settings.last_seen_flush)
         try:
-            service.flush_last_seen()
+            await service.flush_last_seen()
         except Exception:
             logger.exception("writing last-seen times failed")

@@ -79,8 +79,8 @@ class AppState(LocalAuthState):
             sid=self.router.session.session_id,
             user_id=self.user_id,
         )
-        self._replace_presence(service.snapshot(self.user_id))
-        self._show_choices()
+        self._replace_presence(await service.snapshot(self.user_id))
+        await self._show_choices()
         return None
 
     @rx.event
@@ -124,7 +124,7 @@ class AppState(LocalAuthState):
         status, duration = MANUAL_CHOICES[choice]
         until = utcnow() + duration if duration else None
         await get_service().set_manual(user_id=self.user_id, status=status, until=until)
-        self._show_choices()
+        await self._show_choices()
         return None
 
     @rx.event
@@ -137,11 +137,11 @@ class AppState(LocalAuthState):
         except limits.RateLimited as exc:
             return rx.toast.error(str(exc))
         await get_service().set_hide_last_seen(user_id=self.user_id, hide=hide is True)
-        self._show_choices()
+        await self._show_choices()
         return None
 
-    def _show_choices(self) -> None:
-        choices = get_service().preferences.of(self.user_id)
+    async def _show_choices(self) -> None:
+        choices = await get_service().preferences.of(self.user_id)
         self.manual_status = choices.manual or ""
         self.manual_until_ms = epoch_ms(choices.until) or 0
         self.hide_last_seen = choices.hide_last_seen

@@ -144,8 +144,7 @@ class ChatState(AppState):
         self.draft = ""
         self._receive_message(view)
         me = self.router.session.client_token
-        tokens = [t for t in tracker.get_service().registry.tokens_of(member_ids) if t != me]
-        _spawn(_deliver_message(tokens, view))
+        _spawn(_deliver_message(member_ids, me, view))
         return None
 
     def _receive_message(self, view: MessageView) -> None:
@@ -264,13 +263,15 @@ class ChatState(AppState):
         their other tabs (this tab refreshes itself)."""
         service = tracker.get_service()
         me = self.router.session.client_token
-        self._replace_presence(service.snapshot(self.user_id))
+        self._replace_presence(await service.snapshot(self.user_id))
         self._reload_list()
-        tokens = [t for t in service.registry.tokens_of([*user_ids, self.user_id]) if t != me]
+        tokens = [t for t in await service.registry.tokens_of([*user_ids, self.user_id]) if t != me]
         _spawn(_refresh_tabs(tokens))
 
 
-async def _deliver_message(tokens: list[str], view: MessageView) -> None:
+async def _deliver_message(member_ids: list[int], sender: str, view: MessageView) -> None:
+    # The members' tabs may be on any instance: the registry knows them all.
+    tokens = [t for t in await tracker.get_service().registry.tokens_of(member_ids) if t != sender]
     await fanout.deliver(tracker.get_app(), tokens, ChatState, lambda s: s._receive_message(view))
 
 
@@ -278,9 +279,9 @@ async def _refresh_tabs(tokens: list[str]) -> None:
     service = tracker.get_service()
     app = tracker.get_app()
 
-    def refresh(state: ChatState) -> None:
+    async def refresh(state: ChatState) -> None:
         state._refresh_list()
         if state.user_id:
-            state._replace_presence(service.snapshot(state.user_id))
+            state._replace_presence(await service.snapshot(state.user_id))
 
     await fanout.deliver(app, tokens, ChatState, refresh)

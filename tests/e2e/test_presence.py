@@ -213,14 +213,14 @@ def test_after_a_burst_of_changes_the_peer_holds_the_servers_truth(browser, base
 
     service = tracker.get_service()
     b_token = b.evaluate("window.sessionStorage.getItem('token')")
-    wait_until(lambda: service.status_of(a_id).value == "away", message="server sees A away")
+    wait_until(lambda: on_backend(service.status_of(a_id)).value == "away", message="server sees A away")
     on_backend(service.drain())
 
     def statuses(entries: dict) -> dict:
         return {uid: (e["status"], e["last_seen_at"]) for uid, e in entries.items()}
 
     def agrees() -> bool:
-        return statuses(on_backend(_presence_map_of(b_token))) == statuses(service.snapshot(b_id))
+        return statuses(on_backend(_presence_map_of(b_token))) == statuses(on_backend(service.snapshot(b_id)))
 
     wait_until(agrees, message="B's presence_map to equal the server's truth")
     assert on_backend(_presence_map_of(b_token))[str(a_id)]["status"] == "away"

@@ -188,6 +188,10 @@ def test_the_disconnect_hook_ends_the_tab_when_its_socket_closes(backend_url):
         return token
 
     token = run_async(scenario())
-    wait_until(lambda: service.registry.tab(token) is None, timeout=5, message="the tab to be unregistered")
+    wait_until(
+        lambda: on_backend(service.registry.tab(token)) is None,
+        timeout=5,
+        message="the tab to be unregistered",
+    )
     on_backend(service.drain())
-    assert service.registry.tabs_of(user_id) == []
+    assert on_backend(service.registry.tabs_of(user_id)) == []

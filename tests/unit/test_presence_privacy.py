@@ -51,12 +51,12 @@ def test_appearing_offline_publishes_offline_at_once_with_last_seen_frozen(sessi
         await p.service.set_idle(token="a1", idle=True)
         await p.service.set_idle(token="a1", idle=False)
         await p.service.mark_online(token="a2", sid="s2", user_id=alice)
-        p.service.flush_last_seen()
+        await p.service.flush_last_seen()
         await p.service.mark_offline(token="a1", sid="s1")
         await p.service.mark_offline(token="a2", sid="s2")
         await asyncio.sleep(0.1)
         later = await p.settled()
-        snapshot = p.service.snapshot(ids["bob"])[str(alice)]
+        snapshot = (await p.service.snapshot(ids["bob"]))[str(alice)]
         await p.service.close()
         return went_invisible, later, snapshot
 
@@ -126,12 +126,13 @@ def test_hiding_last_seen_reaches_every_watcher_at_once_and_is_mutual(session_fa
         await asyncio.sleep(0.1)
         await p.service.mark_online(token="b2", sid="sb2", user_id=bob)
         await p.settled()
-        bob_seen_before = p.service.snapshot(alice)[str(bob)]["last_seen_at"]
+        bob_seen_before = (await p.service.snapshot(alice))[str(bob)]["last_seen_at"]
         await p.service.set_hide_last_seen(user_id=alice, hide=True)
         to_watchers = await p.settled()
         snapshots = list(p.snapshots)
+        alice_for_bob = (await p.service.snapshot(bob))[str(alice)]
         await p.service.close()
-        return bob_seen_before, to_watchers, snapshots, p.service.snapshot(bob)[str(alice)]
+        return bob_seen_before, to_watchers, snapshots, alice_for_bob
 
     bob_seen_before, to_watchers, snapshots, alice_for_bob = run_async(scenario())
     assert bob_seen_before is not None

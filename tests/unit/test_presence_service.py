@@ -68,7 +68,7 @@ def test_mark_online_with_nobody_watching_delivers_nothing_but_records_the_statu
         await p.settled()
         await p.service.mark_online(token="d1", sid="s2", user_id=ids["dave"])
         sent = await p.settled()  # dave's own tab is watching
-        status = p.service.status_of(ids["dave"])
+        status = await p.service.status_of(ids["dave"])
         await p.service.close()
         return sent, status
 
@@ -85,7 +85,7 @@ def test_second_tab_publishes_nothing_new(session_factory, ids):
         await p.settled()
         await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
         sent = await p.settled()
-        tabs = p.service.registry.tabs_of(ids["alice"])
+        tabs = await p.service.registry.tabs_of(ids["alice"])
         await p.service.close()
         return sent, tabs
 
@@ -107,7 +107,7 @@ def test_closing_one_of_two_tabs_publishes_nothing(session_factory, ids):
         await p.service.mark_offline(token="a1", sid="s1")
         await asyncio.sleep(PAST_GRACE)
         sent = await p.settled()
-        status = p.service.status_of(ids["alice"])
+        status = await p.service.status_of(ids["alice"])
         await p.service.close()
         return sent, status
 
@@ -129,11 +129,11 @@ def test_closing_the_last_tab_publishes_offline_only_after_the_grace(session_fac
         await p.service.mark_offline(token="a1", sid="s1")
         p.now[0] = closed_at + timedelta(minutes=10)  # the grace ends much later on this clock
         during_grace = await p.settled()
-        status_during = p.service.status_of(ids["alice"])
+        status_during = await p.service.status_of(ids["alice"])
 
         await asyncio.sleep(PAST_GRACE)
         after_grace = await p.settled()
-        status_after = p.service.status_of(ids["alice"])
+        status_after = await p.service.status_of(ids["alice"])
         await p.service.close()
         return during_grace, status_during, after_grace, status_after
 
@@ -162,7 +162,7 @@ def test_reopen_within_the_grace_publishes_nothing(session_factory, ids):
         await p.service.mark_online(token="a1", sid="s2", user_id=ids["alice"])
         await asyncio.sleep(PAST_GRACE)
         sent = await p.settled()
-        status = p.service.status_of(ids["alice"])
+        status = await p.service.status_of(ids["alice"])
         await p.service.close()
         return sent, status
 
@@ -197,7 +197,7 @@ def test_stale_socket_close_after_a_reconnect_publishes_nothing(session_factory,
         await p.service.mark_offline(token="a1", sid="old")  # arrives after the reconnect
         await asyncio.sleep(PAST_GRACE)
         sent = await p.settled()
-        status = p.service.status_of(ids["alice"])
+        status = await p.service.status_of(ids["alice"])
         await p.service.close()
         return sent, status
 
@@ -309,7 +309,7 @@ def test_a_page_load_in_an_idle_tab_makes_the_user_online_again(session_factory,
         await p.settled()
         await p.service.mark_online(token="a1", sid="s2", user_id=ids["alice"])
         sent = await p.settled()
-        status = p.service.status_of(ids["alice"])
+        status = await p.service.status_of(ids["alice"])
         await p.service.close()
         return sent, status
 
@@ -420,7 +420,7 @@ def test_snapshot_has_exactly_the_user_and_their_contacts(session_factory, ids):
         await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
         await p.service.mark_online(token="c1", sid="sc", user_id=ids["carol"])
         await p.settled()
-        snap = p.service.snapshot(ids["alice"])
+        snap = await p.service.snapshot(ids["alice"])
         await p.service.close()
         return snap
 
@@ -438,9 +438,9 @@ def test_snapshot_has_exactly_the_user_and_their_contacts(session_factory, ids):
 def test_snapshot_follows_membership_changes(session_factory, session, ids):
     async def before_and_after():
         p = make_probe(session_factory)
-        before = set(p.service.snapshot(ids["carol"]))
+        before = set(await p.service.snapshot(ids["carol"]))
         conversations.create_group(session, user_id=ids["alice"], title="New", member_usernames=["carol"])
-        after = set(p.service.snapshot(ids["carol"]))
+        after = set(await p.service.snapshot(ids["carol"]))
         await p.service.close()
         return before, after
 
@@ -459,7 +459,7 @@ def test_snapshot_shows_the_published_offline_with_last_seen(session_factory, id
         await p.service.mark_offline(token="a1", sid="s1")
         await asyncio.sleep(PAST_GRACE)
         await p.settled()
-        snap = p.service.snapshot(ids["bob"])
+        snap = await p.service.snapshot(ids["bob"])
         await p.service.close()
         return snap
 
@@ -476,7 +476,7 @@ def test_snapshot_of_a_user_in_manual_away_shows_away(session_factory, ids):
         second = make_probe(session_factory)
         await second.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await second.settled()
-        third_party_view = second.service.snapshot(ids["bob"])[str(ids["alice"])]
+        third_party_view = (await second.service.snapshot(ids["bob"]))[str(ids["alice"])]
         await second.service.close()
         return third_party_view
 

@@ -1,0 +1,157 @@
+"""What a presence registry holds and does, whether in this process or shared by every
+instance of the app (in Redis).
+
+A registry keeps, for each user, one record: their open tabs, what watchers were last
+told (status, version, last seen), their choices, and when an offline falls due. Every
+change of a record bumps its revision, and `commit` publishes only if neither the
+revision nor the published version moved since the record was read: two instances
+deciding about the same user at once cannot lose a change or both broadcast it; the
+one that loses reads again and decides again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from chatapp.presence.logic import Status, Tab
+
+
+@dataclass(frozen=True)
+class Choices:
+    """One user's choices.
+
+    Attributes:
+        manual: "away", "dnd", "invisible", or None for automatic.
+        until: When `manual` ends by itself; None: when the user changes it.
+        hide_last_seen: Others see no last-seen time for this user (and this user
+            sees no one's).
+    """
+
+    manual: str | None = None
+    until: datetime | None = None
+    hide_last_seen: bool = False
+
+
+@dataclass(frozen=True)
+class Published:
+    """What watchers were last told about a user.
+
+    Attributes:
+        status: The status they were told.
+        version: Its version (see `PresenceData.version`).
+        last_seen_at: The last-seen time they were told (None: never seen).
+    """
+
+    status: Status
+    version: int
+    last_seen_at: datetime | None
+
+
+@dataclass(frozen=True)
+class UserRecord:
+    """One consistent read of a user's presence in a registry.
+
+    Attributes:
+        user_id: Whose record it is.
+        rev: The revision: grows with every change of tabs or choices.
+        tabs: The user's open tabs, on every instance.
+        published: What watchers were told; None if nothing yet.
+        ended_at: When the user's last tab ended (their last seen once offline).
+        grace_due: When the offline falls due unless a tab comes back.
+        choices: The user's choices, None when the registry does not hold them yet.
+    """
+
+    user_id: int
+    rev: int = 0
+    tabs: tuple[Tab, ...] = ()
+    published: Published | None = None
+    ended_at: datetime | None = None
+    grace_due: datetime | None = None
+    choices: Choices | None = None
+
+    @property
+    def published_status(self) -> Status:
+        """What watchers were told, offline if nothing."""
+        return self.published.status if self.published is not None else Status.OFFLINE
+
+    @property
+    def version(self) -> int:
+        """The version watchers hold, 0 if nothing was published."""
+        return self.published.version if self.published is not None else 0
+
+
+class PresenceRegistry(Protocol):
+    """The operations `PresenceService` needs from a registry. Each is atomic.
+
+    `now` and `grace` are passed in: a registry records times, it never decides. When a
+    user's last tab goes (closed, replaced by another account's, or its instance died),
+    the registry records `ended_at` and the due time of the offline in the same step, so
+    that no crash between two steps can leave a user online with no tab.
+    """
+
+    async def register(self, tab: Tab, *, now: datetime, grace: timedelta) -> Tab | None:
+        """Record an open tab on this instance; returns the tab it replaced, if any."""
+        ...
+
+    async def unregister(self, token: str, sid: str | None, *, now: datetime, grace: timedelta) -> Tab | None:
+        """Forget a tab (only if still on socket `sid`, unless None); returns it."""
+        ...
+
+    async def set_idle(self, token: str, idle: bool) -> Tab | None:
+        """Mark a tab idle or active; returns the updated tab, None if unknown."""
+        ...
+
+    async def tab(self, token: str) -> Tab | None:
+        """The tab with this token, if open."""
+        ...
+
+    async def tabs_of(self, user_id: int) -> list[Tab]:
+        """The open tabs of a user, on every instance."""
+        ...
+
+    async def tokens_of(self, user_ids: Iterable[int]) -> list[str]:
+        """The tokens of every open tab of these users, on every instance."""
+        ...
+
+    async def record(self, user_id: int) -> UserRecord:
+        """A user's record."""
+        ...
+
+    async def records(self, user_ids: Iterable[int]) -> dict[int, UserRecord]:
+        """The records of several users (each one consistent)."""
+        ...
+
+    async def commit(self, record: UserRecord, published: Published) -> bool:
+        """Publish, if the record did not change since it was read. Publishing offline
+        ends the user's grace. Returns whether it was published."""
+        ...
+
+    async def choices(self, user_id: int) -> Choices | None:
+        """The choices the registry holds for a user, None if it holds none yet."""
+        ...
+
+    async def store_choices(self, user_id: int, **changes: object) -> None:
+        """Change some of the choices held for a user (fields of `Choices`); a change
+        bumps the revision. The user's choices are held already (`seed_choices`)."""
+        ...
+
+    async def seed_choices(self, user_id: int, choices: Choices) -> Choices:
+        """Hold choices read from the database, unless some are held already (which are
+        newer); returns those held."""
+        ...
+
+    async def schedule_expiry(self, user_id: int, until: datetime | None) -> None:
+        """Evaluate the user again at `until`, when a chosen status ends by itself."""
+        ...
+
+    async def local_users(self) -> set[int]:
+        """The users with a tab on this instance."""
+        ...
+
+    async def release(self, *, now: datetime, grace: timedelta) -> dict[int, datetime]:
+        """This instance stops: end its tabs. Returns the users now waiting to be shown
+        offline, with when their last tab ended."""
+        ...

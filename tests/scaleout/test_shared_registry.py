@@ -1,0 +1,291 @@
+"""Two presence services in this process, each with its own Redis connection and
+instance id, sharing the registry in the machine's Redis and the database in its
+PostgreSQL: the decisions of several instances, with every delivery captured exactly
+(no Reflex in between to merge them)."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import itertools
+import random
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from redis.asyncio import Redis
+
+from chatapp.models import utcnow
+from chatapp.presence.logic import Status, epoch_ms
+from chatapp.presence.redis_registry import RedisRegistry
+from chatapp.presence.service import PresenceService
+from chatapp.presence.sweeper import Sweeper, Timing
+from tests.scaleout.support import REDIS_URL
+from tests.support import run_async
+
+GRACE = timedelta(seconds=0.2)
+TIMING = Timing(beat=0.1, ttl=0.3, sweep=0.1, slack=0.05)
+
+
+@dataclass
+class Node:
+    """One instance: its registry, service, sweeper, and what it delivered."""
+
+    registry: RedisRegistry
+    service: PresenceService
+    sweeper: Sweeper
+    sent: list[tuple[list[str], dict]] = field(default_factory=list)
+
+    def entries(self, user_id: int) -> list[dict]:
+        """What this instance delivered about a user."""
+        return [entry for _, entry in self.sent if entry["user_id"] == user_id]
+
+
+async def node(prefix: str, people, name: str) -> Node:
+    """An instance that beat once (its sweeps and later beats run only when called)."""
+    registry = RedisRegistry(Redis.from_url(REDIS_URL), prefix=prefix, instance_id=name)
+    sent: list[tuple[list[str], dict]] = []
+
+    async def deliver(tokens: list[str], entry: dict) -> None:
+        sent.append((sorted(tokens), entry))
+
+    service = PresenceService(deliver=deliver, session_factory=people.session, grace=GRACE, registry=registry)
+    sweeper = Sweeper(service, registry, TIMING, utcnow)
+    await registry.heartbeat(utcnow(), timedelta(seconds=TIMING.ttl), first=True)
+    return Node(registry=registry, service=service, sweeper=sweeper, sent=sent)
+
+
+async def settle(*nodes: Node) -> None:
+    for n in nodes:
+        await n.service.drain()
+
+
+async def shut(*nodes: Node) -> None:
+    for n in nodes:
+        await n.service.drain()
+        await n.registry.redis.aclose()
+
+
+def _pair(people) -> tuple[int, int]:
+    a, _ = people.user("sa")
+    b, b_name = people.user("sb")
+    people.direct(a, b_name)
+    return a, b
+
+
+def test_concurrent_changes_of_one_user_on_two_instances_publish_each_change_once(people, redis_prefix):
+    a, b = _pair(people)
+    prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
+    rng = random.Random(5)
+    tabs = {f"t{i}": i % 2 for i in range(4)}  # token -> instance, two tabs on each
+    plans = {token: [rng.random() < 0.8 for _ in range(40)] for token in tabs}  # idle reports
+    reloads = {token: [rng.random() < 0.2 for _ in plan] for token, plan in plans.items()}
+    ready = threading.Barrier(2)
+
+    async def instance(i: int) -> Node:
+        """One instance, in a thread and event loop of its own, as in its own process."""
+        me = await node(prefix, people, f"n{i + 1}")
+        mine = [token for token, at in tabs.items() if at == i]
+        if i == 0:
+            await me.service.mark_online(token="b1", sid="sb1", user_id=b)
+        for token in mine:
+            await me.service.mark_online(token=token, sid=f"s-{token}", user_id=a)
+        await asyncio.to_thread(ready.wait)
+
+        async def tab(token: str) -> None:  # one tab's reports come in order, as Reflex runs them
+            for idle, reload in zip(plans[token], reloads[token], strict=True):
+                await me.service.set_idle(token=token, idle=idle)
+                if reload:
+                    await me.service.mark_online(token=token, sid=f"s-{token}", user_id=a)
+                    await me.service.set_idle(token=token, idle=idle)
+
+        async def chooser() -> None:  # meanwhile the user picks statuses, ending in automatic
+            for status in ["away", None, "dnd", None, "invisible", None] * 2:
+                await me.service.set_manual(user_id=a, status=status)
+
+        await asyncio.gather(*(tab(token) for token in mine), *([chooser()] if i == 1 else []))
+        await shut(me)
+        return me
+
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        nodes = list(pool.map(lambda i: asyncio.run(instance(i)), range(2)))
+
+    async def truth():
+        registry = RedisRegistry(Redis.from_url(REDIS_URL), prefix=prefix, instance_id="reader")
+        record = await registry.record(a)
+        await registry.redis.aclose()
+        return record
+
+    record = run_async(truth())
+    expected = Status.AWAY if all(plan[-1] for plan in plans.values()) else Status.ONLINE
+    entries = sorted((e for n in nodes for e in n.entries(a)), key=lambda e: e["v"])
+    assert len(entries) > 10  # control: the user's status really changed many times
+    versions = [e["v"] for e in entries]
+    assert len(set(versions)) == len(versions)  # each change was broadcast by one instance
+    statuses = [e["status"] for e in entries]
+    # Each broadcast is a change: no two instances broadcast the same change.
+    assert all(x != y for x, y in itertools.pairwise(statuses)), statuses
+    assert statuses[-1] == expected.value  # no update was lost
+    assert record.published.status == expected
+    assert sorted(t.token for t in record.tabs) == sorted(tabs)
+
+
+def test_a_reload_landing_on_the_other_instance_shows_no_blink_and_a_real_close_one_offline(
+    people, redis_prefix
+):
+    a, b = _pair(people)
+    prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
+
+    async def scenario():
+        n1, n2 = await node(prefix, people, "n1"), await node(prefix, people, "n2")
+        await n2.service.mark_online(token="b1", sid="sb1", user_id=b)
+        await n1.service.mark_online(token="a1", sid="old", user_id=a)
+        await settle(n1, n2)
+        n1.sent.clear()
+        n2.sent.clear()
+        # The reload: the socket on n1 closes, the same tab comes back on n2.
+        await n1.service.mark_offline(token="a1", sid="old")
+        await n2.service.mark_online(token="a1", sid="new", user_id=a)
+        await asyncio.sleep(GRACE.total_seconds() * 2)  # n1's grace timer has fired
+        await n2.sweeper.sweep()
+        await settle(n1, n2)
+        after_reload = n1.entries(a) + n2.entries(a)
+        # Now the tab really closes, on n2: one offline, from one instance only.
+        closed = utcnow()
+        await n2.service.mark_offline(token="a1", sid="new")
+        await asyncio.sleep(GRACE.total_seconds() + TIMING.slack * 3)
+        await n1.sweeper.sweep()
+        await n2.sweeper.sweep()
+        await settle(n1, n2)
+        offline = n1.entries(a) + n2.entries(a)
+        await shut(n1, n2)
+        return after_reload, offline, closed
+
+    after_reload, offline, closed = run_async(scenario())
+    assert after_reload == []
+    assert [e["status"] for e in offline] == ["offline"]
+    assert abs(offline[0]["last_seen_at"] - epoch_ms(closed)) < 200
+
+
+def test_an_offline_whose_instance_died_before_deciding_is_published_by_another(people, redis_prefix):
+    a, b = _pair(people)
+    prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
+
+    async def scenario():
+        n1, n2 = await node(prefix, people, "n1"), await node(prefix, people, "n2")
+        await n2.service.mark_online(token="b1", sid="sb1", user_id=b)
+        await n1.service.mark_online(token="a1", sid="sa1", user_id=a)
+        await settle(n1, n2)
+        n1.sent.clear()
+        # n1 ends the tab in the registry and dies before its service decides anything.
+        ended = utcnow()
+        await n1.registry.unregister("a1", "sa1", now=ended, grace=GRACE)
+        early = await n2.service.status_of(a)
+        await asyncio.sleep(GRACE.total_seconds() + TIMING.slack * 2)
+        await n2.sweeper.sweep()
+        await n2.sweeper.sweep()  # a second sweep finds nothing left to do
+        await settle(n1, n2)
+        due_left = await n2.registry.due(utcnow())
+        await shut(n1, n2)
+        return n1.entries(a), n2.entries(a), early, ended, due_left
+
+    by_n1, by_n2, early, ended, due_left = run_async(scenario())
+    assert early == Status.ONLINE  # the grace holds first
+    assert by_n1 == []
+    assert [(e["status"], e["last_seen_at"]) for e in by_n2] == [("offline", epoch_ms(ended))]
+    assert due_left == []
+
+
+def test_a_dead_instances_tabs_end_with_the_last_seen_of_its_last_beat_and_leave_no_trace(
+    people, redis_prefix
+):
+    a, b = _pair(people)
+    prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
+
+    async def scenario():
+        n1 = await node(prefix, people, "n1")
+        last_beat = utcnow()
+        await n1.registry.heartbeat(last_beat, timedelta(seconds=TIMING.ttl))
+        n2 = await node(prefix, people, "n2")
+        await n2.service.mark_online(token="b1", sid="sb1", user_id=b)
+        await n1.service.mark_online(token="a1", sid="sa1", user_id=a)
+        await n1.service.mark_online(token="a2", sid="sa2", user_id=a)
+        await settle(n1, n2)
+        await asyncio.sleep(TIMING.ttl + 0.1)  # n1 beats no more: its heartbeat expires
+        await n2.sweeper.sweep()
+        n3 = await node(prefix, people, "n3")
+        await n3.sweeper.sweep()  # another sweeper comes after: nothing left to claim
+        await settle(n1, n2, n3)
+        keys = {k.decode() async for k in n2.registry.redis.scan_iter(f"{prefix}:*")}
+        instances = await n2.registry.redis.zrange(f"{prefix}:inst", 0, -1)
+        tabs = await n2.service.registry.tabs_of(a)
+        await shut(n1, n2, n3)
+        return n2.entries(a), n3.entries(a), keys, instances, tabs, last_beat
+
+    by_n2, by_n3, keys, instances, tabs, last_beat = run_async(scenario())
+    assert [(e["status"], e["last_seen_at"]) for e in by_n2] == [("offline", epoch_ms(last_beat))]
+    assert by_n3 == []
+    assert tabs == []
+    assert b"n1" not in instances
+    assert not [k for k in keys if "n1" in k or ":tab:a" in k or k.endswith(f":t:{a}")], keys
+
+
+def test_an_instance_declared_dead_while_alive_registers_its_tabs_again(people, redis_prefix):
+    a, b = _pair(people)
+    prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
+
+    async def scenario():
+        n1, n2 = await node(prefix, people, "n1"), await node(prefix, people, "n2")
+        await n2.service.mark_online(token="b1", sid="sb1", user_id=b)
+        await n1.service.mark_online(token="a1", sid="sa1", user_id=a)
+        await asyncio.sleep(TIMING.ttl + 0.1)  # n1 stalls longer than its heartbeat lives
+        await n2.sweeper.sweep()
+        await settle(n1, n2)
+        reaped = await n2.service.status_of(a)
+        await n1.sweeper.beat()  # n1 wakes up: it finds out and registers its tab again
+        await settle(n1, n2)
+        back = await n2.service.status_of(a)
+        tabs = await n2.registry.tabs_of(a)
+        await shut(n1, n2)
+        entries = sorted(n1.entries(a) + n2.entries(a), key=lambda e: e["v"])
+        return reaped, back, tabs, [e["status"] for e in entries]
+
+    reaped, back, tabs, statuses = run_async(scenario())
+    assert reaped == Status.OFFLINE
+    assert back == Status.ONLINE
+    assert [t.token for t in tabs] == ["a1"]
+    assert statuses == ["online", "offline", "online"]
+
+
+def test_a_choice_made_on_one_instance_is_what_every_instance_decides_with(people, redis_prefix):
+    a, b = _pair(people)
+    prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
+
+    async def scenario():
+        n1, n2 = await node(prefix, people, "n1"), await node(prefix, people, "n2")
+        await n2.service.mark_online(token="b1", sid="sb1", user_id=b)
+        await n1.service.mark_online(token="a1", sid="sa1", user_id=a)
+        await n2.service.mark_online(token="a2", sid="sa2", user_id=a)
+        assert (await n2.service.preferences.of(a)).manual is None  # n2 holds the old choice
+        await settle(n1, n2)
+        n1.sent.clear()
+        n2.sent.clear()
+        await n1.service.set_manual(user_id=a, status="invisible")
+        seen_by_n2 = (await n2.service.preferences.of(a)).manual
+        # Activity reaching n2 must not give the invisible user away.
+        await n2.service.set_idle(token="a2", idle=True)
+        await n2.service.set_idle(token="a2", idle=False)
+        await n2.service.mark_online(token="a3", sid="sa3", user_id=a)
+        await settle(n1, n2)
+        while_invisible = [e["status"] for e in n1.entries(a) + n2.entries(a)]
+        await n2.service.set_manual(user_id=a, status=None)
+        await settle(n1, n2)
+        statuses = [e["status"] for e in n1.entries(a) + n2.entries(a)]
+        await shut(n1, n2)
+        return seen_by_n2, while_invisible, statuses
+
+    seen_by_n2, while_invisible, statuses = run_async(scenario())
+    assert seen_by_n2 == "invisible"
+    assert while_invisible == ["offline"]
+    assert statuses == ["offline", "online"]

@@ -1,0 +1,172 @@
+"""Two instances of the real app (production mode, Redis, PostgreSQL) and raw websocket
+clients: presence and messages across instances behave as on one process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+from bench.reflex_client import APP_STATE, ReflexClient
+from chatapp.settings import settings
+from tests.scaleout.support import presence_keys, received, tab
+from tests.support import run_async
+
+CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
+GRACE = settings.presence_grace  # the instances run with the default grace
+# One change, from the event on one instance to the tab on the other. One process
+# measured about 10-30 ms; this bound only catches a relay that is broken or polled.
+RELAY_BOUND = 1.0
+
+
+async def timed(change, watcher: ReflexClient, predicate) -> float:
+    """Seconds from sending a change until the watcher's tab holds it."""
+    start = time.perf_counter()
+    await change()
+    await watcher.wait_for(predicate, RELAY_BOUND * 5)
+    return time.perf_counter() - start
+
+
+def _tabs_in_registry(prefix: str, user_id: int) -> dict:
+    return presence_keys(prefix).get(f"{prefix}:t:{user_id}", {})
+
+
+def test_changes_on_each_instance_reach_the_tab_on_the_other(cluster, people):
+    a, _ = people.user("xa")
+    b, b_name = people.user("xb")
+    cid = people.direct(a, b_name)
+
+    async def scenario():
+        # Each change is decided and delivered by the instance that runs the sender's
+        # event; the watcher's socket is on the other one, so its tab gets the change
+        # only through Reflex's relay (modify_state, then Redis to the socket's worker).
+        ta = await tab(cluster.url(0), people, a, f"/c/{cid}", {"cid": str(cid)})
+        tb = await tab(cluster.url(1), people, b)
+        await tb.wait_for(lambda: tb.status_of(a) == "online")
+        await ta.wait_for(lambda: ta.status_of(b) == "online")
+        a_to_b, b_to_a = [], []
+        for choice, shown in [("away", "away"), ("auto", "online")] * 3:
+            a_to_b.append(
+                await timed(lambda c=choice: ta.set_status(c), tb, lambda s=shown: tb.status_of(a) == s)
+            )
+        for choice, shown in [("dnd", "dnd"), ("auto", "online")] * 3:
+            b_to_a.append(
+                await timed(lambda c=choice: tb.set_status(c), ta, lambda s=shown: ta.status_of(b) == s)
+            )
+        # A message sent on instance 1 reaches B's tab on instance 2 (its list preview).
+        mark = len(tb.updates)
+        await ta.emit(f"{CHAT_STATE}.send_message", {"form_data": {"body": "across instances"}}, f"/c/{cid}")
+        await tb.wait_for(lambda: "across instances" in json.dumps(tb.updates[mark:]), RELAY_BOUND * 5)
+        for client in (ta, tb):
+            await client.disconnect()
+        return a_to_b, b_to_a
+
+    a_to_b, b_to_a = run_async(scenario())
+    assert max(a_to_b) < RELAY_BOUND, a_to_b
+    assert max(b_to_a) < RELAY_BOUND, b_to_a
+
+
+def test_one_tab_on_each_instance_keeps_the_user_online_until_the_last_one_closes(
+    cluster, people, redis_prefix
+):
+    a, _ = people.user("ya")
+    b, b_name = people.user("yb")
+    people.direct(a, b_name)
+
+    async def scenario():
+        watcher = await tab(cluster.url(0), people, b)
+        first = await tab(cluster.url(0), people, a)
+        second = await tab(cluster.url(1), people, a)
+        await watcher.wait_for(lambda: watcher.status_of(a) == "online")
+        mark = len(watcher.updates)
+        await first.disconnect()
+        await asyncio.sleep(GRACE + 1.0)  # well past the grace
+        after_first = received(watcher, a, mark), _tabs_in_registry(redis_prefix, a)
+        closed = time.time()
+        await second.disconnect()
+        await watcher.wait_for(lambda: watcher.status_of(a) == "offline", GRACE + 10)
+        seen_offline = time.time()
+        entry = watcher.presence[str(a)]
+        await asyncio.sleep(0.3)
+        left = _tabs_in_registry(redis_prefix, a)
+        await watcher.disconnect()
+        return after_first, closed, seen_offline, entry, left, second.token
+
+    (entries_after_first, tabs_after_first), closed, seen_offline, entry, left, second_token = run_async(
+        scenario()
+    )
+    assert entries_after_first == []  # nothing at all reached B: A stayed online
+    assert list(tabs_after_first) == [second_token]
+    assert seen_offline - closed >= GRACE * 0.9  # the grace held (it hides reloads)
+    assert abs(entry["last_seen_at"] / 1000 - closed) < 1.0
+    assert left == {}
+
+
+def test_a_reload_that_lands_on_the_other_instance_does_not_blink(cluster, people, redis_prefix):
+    a, _ = people.user("za")
+    b, b_name = people.user("zb")
+    people.direct(a, b_name)
+
+    async def scenario():
+        watcher = await tab(cluster.url(1), people, b)
+        reloading = await tab(cluster.url(0), people, a)
+        await watcher.wait_for(lambda: watcher.status_of(a) == "online")
+        mark = len(watcher.updates)
+        # The browser reloads; the proxy sends its new socket to the other instance.
+        reloading.backend_url = cluster.url(1)
+        await reloading.reconnect()
+        await asyncio.sleep(GRACE + 1.0)
+        blinks = received(watcher, a, mark)
+        tabs = _tabs_in_registry(redis_prefix, a)
+        for client in (watcher, reloading):
+            await client.disconnect()
+        return blinks, tabs, reloading.token
+
+    blinks, tabs, token = run_async(scenario())
+    assert blinks == []
+    assert list(tabs) == [token]
+    # The tab is held by a process of the second server (one of its two workers): an
+    # instance id is "<host>-<pid>-<random>".
+    owner_pid = int(json.loads(tabs[token])["inst"].rsplit("-", 2)[1])
+    assert owner_pid in {p.pid for p in cluster.servers[1].processes()}
+
+
+def _shown_choice(client: ReflexClient) -> str | None:
+    """The status the tab's menu shows as chosen (the last one it received)."""
+    shown = None
+    for update in client.updates:
+        for sub in (update.get("delta") or {}).values():
+            shown = sub.get("manual_status_rx_state_", shown)
+    return shown
+
+
+def test_a_choice_made_on_one_instance_holds_on_the_other_at_once(cluster, people):
+    a, _ = people.user("ca")
+    b, b_name = people.user("cb")
+    people.direct(a, b_name)
+
+    async def scenario():
+        watcher = await tab(cluster.url(1), people, b)
+        here = await tab(cluster.url(0), people, a)
+        there = await tab(cluster.url(1), people, a)
+        await watcher.wait_for(lambda: watcher.status_of(a) == "online")
+        await here.set_status("invisible")
+        await watcher.wait_for(lambda: watcher.status_of(a) == "offline")
+        mark = len(watcher.updates)
+        # A's other tab, on the other instance, is used and reloaded: it must not give
+        # A away, and its menu shows the choice made on the first instance.
+        await there.set_idle(True)
+        await there.set_idle(False)
+        await there.load("/")
+        await asyncio.sleep(0.5)
+        leaked = received(watcher, a, mark)
+        shown = _shown_choice(there)
+        await there.set_status("auto")
+        await watcher.wait_for(lambda: watcher.status_of(a) == "online")
+        for client in (watcher, here, there):
+            await client.disconnect()
+        return leaked, shown
+
+    leaked, shown = run_async(scenario())
+    assert leaked == []
+    assert shown == "invisible"
