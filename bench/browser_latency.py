@@ -57,16 +57,6 @@ DEFAULT_TRIALS = 50
 QUICK_TRIALS = 3
 PASSWORD = "correct horse battery"
 
-# The same flags as the e2e tests (tests/conftest.py CHROMIUM_ARGS).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # What the app run needs, copied from the checkout (`.web` separately, without its build).
 PROJECT_FILES = ["rxconfig.py", "alembic.ini", "alembic", "chatapp", "assets"]
@@ -786,7 +776,7 @@ def run(trials: int, *, keep: bool = False) -> dict[str, Any]:
     os.environ["REFLEX_TELEMETRY_ENABLED"] = "false"
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT / "scripts"))
-    from find_chromium import find_chromium
+    from find_chromium import CHROMIUM_ARGS, find_chromium
     from playwright.sync_api import sync_playwright
 
     from chatapp.settings import load_settings

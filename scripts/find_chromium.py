@@ -26,6 +26,18 @@ import shutil
 import sys
 
 ENV_VAR = "CHATAPP_CHROMIUM"
+# How every headless Chromium of the project starts (tests, benchmarks, screenshots):
+# root needs --no-sandbox, and the background-networking flags stop Chromium from
+# calling home on a machine with no network but the package registries.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 DEFAULT_PATH = "/usr/bin/chromium"
 PATH_CANDIDATES = (
     "chromium",

@@ -9,11 +9,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from find_chromium import find_chromium
+from find_chromium import CHROMIUM_ARGS, find_chromium
 from playwright.sync_api import expect, sync_playwright
 
 OUT = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 PASSWORD = "chatapp-demo"
 
 
@@ -32,7 +31,7 @@ def main(base: str) -> None:
     """Take the screenshots."""
     OUT.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=find_chromium(), args=ARGS)
+        browser = pw.chromium.launch(executable_path=find_chromium(), args=CHROMIUM_ARGS)
         size = {"viewport": {"width": 1200, "height": 720}}
         alice = log_in(browser, base, "alice", **size)
         bob = log_in(browser, base, "bob", **size)

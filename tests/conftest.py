@@ -21,17 +21,7 @@ os.environ["REFLEX_TELEMETRY_ENABLED"] = "false"
 import pytest  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "scripts"))
-from find_chromium import find_chromium  # noqa: E402
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+from find_chromium import CHROMIUM_ARGS, find_chromium  # noqa: E402
 
 
 class _ErrorCollector(logging.Handler):
