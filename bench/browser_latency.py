@@ -186,8 +186,16 @@ def copy_project(dest: Path) -> Path:
             shutil.copy2(src, dest / name)
     web = ROOT / ".web"
     if not (web / "node_modules").is_dir():
-        msg = f"{web} is not initialized: run the app (scripts/run) or the tests once first"
-        raise BenchError(msg)
+        # A fresh checkout: let Reflex lay out and install the frontend once (what the
+        # first `scripts/run` or test run would do); the copy below reuses it.
+        print("[bench] the frontend is not installed yet: reflex export --frontend-only", flush=True)
+        env = {**os.environ, "REFLEX_TELEMETRY_ENABLED": "false"}
+        done = subprocess.run(
+            [_reflex(), "export", "--frontend-only", "--no-zip"], cwd=ROOT, env=env, check=False
+        )
+        if done.returncode != 0 or not (web / "node_modules").is_dir():
+            msg = f"could not initialize {web} (reflex export exited {done.returncode})"
+            raise BenchError(msg)
     shutil.copytree(
         web,
         dest / ".web",

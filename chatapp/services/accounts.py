@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from chatapp.models import LocalUser, Profile
+from chatapp.models import LocalAuthSession, LocalUser, Profile
 from chatapp.services.errors import InvalidInput, NotFound
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]{3,32}$")
@@ -111,3 +112,13 @@ def profile_of(session: Session, user_id: int) -> tuple[str, str]:
         msg = "No such user."
         raise NotFound(msg)
     return row[0], row[1]
+
+
+def login_expires_at(session: Session, auth_token: str) -> datetime | None:
+    """When the login session with this token ends (None: no such session)."""
+    expiration = session.exec(
+        select(LocalAuthSession.expiration).where(LocalAuthSession.session_id == auth_token)
+    ).first()
+    if expiration is not None and expiration.tzinfo is None:  # SQLite keeps no zone
+        expiration = expiration.replace(tzinfo=UTC)
+    return expiration

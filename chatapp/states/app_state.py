@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import timedelta
 from typing import Any
@@ -14,7 +15,7 @@ from chatapp import routes
 from chatapp.models import utcnow
 from chatapp.presence.logic import epoch_ms, newer
 from chatapp.presence.tracker import get_service
-from chatapp.services import limits
+from chatapp.services import accounts, limits
 
 logger = logging.getLogger(__name__)
 
@@ -81,11 +82,33 @@ class AppState(LocalAuthState):
         )
         self._replace_presence(await service.snapshot(self.user_id))
         await self._show_choices()
-        return None
+        return AppState.end_at_login_expiry
+
+    @rx.event(background=True)
+    async def end_at_login_expiry(self):
+        """Sign the tab out when its login session expires: it leaves presence and gets
+        no more updates, as at a logout. Started by every page load; Reflex cancels it
+        when the tab navigates (the next page starts it again) or disconnects."""
+        async with self:
+            auth_token = self.auth_token
+        with rx.session() as session:
+            expires = accounts.login_expires_at(session, auth_token)
+        if expires is None:
+            return None
+        await asyncio.sleep(max(0.0, (expires - utcnow()).total_seconds()))
+        async with self:
+            with rx.session() as session:
+                expires = accounts.login_expires_at(session, self.auth_token)
+            if expires is not None and expires > utcnow():
+                return AppState.end_at_login_expiry  # extended meanwhile: watch again
+            return await self._sign_out()
 
     @rx.event
     async def logout(self):
         """Sign out this browser: the tab leaves presence at once."""
+        return await self._sign_out()
+
+    async def _sign_out(self):
         if self.user_id:
             await get_service().mark_offline(token=self.router.session.client_token, sid=None)
         self.do_logout()

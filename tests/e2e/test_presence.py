@@ -337,3 +337,28 @@ def test_appear_offline_do_not_disturb_and_hidden_last_seen_as_the_peer_sees_the
     a.close()
     expect(_dot(b, a_id)).to_have_attribute("data-presence", "offline")
     expect(b.locator("#header-presence")).to_have_text("Offline")  # no "Last seen"
+
+
+def test_an_expiring_login_signs_the_tab_out_and_ends_its_presence(browser, base_url):
+    from datetime import timedelta
+
+    from chatapp.models import LocalAuthSession, utcnow
+
+    a_id, b, url = _pair(browser, base_url)
+    context = browser.new_context()
+    token = "expiring-" + str(a_id)
+    import reflex as rx
+
+    with rx.session() as session:
+        session.add(
+            LocalAuthSession(user_id=a_id, session_id=token, expiration=utcnow() + timedelta(seconds=6))
+        )
+        session.commit()
+    context.add_init_script(f"window.localStorage.setItem('_auth_token', {token!r});")
+    a = context.new_page()
+    a.goto(url)
+    expect(_dot(b, a_id)).to_have_attribute("data-presence", "online")
+    b.evaluate(RECORD_JS, a_id)
+    expect(a).to_have_url(f"{base_url}/login", timeout=15_000)
+    expect(_dot(b, a_id)).to_have_attribute("data-presence", "offline")
+    assert b.evaluate("window.seen") == ["online", "offline"]
