@@ -1,5 +1,6 @@
 """Reflex configuration: every setting that differs per deployment comes from the environment."""
 
+import gc
 import os
 
 import reflex as rx
@@ -13,10 +14,31 @@ from chatapp.settings import settings
 os.environ.setdefault("REFLEX_SOCKET_INTERVAL", "5")
 os.environ.setdefault("REFLEX_SOCKET_TIMEOUT", "5")
 
+# Tab states in memory, not Reflex's default disk state manager: the disk manager
+# pickles every changed tab state to a file and lists the whole states directory on
+# every pass of its writer, which with 1,000 tabs cost more than the presence fan-out
+# itself (docs/benchmarks.md). Nothing is lost that was kept before: `reflex run` empties
+# the states directory on every start, and each page load rebuilds a tab's state.
+# With Redis configured, Reflex picks its Redis state manager by itself, so the mode
+# is left unset then; REFLEX_STATE_MANAGER_MODE overrides either way.
+_state_manager = {} if settings.redis_url else {"state_manager_mode": rx.constants.StateManagerMode.MEMORY}
+
+# The garbage collector, tuned for a server holding every tab's state: with Python's
+# defaults a full collection walked the whole heap every second or so under load,
+# stopping the event loop for 50-500 ms at 1,000 tabs (the p99 of presence latency).
+# - Objects made before the server forks its worker (the app's modules, compiled pages,
+#   SQLAlchemy metadata) live as long as the process: frozen, no collection walks them.
+# - Young collections every 10,000 allocations instead of 700, older ones rarely.
+# CHATAPP_GC_DEFAULTS=1 keeps Python's defaults (to compare). See docs/benchmarks.md.
+if os.environ.get("CHATAPP_GC_DEFAULTS", "") != "1":
+    gc.set_threshold(10_000, 50, 100)
+    os.register_at_fork(before=lambda: (gc.collect(), gc.freeze()))
+
 config = rx.Config(
     app_name="chatapp",
     db_url=settings.db_url,
     telemetry_enabled=False,
+    **_state_manager,
     plugins=[
         rx.plugins.RadixThemesPlugin(
             theme=rx.theme(accent_color="indigo", radius="large", has_background=True)
