@@ -1,0 +1,208 @@
+"""`python -m bench.load`: the presence benchmark, app and floor, and its results page.
+
+Starts the app (`reflex run --env prod`, fresh SQLite database) and the floor for each
+size in turn, drives presence changes through simulated tabs in separate client
+processes, checks every result, and writes docs/benchmarks.md and its plot.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from bench.app_server import ROOT
+from bench.load import plot, report
+from bench.load.config import KINDS, LoadConfig
+from bench.load.suite import run_suite
+
+
+def _mix(text: str) -> dict[str, float]:
+    mix = dict.fromkeys(KINDS, 0.0)
+    for part in text.split(","):
+        kind, _, weight = part.partition("=")
+        if kind.strip() not in mix:
+            msg = f"unknown change kind {kind!r} (one of {', '.join(KINDS)})"
+            raise argparse.ArgumentTypeError(msg)
+        mix[kind.strip()] = float(weight or 1)
+    return mix
+
+
+def _sizes(text: str) -> list[int]:
+    return [int(x) for x in text.split(",") if x.strip()]
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows defaults, except for flags and options without one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        if action.default is None or isinstance(action.default, bool) or action.default == []:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    d = LoadConfig()
+    p = argparse.ArgumentParser(
+        prog="python -m bench.load",
+        description=__doc__,
+        formatter_class=_Formatter,
+    )
+    size = p.add_argument_group("size and contact graph")
+    size.add_argument(
+        "--sessions", type=_sizes, default=[100, 250, 500, 1000], help="tabs per run, comma-separated"
+    )
+    size.add_argument(
+        "--sessions-per-user", type=float, default=d.sessions_per_user, help="users = tabs / this"
+    )
+    size.add_argument("--max-tabs", type=int, default=d.max_tabs, help="the most tabs one user has")
+    size.add_argument("--convs-per-user", type=float, default=d.convs_per_user, help="conversations per user")
+    size.add_argument("--members", type=int, default=d.members, help="members of a group conversation")
+    size.add_argument(
+        "--direct-share", type=float, default=d.direct_share, help="share of direct conversations"
+    )
+    size.add_argument(
+        "--hub-contacts",
+        type=int,
+        default=d.hub_contacts,
+        help="conversations (and contacts) of the hub user",
+    )
+    load = p.add_argument_group("workload")
+    load.add_argument("--changes", type=int, default=d.changes, help="presence changes in the main phase")
+    load.add_argument("--rate", type=float, default=d.rate, help="changes per second in the main phase")
+    load.add_argument(
+        "--mix",
+        type=_mix,
+        default=d.mix,
+        help="weights of the kinds of change, e.g. away=1,back=1,disconnect=1,connect=1",
+    )
+    load.add_argument("--wide-changes", type=int, default=d.wide_changes, help="changes of the hub")
+    load.add_argument("--wide-gap", type=float, default=d.wide_gap, help="seconds between changes of the hub")
+    load.add_argument(
+        "--grace", type=float, default=d.grace, help="seconds before offline (the app's and the floor's)"
+    )
+    load.add_argument(
+        "--settle", type=float, default=d.settle, help="seconds to wait for a phase's last deliveries"
+    )
+    load.add_argument("--idle", type=float, default=d.idle, help="seconds of idle CPU measurement")
+    load.add_argument("--seed", type=int, default=d.seed, help="seed of the graph and the plan")
+    load.add_argument("--no-storm", dest="storm", action="store_false", help="skip the reconnect storm")
+    load.add_argument(
+        "--no-truth", dest="truth_check", action="store_false", help="skip the fresh-snapshot check"
+    )
+    run = p.add_argument_group("running")
+    run.add_argument("--targets", default="app,floor", help="servers to run against: app, floor or both")
+    run.add_argument("--client-procs", type=int, default=d.client_procs, help="client processes")
+    run.add_argument(
+        "--connect-concurrency",
+        type=int,
+        default=d.connect_concurrency,
+        help="tabs opening at once per process",
+    )
+    run.add_argument(
+        "--app-env",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra environment of the app (repeatable)",
+    )
+    run.add_argument("--app-dir", default=None, help="run the app from this checkout (to compare versions)")
+    run.add_argument("--app-label", default=None, help="what the page calls the app under test")
+    run.add_argument(
+        "--receivers-reps", type=int, default=1000, help="calls of the receivers query to time (0: skip)"
+    )
+    run.add_argument(
+        "--max-load",
+        type=float,
+        default=1.5,
+        help="wait before each run until the load average is at most this (0: never)",
+    )
+    run.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write py-spy profiles of each server's main, wide and storm phases here (needs py-spy)",
+    )
+    run.add_argument(
+        "--profile-format",
+        choices=["flamegraph", "raw", "speedscope"],
+        default="flamegraph",
+        help="py-spy's format",
+    )
+    out = p.add_argument_group("output")
+    out.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md", help="the results page")
+    out.add_argument("--plot", type=Path, default=ROOT / "docs" / "benchmarks-latency.png", help="the plot")
+    out.add_argument("--json", type=Path, default=None, help="also write every figure as JSON here")
+    out.add_argument("--no-docs", dest="docs", action="store_false", help="print the results, write no page")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; exit status 1 if any run was incomplete or incorrect."""
+    args = parser().parse_args(argv)
+    config = LoadConfig(
+        sessions_per_user=args.sessions_per_user,
+        max_tabs=args.max_tabs,
+        convs_per_user=args.convs_per_user,
+        members=args.members,
+        direct_share=args.direct_share,
+        hub_contacts=args.hub_contacts,
+        changes=args.changes,
+        rate=args.rate,
+        mix=args.mix,
+        wide_changes=args.wide_changes,
+        wide_gap=args.wide_gap,
+        grace=args.grace,
+        storm=args.storm,
+        settle=args.settle,
+        idle=args.idle,
+        client_procs=args.client_procs,
+        connect_concurrency=args.connect_concurrency,
+        seed=args.seed,
+        app_env=dict(item.split("=", 1) for item in args.app_env),
+        app_dir=args.app_dir,
+        app_label=args.app_label,
+        truth_check=args.truth_check,
+    )
+    started = report.now()
+    command = "python -m bench.load " + shlex.join(argv if argv is not None else sys.argv[1:])
+    suite = run_suite(
+        config,
+        args.sessions,
+        [t.strip() for t in args.targets.split(",") if t.strip()],
+        receivers_repetitions=args.receivers_reps,
+        max_load=args.max_load,
+        profile_dir=args.profile,
+        profile_format=args.profile_format,
+    )
+    text = report.page(suite.results, suite.receivers, config, command.strip(), args.plot.name, started)
+    if args.docs:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        plot.plot(suite.results, args.plot)
+        report.write(text, args.out)
+        print(f"wrote {args.out} and {args.plot}")
+    else:
+        print(text)
+    if args.json is not None:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "results": [
+                        {**asdict(r), "target": t, "sessions": n, "correct": r.correct}
+                        for (t, n), r in suite.results.items()
+                    ],
+                    "receivers": asdict(suite.receivers) if suite.receivers else None,
+                },
+                default=str,
+            )
+        )
+    return 0 if suite.correct else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,284 @@
+"""One run: one server (the app or the floor), one size, every phase.
+
+Phases: open every tab; sit idle (CPU and memory per connected tab); the main phase
+(random users change at the configured rate); the wide phase (the hub changes, every
+tab receives it); the check of every map against the planned statuses; the reconnect
+storm; the check of every map against a fresh tab's snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+
+from bench.app_server import ROOT, AppServer
+from bench.floor_server import FloorServer
+from bench.load import analysis, seed
+from bench.load import graph as graph_mod
+from bench.load import plan as plan_mod
+from bench.load.analysis import PhaseStats
+from bench.load.config import LoadConfig
+from bench.load.pool import ClientPool
+from bench.load.profiling import profiled
+
+
+@dataclass
+class RunResult:
+    """Everything measured in one run.
+
+    Attributes:
+        target: "app" or "floor".
+        sessions: Tabs connected.
+        users: Users with tabs.
+        client_procs: Client processes used.
+        connect_seconds: Time to open every tab (at the configured concurrency).
+        open_failures: Tabs that failed to open.
+        tabs_opened: Tabs open once the opening was done (all of them, unless some failed).
+        tabs_reopened: Tabs open after those the changes closed were opened again.
+        main: The main phase.
+        wide: The hub's changes.
+        final_wrong: Tabs whose map differed from the planned statuses after both phases.
+        storm_seconds: Drop of every socket → every map right again (None: never).
+        storm_reopen_seconds: Drop → the last tab loaded again.
+        storm_errors: Tabs that failed to reconnect.
+        storm_wrong: Tabs whose map was not right at the end of the storm, and how.
+        truth_checked: Tabs compared with a fresh tab's snapshot at the end.
+        truth_mismatches: Entries that differed from it.
+        server: CPU and memory figures of the server process tree.
+        load_average: The machine's 1-minute load average before and after the run.
+    """
+
+    target: str
+    sessions: int
+    users: int
+    client_procs: int
+    connect_seconds: float = 0.0
+    open_failures: list = field(default_factory=list)
+    tabs_opened: int = 0
+    tabs_reopened: int = 0
+    main: PhaseStats = field(default_factory=PhaseStats)
+    wide: PhaseStats = field(default_factory=PhaseStats)
+    final_wrong: dict = field(default_factory=dict)
+    storm_seconds: float | None = None
+    storm_reopen_seconds: float | None = None
+    storm_errors: list = field(default_factory=list)
+    storm_wrong: dict = field(default_factory=dict)
+    truth_checked: int = 0
+    truth_mismatches: list = field(default_factory=list)
+    server: dict[str, float] = field(default_factory=dict)
+    load_average: tuple[float, float] = (0.0, 0.0)
+
+    @property
+    def correct(self) -> bool:
+        """Every change reached every receiver, every map is right, nothing leaked."""
+        return (
+            not self.open_failures
+            and self.tabs_opened == self.sessions
+            and self.tabs_reopened == self.sessions
+            and self.main.complete
+            and self.wide.complete
+            and not self.final_wrong
+            and not self.truth_mismatches
+            and not self.storm_errors
+        )
+
+
+class ServerSampler:
+    """CPU time and resident memory of a server's processes, read with psutil."""
+
+    def __init__(self, processes: Callable[[], list[psutil.Process]], worker_pid: int) -> None:
+        self._processes = processes
+        self.worker = psutil.Process(worker_pid)
+
+    def cpu(self) -> float:
+        """CPU seconds (user + system) used so far by every process of the server."""
+        total = 0.0
+        for proc in self._processes():
+            with contextlib.suppress(psutil.Error):
+                times = proc.cpu_times()
+                total += times.user + times.system
+        return total
+
+    def rss(self) -> tuple[int, int]:
+        """Resident bytes of the worker, and of the whole tree."""
+        tree = 0
+        for proc in self._processes():
+            with contextlib.suppress(psutil.Error):
+                tree += proc.memory_info().rss
+        return self.worker.memory_info().rss, tree
+
+
+@contextlib.contextmanager
+def _server(target: str, graph: graph_mod.ContactGraph, config: LoadConfig, workdir: Path) -> Iterator:
+    if target == "app":
+        env = {"CHATAPP_PRESENCE_GRACE": str(config.grace), "CHATAPP_SEED_DEMO": "0", **config.app_env}
+        workdir = Path(config.app_dir) if config.app_dir else ROOT
+        with AppServer(
+            env=env, workdir=workdir, before_start=lambda url: seed.write_database(url, graph)
+        ) as server:
+            yield server
+    else:
+        path = seed.write_floor_graph(workdir / "graph.json", graph)
+        with FloorServer(path, grace=config.grace) as server:
+            yield server
+
+
+def run(
+    target: str,
+    config: LoadConfig,
+    *,
+    profile_dir: Path | None = None,
+    profile_format: str = "flamegraph",
+    log=print,
+) -> RunResult:
+    """Run every phase against one server.
+
+    Args:
+        target: "app" or "floor".
+        config: The workload.
+        profile_dir: Where to write py-spy profiles of the server's worker, one per phase
+            (main, wide, storm); None for none.
+        profile_format: py-spy's output format (flamegraph, raw or speedscope).
+        log: Where progress goes.
+    """
+    graph = graph_mod.build(config)
+    plan = plan_mod.make(graph, config)
+    result = RunResult(target=target, sessions=len(graph.tabs), users=len(graph.users), client_procs=0)
+    result.load_average = (os.getloadavg()[0], 0.0)
+    with (
+        tempfile.TemporaryDirectory(prefix="chatapp-load-") as tmp,
+        _server(target, graph, config, Path(tmp)) as server,
+    ):
+        sampler = ServerSampler(server.processes, server.worker_pid)
+        rss_before, _ = sampler.rss()
+        with ClientPool(target, server.backend_url, graph, config.client_procs) as pool:
+            result.client_procs = pool.count
+            log(f"  {target}: opening {len(graph.tabs)} tabs of {len(graph.users)} users")
+            opened = pool.all("open", concurrency=config.connect_concurrency)
+            result.connect_seconds = max(o["seconds"] for o in opened)
+            result.open_failures = [f for o in opened for f in o["failed"]]
+            result.tabs_opened = sum(o["opened"] for o in opened)
+            time.sleep(config.settle)
+            pool.all("records")  # what the opening caused is not measured
+            rss_after, rss_tree = sampler.rss()
+            cpu0 = sampler.cpu()
+            time.sleep(config.idle)
+            idle_cpu = sampler.cpu() - cpu0
+
+            def spy(phase: str):
+                name = f"profile-{target}-{result.sessions}-{phase}"
+                return profiled(profile_dir, name, server.worker_pid, profile_format)
+
+            log(f"  {target}: main phase, {len(plan.main)} changes at {config.rate:g}/s")
+            clients = ServerSampler(lambda: [psutil.Process(pid) for pid in pool.pids], pool.pids[0])
+            cpu0, client0, wall0 = sampler.cpu(), clients.cpu(), time.perf_counter()
+            with spy("main"):
+                result.main = _phase(pool, graph, plan, plan.main, plan.main_span, config)
+            cpu_main = sampler.cpu() - cpu0
+            result.server["clients_main_cpu_pct"] = (
+                (clients.cpu() - client0) / (time.perf_counter() - wall0) * 100
+            )
+
+            log(f"  {target}: wide phase, {len(plan.wide)} changes of the hub")
+            span = plan.wide[-1].at if plan.wide else 0.0
+            cpu0 = sampler.cpu()
+            with spy("wide"):
+                result.wide = _phase(pool, graph, plan, plan.wide, span, config)
+            cpu_wide = sampler.cpu() - cpu0
+
+            result.final_wrong = analysis.merge(pool.all("expect", statuses=plan.final_status))
+
+            # Every tab open again (the storm drops them all), and every map right again.
+            reopened = pool.all("reopen", concurrency=config.connect_concurrency)
+            result.open_failures += [f for o in reopened for f in o["failed"]]
+            result.tabs_reopened = sum(o["opened"] for o in reopened)
+            time.sleep(config.settle)
+            _add_leaks(result, pool.all("records"))
+            result.final_wrong.update(analysis.merge(pool.all("expect", statuses=plan.reopened_status)))
+
+            if config.storm:
+                log(f"  {target}: reconnect storm")
+                cpu0 = sampler.cpu()
+                at = time.perf_counter() + 0.5
+                with spy("storm"):
+                    storms = pool.all("storm", at=at, quiet=config.grace + 1.5, timeout=90.0)
+                cpu_storm = sampler.cpu() - cpu0
+                since = [s for storm in storms for s in storm["correct_since"].values()]
+                if since and all(s is not None for s in since):
+                    result.storm_seconds = max(since) - at
+                result.storm_reopen_seconds = max(s["reopened"] for s in storms) - at
+                result.storm_errors = [e for s in storms for e in s["errors"]]
+                result.storm_wrong = analysis.merge([s["wrong"] for s in storms])
+                _add_leaks(result, pool.all("records"))
+                result.server["storm_cpu_s"] = cpu_storm
+
+            if config.truth_check:
+                log(f"  {target}: comparing every map with a fresh tab's snapshot")
+                truths = pool.all("truth", concurrency=10)
+                result.truth_checked = sum(t["checked"] for t in truths)
+                result.truth_mismatches = [m for t in truths for m in t["mismatches"]]
+
+        deliveries = max(1, result.main.deliveries)
+        result.server.update(
+            {
+                "rss_before_mb": rss_before / 2**20,
+                "rss_connected_mb": rss_after / 2**20,
+                "rss_tree_mb": rss_tree / 2**20,
+                "rss_per_session_kb": (rss_after - rss_before) / max(1, result.sessions) / 1024,
+                "idle_cpu_pct": idle_cpu / config.idle * 100,
+                "idle_cpu_per_session_pct": idle_cpu / config.idle * 100 / max(1, result.sessions),
+                "main_cpu_s": cpu_main,
+                "main_cpu_pct": cpu_main / max(1e-9, plan.main_span + config.grace + config.settle) * 100,
+                "cpu_per_change_ms": cpu_main / max(1, result.main.made) * 1000,
+                "cpu_per_delivery_ms": cpu_main / deliveries * 1000,
+                "wide_cpu_per_delivery_ms": cpu_wide / max(1, result.wide.deliveries) * 1000,
+            }
+        )
+    result.load_average = (result.load_average[0], os.getloadavg()[0])
+    return result
+
+
+def _add_leaks(result: RunResult, answers: list[dict]) -> None:
+    """Count the leaks recorded outside the measured phases (they are failures all the same)."""
+    records = analysis.merge(answers)
+    result.main.leaks += [(tab, uid, status) for tab, rec in records.items() for uid, status in rec["leaks"]]
+
+
+def _phase(
+    pool: ClientPool,
+    graph: graph_mod.ContactGraph,
+    plan: plan_mod.Plan,
+    changes: list[plan_mod.Change],
+    span: float,
+    config: LoadConfig,
+) -> PhaseStats:
+    """Make the changes (each client process makes those of its users) and analyse them."""
+    start = time.perf_counter() + 0.5
+    until = start + span + config.grace + config.settle
+    per_proc: list[list] = [[] for _ in range(pool.count)]
+    for c in changes:
+        per_proc[pool.owner[c.user]].append((c.id, c.at, c.user, c.kind))
+    answers = pool.each("plan", [{"changes": mine, "start": start, "until": until} for mine in per_proc])
+    t0 = {cid: t for a in answers for cid, t in a["t0"].items()}
+    records = analysis.merge(pool.all("records"))
+    # A change is matched to the first entry of its status that arrives within the time
+    # the same status of the same user cannot come again.
+    window = config.min_gap if changes and changes[0].phase == "main" else 2 * config.wide_gap
+    stats = analysis.analyse(
+        changes,
+        plan.receivers,
+        t0,
+        records,
+        grace=config.grace,
+        hub_tab=graph.tabs_of(graph.hub)[0],
+        window=window,
+    )
+    stats.errors = [f"change {cid}: {err}" for a in answers for cid, err in a["errors"]]
+    return stats

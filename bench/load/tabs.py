@@ -1,0 +1,259 @@
+"""One simulated tab, for either server, and what it records while the benchmark runs.
+
+`Tab` wraps a client (`ReflexClient` for the app, `FloorClient` for the floor) and
+records, for every presence entry received outside a page load, when it arrived and
+the size of the message that carried it; it notes any entry of a user it must never
+hear about, and tracks whether its map holds what it is expected to hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+
+import socketio
+
+from bench.reflex_client import PRESENCE_PREFIX, ReflexClient
+
+NAMESPACE = "/_event"
+# A page load under a storm of a thousand can take long; that is measured, not failed.
+LOAD_TIMEOUT = 120.0
+
+# (receive time, user id, status, bytes of the message that carried it)
+Arrival = tuple[float, int, str, int]
+
+
+class FloorClient:
+    """A tab of the floor (`bench.floor_server`), with `ReflexClient`'s interface.
+
+    Args:
+        url: The floor's address.
+        auth_token: The user's login token.
+        on_entries: Called with (receive time, {user id: entry}, message bytes, is snapshot).
+    """
+
+    def __init__(self, url: str, auth_token: str, on_entries: Callable[[float, dict, int, bool], None]):
+        self.url = url
+        self.auth_token = auth_token
+        self.token = str(uuid.uuid4())
+        self.presence: dict[str, dict] = {}
+        self.bytes_received = 0
+        self._last_size = 0
+        self._on_entries = on_entries
+        self._loaded = asyncio.Event()
+        self.sio = self._new_socket()
+
+    def _new_socket(self) -> socketio.AsyncClient:
+        client = self
+
+        class Counting(socketio.AsyncClient):
+            async def _handle_eio_message(self, data):
+                size = len(data.encode()) if isinstance(data, str) else len(data)
+                client.bytes_received += size
+                client._last_size = size
+                await super()._handle_eio_message(data)
+
+        sio = Counting(reconnection=False)
+        sio.on("presence", self._on_presence, namespace=NAMESPACE)
+        sio.on("snapshot", self._on_snapshot, namespace=NAMESPACE)
+        return sio
+
+    async def connect(self) -> None:
+        await self.sio.connect(
+            self.url,
+            socketio_path="/_event",
+            transports=["websocket"],
+            namespaces=[NAMESPACE],
+            wait_timeout=10,
+        )
+
+    async def load(self, path: str = "/", *, wait: bool = True, timeout: float = 10.0) -> None:
+        self._loaded.clear()
+        await self.sio.emit("load", {"token": self.auth_token}, namespace=NAMESPACE)
+        if wait:
+            await asyncio.wait_for(self._loaded.wait(), timeout)
+
+    async def set_status(self, choice: str) -> None:
+        await self.sio.emit("status", {"choice": choice}, namespace=NAMESPACE)
+
+    async def disconnect(self) -> None:
+        await self.sio.disconnect()
+
+    async def reconnect(
+        self, *, load_path: str | None = "/", wait: bool = True, timeout: float = 10.0
+    ) -> None:
+        if self.sio.connected:
+            await self.sio.disconnect()
+        self.sio = self._new_socket()
+        await self.connect()
+        if load_path is not None:
+            await self.load(load_path, wait=wait, timeout=timeout)
+
+    async def _on_presence(self, entry: dict) -> None:
+        now = time.perf_counter()
+        self.presence[str(entry["user_id"])] = entry
+        self._on_entries(now, {str(entry["user_id"]): entry}, self._last_size, False)
+
+    async def _on_snapshot(self, snapshot: dict) -> None:
+        now = time.perf_counter()
+        self.presence.update(snapshot)
+        self._loaded.set()
+        self._on_entries(now, snapshot, self._last_size, True)
+
+
+class Tab:
+    """A simulated tab of one user, and its records.
+
+    Args:
+        index: The tab's index in the graph.
+        user_id: Whose tab it is.
+        allowed: The users whose presence it may receive (contacts and self).
+        kind: "app" or "floor": which server, so which client.
+        url: The server's address.
+        login: The user's login token.
+    """
+
+    def __init__(self, index: int, user_id: int, allowed: frozenset[int], kind: str, url: str, login: str):
+        self.index = index
+        self.user_id = user_id
+        self.allowed = {str(uid) for uid in allowed}
+        self._kind, self._url, self._login = kind, url, login
+        self.arrivals: list[Arrival] = []
+        self.leaks: list[tuple[str, str]] = []  # (user id, status) it should never have received
+        self.other_frames = 0  # messages received outside page loads that carried no presence
+        self.other_bytes = 0
+        self.loading = False
+        self.connected = False
+        self.expected: dict[str, str] | None = None
+        self.wrong: set[str] = set()
+        self.ready = True  # connected and loaded since the expectation was set
+        self.correct_since: float | None = None
+        self.client = self._new_client()
+
+    def _new_client(self) -> ReflexClient | FloorClient:
+        if self._kind == "app":
+            return ReflexClient(self._url, self._login, on_update=self._on_reflex_update, record=False)
+        return FloorClient(self._url, self._login, self._on_entries)
+
+    @property
+    def presence(self) -> dict[str, dict]:
+        """The presence entries the tab holds: user id → entry."""
+        return self.client.presence
+
+    def statuses(self) -> dict[str, str]:
+        """User id → the status the tab shows."""
+        return {uid: entry["status"] for uid, entry in self.presence.items()}
+
+    # Connecting ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Connect and load the page, as a tab does when it opens."""
+        await self.connect()
+        await self.load()
+
+    async def connect(self, *, new_tab: bool = False) -> None:
+        """Open the socket; with `new_tab`, as a new tab (a new client token, an empty map)."""
+        if new_tab:
+            self.client = self._new_client()
+        await self.client.connect()
+        self.connected = True
+
+    async def load(self) -> None:
+        """Load the page (the socket is already open)."""
+        self.loading = True
+        try:
+            await self.client.load("/", wait=True, timeout=LOAD_TIMEOUT)
+        finally:
+            self.loading = False
+
+    async def close(self) -> None:
+        """Close the socket, as a closing tab does."""
+        self.connected = False
+        await self.client.disconnect()
+
+    async def reopen(self) -> None:
+        """A new socket with the same tab token, and the page loaded again."""
+        self.loading = True
+        try:
+            await self.client.reconnect(load_path="/", wait=True, timeout=LOAD_TIMEOUT)
+            self.connected = True
+        finally:
+            self.loading = False
+
+    # Receiving -------------------------------------------------------------------------
+
+    def _on_reflex_update(self, now: float, update: dict, size: int) -> None:
+        entries = {
+            key[len(PRESENCE_PREFIX) :]: value
+            for delta in (update.get("delta") or {}).values()
+            for key, value in delta.items()
+            if key.startswith(PRESENCE_PREFIX)
+        }
+        self._on_entries(now, entries, size, self.loading)
+
+    def _on_entries(self, now: float, entries: dict, size: int, snapshot: bool) -> None:
+        for uid, entry in entries.items():
+            if uid not in self.allowed:
+                self.leaks.append((uid, entry["status"] if entry else "removed"))
+        if not entries:
+            if not (snapshot or self.loading):
+                self.other_frames += 1
+                self.other_bytes += size
+            return
+        if not (snapshot or self.loading):
+            share = round(size / len(entries))  # a message may carry several changes
+            for uid, entry in entries.items():
+                if entry is not None:
+                    self.arrivals.append((now, int(uid), entry["status"], share))
+        if self.expected is not None:
+            for uid in entries:
+                self._judge(uid)
+            self._update_correct(now)
+
+    # Expectations ----------------------------------------------------------------------
+
+    def expect(self, statuses: dict[str, str]) -> None:
+        """From now on, track whether the map shows exactly these statuses."""
+        self.expected = statuses
+        self.wrong = set()
+        for uid in set(statuses) | set(self.presence):
+            self._judge(uid)
+        self.correct_since = None
+        self._update_correct(time.perf_counter())
+
+    def _judge(self, uid: str) -> None:
+        assert self.expected is not None
+        held = self.presence.get(uid)
+        if (held["status"] if held else None) == self.expected.get(uid):
+            self.wrong.discard(uid)
+        else:
+            self.wrong.add(uid)
+
+    def _update_correct(self, now: float) -> None:
+        correct = self.ready and not self.wrong
+        if correct and self.correct_since is None:
+            self.correct_since = now
+        elif not correct:
+            self.correct_since = None
+
+    def mark_ready(self, ready: bool) -> None:
+        """Whether the tab has (re)loaded; a map is only correct once it has."""
+        self.ready = ready
+        if self.expected is not None:
+            for uid in set(self.expected) | set(self.presence):
+                self._judge(uid)
+            self._update_correct(time.perf_counter())
+
+    def take_records(self) -> dict:
+        """What the tab recorded since the last call (and forget it)."""
+        out = {
+            "arrivals": self.arrivals,
+            "leaks": self.leaks,
+            "other_frames": self.other_frames,
+            "other_bytes": self.other_bytes,
+        }
+        self.arrivals, self.leaks = [], []
+        self.other_frames = self.other_bytes = 0
+        return out

@@ -1,0 +1,255 @@
+"""A client process: many simulated tabs on one event loop, driven by commands.
+
+The benchmark starts a few of these (`bench.load.pool`) so that the tabs' own work
+does not run on the server's event loop or on one single client loop. Each command
+arrives over a pipe as (name, arguments) and is answered with ("ok", result) or
+("error", traceback). Every time is `time.perf_counter()` (CLOCK_MONOTONIC, one clock
+for every process of the machine), so times from different processes compare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import time
+import traceback
+from multiprocessing.connection import Connection
+
+from bench.load.tabs import Tab
+
+
+class Worker:
+    """The tabs of some users, and the commands that drive them.
+
+    Args:
+        spec: {"kind": "app" | "floor", "url": server address,
+            "tabs": [(tab index, user id, login token)], "allowed": {user id: [user ids]}}.
+    """
+
+    def __init__(self, spec: dict) -> None:
+        self.kind = spec["kind"]
+        self.tabs = {
+            index: Tab(index, uid, frozenset(spec["allowed"][uid]), spec["kind"], spec["url"], login)
+            for index, uid, login in spec["tabs"]
+        }
+        self.by_user: dict[int, list[Tab]] = {}
+        for tab in self.tabs.values():
+            self.by_user.setdefault(tab.user_id, []).append(tab)
+
+    async def serve(self, conn: Connection) -> None:
+        """Answer commands until `close`."""
+        loop = asyncio.get_running_loop()
+        while True:
+            name, args = await loop.run_in_executor(None, conn.recv)
+            try:
+                result = await getattr(self, f"do_{name}")(**args)
+            except Exception:
+                conn.send(("error", traceback.format_exc()))
+            else:
+                conn.send(("ok", result))
+            if name == "close":
+                return
+
+    # Commands ------------------------------------------------------------------------
+
+    async def do_open(self, concurrency: int) -> dict:
+        """Open every tab, `concurrency` at a time."""
+        gate = asyncio.Semaphore(concurrency)
+        failed: list[tuple[int, str]] = []
+
+        async def one(tab: Tab) -> None:
+            async with gate:
+                try:
+                    await tab.open()
+                except Exception as exc:
+                    failed.append((tab.index, repr(exc)))
+
+        start = time.perf_counter()
+        await asyncio.gather(*(one(tab) for tab in self.tabs.values()))
+        seconds = time.perf_counter() - start
+        # The clients' objects live until the end: out of the collector's sight, a full
+        # collection does not stall this loop (and the arrivals it stamps) for 100 ms.
+        gc.collect()
+        gc.freeze()
+        return {"seconds": seconds, "failed": failed, "opened": len(self._open_tabs())}
+
+    async def do_plan(self, changes: list[tuple[int, float, int, str]], start: float, until: float) -> dict:
+        """Make these changes (id, seconds after `start`, user, kind) on time; return at `until`.
+
+        Returns:
+            {"t0": change id → when it was made, "errors": [(change id, error)]}.
+        """
+        t0: dict[int, float] = {}
+        errors: list[tuple[int, str]] = []
+        tasks = []
+        for cid, at, user, kind in sorted(changes, key=lambda c: c[1]):
+            await _sleep_until(start + at)
+            tasks.append(asyncio.create_task(self._change(cid, user, kind, t0, errors)))
+        await _sleep_until(until)
+        _, pending = await asyncio.wait(tasks, timeout=30) if tasks else (set(), set())
+        for task in pending:
+            task.cancel()
+        return {"t0": t0, "errors": errors + [(-1, "a change did not finish")] * len(pending)}
+
+    async def _change(self, cid: int, user: int, kind: str, t0: dict, errors: list) -> None:
+        tabs = self.by_user[user]
+        try:
+            if kind in ("away", "back"):
+                tab = next(t for t in tabs if t.connected)
+                t0[cid] = time.perf_counter()
+                await tab.client.set_status("away" if kind == "away" else "auto")
+            elif kind == "disconnect":
+                t0[cid] = time.perf_counter()
+                await asyncio.gather(*(tab.close() for tab in tabs))
+            else:  # connect: new tabs open the page
+                await asyncio.gather(*(tab.connect(new_tab=True) for tab in tabs))
+                t0[cid] = time.perf_counter()
+                await asyncio.gather(*(tab.load() for tab in tabs))
+        except Exception as exc:
+            errors.append((cid, repr(exc)))
+
+    async def do_reopen(self, concurrency: int) -> dict:
+        """Open again, as new tabs, every tab a disconnect closed."""
+        gate = asyncio.Semaphore(concurrency)
+        failed: list[tuple[int, str]] = []
+
+        async def one(tab: Tab) -> None:
+            async with gate:
+                try:
+                    await tab.connect(new_tab=True)
+                    await tab.load()
+                except Exception as exc:
+                    failed.append((tab.index, repr(exc)))
+
+        await asyncio.gather(*(one(tab) for tab in self.tabs.values() if not tab.connected))
+        return {"failed": failed, "opened": len(self._open_tabs())}
+
+    async def do_records(self) -> dict:
+        """What every tab recorded since the last call."""
+        return {index: tab.take_records() for index, tab in self.tabs.items()}
+
+    async def do_expect(self, statuses: dict[int, str]) -> dict:
+        """Compare each open tab's map with the statuses it must show now.
+
+        Returns:
+            {tab index: [(user id, held status, expected status)]} for the tabs that differ.
+        """
+        wrong = {}
+        for tab in self._open_tabs():
+            tab.expect({str(uid): statuses[uid] for uid in map(int, tab.allowed)})
+            if tab.wrong:
+                wrong[tab.index] = [
+                    (uid, (tab.presence.get(uid) or {}).get("status"), tab.expected.get(uid))
+                    for uid in sorted(tab.wrong)
+                ]
+        return wrong
+
+    async def do_storm(self, at: float, quiet: float, timeout: float) -> dict:
+        """At `at`, drop every open tab's socket at once and reconnect them all at once.
+
+        Waits until every map has been right for `quiet` seconds (or `timeout`).
+
+        Returns:
+            {"correct_since": tab index → since when its map has been right (None: not
+            right at the end), "reopened": when the last tab had loaded again,
+            "errors": [(tab index, error)]}.
+        """
+        tabs = self._open_tabs()
+        await _sleep_until(at)
+        for tab in tabs:
+            tab.mark_ready(False)
+        await asyncio.gather(*(tab.close() for tab in tabs), return_exceptions=True)
+        errors: list[tuple[int, str]] = []
+        reopened = [at]
+
+        async def back(tab: Tab) -> None:
+            try:
+                await tab.reopen()
+            except Exception as exc:
+                errors.append((tab.index, repr(exc)))
+                return
+            reopened.append(time.perf_counter())
+            tab.mark_ready(True)
+
+        task = asyncio.gather(*(back(tab) for tab in tabs))
+        deadline = at + timeout
+        while time.perf_counter() < deadline:
+            await asyncio.sleep(0.05)
+            if not task.done():
+                continue
+            since = [tab.correct_since for tab in tabs]
+            if all(s is not None for s in since) and time.perf_counter() - max(since, default=at) >= quiet:
+                break
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        return {
+            "correct_since": {tab.index: tab.correct_since for tab in tabs},
+            "reopened": max(reopened),
+            "errors": errors + [(tab.index, "still reloading at the end") for tab in tabs if tab.loading],
+            "open": len(self._open_tabs()),
+            "wrong": {
+                tab.index: [
+                    (uid, (tab.presence.get(uid) or {}).get("status"), (tab.expected or {}).get(uid))
+                    for uid in sorted(tab.wrong)
+                ]
+                or "not reloaded"
+                for tab in tabs
+                if tab.correct_since is None
+            },
+        }
+
+    async def do_truth(self, concurrency: int) -> dict:
+        """Open a fresh tab for each user with open tabs and compare their maps with its snapshot.
+
+        Returns:
+            {"checked": tabs compared, "mismatches": [(tab index, user id, held, truth)]}.
+        """
+        gate = asyncio.Semaphore(concurrency)
+        mismatches: list[tuple[int, str, dict | None, dict | None]] = []
+        checked = 0
+
+        async def one(user: int, tabs: list[Tab]) -> None:
+            nonlocal checked
+            probe = Tab(
+                -1, user, frozenset(map(int, tabs[0].allowed)), self.kind, tabs[0]._url, tabs[0]._login
+            )
+            async with gate:
+                await probe.open()
+                await asyncio.sleep(0.05)  # anything the probe's own load causes arrives too
+                truth = dict(probe.presence)
+                await probe.close()
+            for tab in tabs:
+                checked += 1
+                for uid in set(truth) | set(tab.presence):
+                    if truth.get(uid) != tab.presence.get(uid):
+                        mismatches.append((tab.index, uid, tab.presence.get(uid), truth.get(uid)))
+
+        users = {}
+        for tab in self._open_tabs():
+            users.setdefault(tab.user_id, []).append(tab)
+        await asyncio.gather(*(one(user, tabs) for user, tabs in users.items()))
+        return {"checked": checked, "mismatches": mismatches}
+
+    async def do_close(self) -> dict:
+        """Close every tab."""
+        await asyncio.gather(*(tab.close() for tab in self._open_tabs()), return_exceptions=True)
+        return {}
+
+    def _open_tabs(self) -> list[Tab]:
+        return [tab for tab in self.tabs.values() if tab.connected]
+
+
+async def _sleep_until(moment: float) -> None:
+    delay = moment - time.perf_counter()
+    if delay > 0:
+        await asyncio.sleep(delay)
+
+
+def main(conn: Connection, spec: dict) -> None:
+    """The client process's entry point (a `multiprocessing` target)."""
+    gc.set_threshold(10_000, 50, 100)  # fewer collections stalling the stamps of arrivals
+    worker = Worker(spec)
+    asyncio.run(worker.serve(conn))
