@@ -258,7 +258,12 @@ class PresenceService:
     def _spawn(self, delivery: Awaitable[object]) -> None:
         task = asyncio.get_running_loop().create_task(delivery)
         self._deliveries.add(task)
-        task.add_done_callback(self._deliveries.discard)
+        task.add_done_callback(self._delivered)
+
+    def _delivered(self, task: asyncio.Task) -> None:
+        self._deliveries.discard(task)
+        if not task.cancelled() and (error := task.exception()) is not None:
+            logger.error("a presence delivery failed", exc_info=error)
 
     async def drain(self) -> None:
         """Wait until every delivery started so far has finished."""

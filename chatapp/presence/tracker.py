@@ -79,10 +79,17 @@ def make_shared_registry() -> RedisRegistry | None:
 def make_service(app: rx.App, registry: PresenceRegistry | None = None) -> PresenceService:
     """A presence service that delivers into this app's tabs (registry: in this process
     if None)."""
-    from chatapp.states.app_state import AppState  # states import this module
+    from chatapp.states.app_state import AppState, presence_delta  # states import this module
 
     async def deliver(tokens: list[str], entry: dict) -> None:
-        await fanout.deliver(app, tokens, AppState, lambda state: state.handle_presence_changed(entry))
+        await fanout.push(
+            app,
+            tokens,
+            AppState,
+            apply_in_place=lambda state: state.apply_presence_in_place(entry),
+            apply=lambda state: state.handle_presence_changed(entry),
+            delta=presence_delta(entry),
+        )
 
     async def deliver_snapshot(tokens: list[str], snapshot: dict[str, dict]) -> None:
         await fanout.deliver(app, tokens, AppState, lambda state: state._replace_presence(snapshot))
