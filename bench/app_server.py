@@ -83,8 +83,12 @@ class AppServer:
             environment); a value of None removes the variable.
         port: The port to serve on (a free one when None). In production mode the
             backend and the compiled frontend share it.
-        frontend: Build and serve the frontend too (slow: a production build). Without
-            it the app runs with `--backend-only`, which is all a socket client needs.
+        frontend: Build and serve the frontend too (slow: a production build, written into
+            `workdir`'s `.web`, so give a copy of the project when others use the checkout).
+            The pages then talk to the socket at the address they are served from
+            (REFLEX_API_URL), without server-side rendering (this app's production build
+            fails with it), and readiness waits for `/` too. Without it the app runs with
+            `--backend-only`, which is all a socket client needs.
         db_url: The database to use, already migrated or not. None: a fresh SQLite file
             in a temporary directory, deleted on exit.
         migrate: Run `reflex db migrate` against the database before starting.
@@ -190,14 +194,24 @@ class AppServer:
                 "PYTHONUNBUFFERED": "1",
             }
         )
-        for key, value in self._extra_env.items():
+        if self.frontend:
+            env.setdefault("REFLEX_SSR", "false")
+            env["REFLEX_API_URL"] = env["REFLEX_DEPLOY_URL"] = self.backend_url
+        path = env.get("PATH", "")
+        bin_dir = str(Path(sys.executable).parent)
+        if bin_dir not in path.split(os.pathsep):
+            path = bin_dir + os.pathsep + path
+        local_bun = ROOT / ".tools" / "bun" / "node_modules" / ".bin"  # scripts/bootstrap.sh's
+        if shutil.which("bun", path=path) is None and (local_bun / "bun").exists():
+            path = str(local_bun) + os.pathsep + path
+        if shutil.which("bun", path=path) is not None:
+            env.setdefault("REFLEX_USE_SYSTEM_BUN", "true")  # Reflex's own installer needs the internet
+        env["PATH"] = path
+        for key, value in self._extra_env.items():  # the caller has the last word
             if value is None:
                 env.pop(key, None)
             else:
                 env[key] = value
-        bin_dir = str(Path(sys.executable).parent)
-        if bin_dir not in env.get("PATH", "").split(os.pathsep):
-            env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
         return env
 
     # Life ------------------------------------------------------------------------------
@@ -253,20 +267,23 @@ class AppServer:
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout
-        url = f"{self.backend_url}/ping"
-        while time.monotonic() < deadline:
+        pending = [f"{self.backend_url}/ping"] + ([f"{self.frontend_url}/"] if self.frontend else [])
+        while pending:
             if self.process is not None and self.process.poll() is not None:
                 msg = f"the app exited with {self.process.returncode}:\n{self.log_tail()}"
                 raise AppServerError(msg)
+            if time.monotonic() > deadline:
+                waited = f"{self.ready_timeout:.0f} s"
+                msg = f"the app did not answer {pending[0]} within {waited}:\n{self.log_tail()}"
+                raise AppServerError(msg)
             try:
-                with urllib.request.urlopen(url, timeout=2) as response:
+                with urllib.request.urlopen(pending[0], timeout=2) as response:
                     if response.status == 200:
-                        return
+                        pending.pop(0)
+                        continue
             except (urllib.error.URLError, OSError):
                 pass
             time.sleep(0.2)
-        msg = f"the app did not answer {url} within {self.ready_timeout:.0f} s:\n{self.log_tail()}"
-        raise AppServerError(msg)
 
     def log_tail(self, chars: int = 4000) -> str:
         """The end of the app's output."""

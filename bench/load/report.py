@@ -238,7 +238,8 @@ def page(
         "received the presence of a user it shares no conversation with (leaks, snapshots included); after",
         "the changes every tab's map shows the planned statuses, and again once every tab a change closed",
         "is open again; at the end every tab's map equals, entry for entry, the snapshot of a fresh tab of",
-        "the same user.",
+        "the same user. Wrong after storm: tabs whose map was still wrong when the storm's wait",
+        "ended. Server errors: lines of the server's log reporting an error (the app's only).",
         "",
         _table(
             [
@@ -251,7 +252,9 @@ def page(
                 "Wrong maps",
                 "Tabs vs fresh snapshot",
                 "Mismatches",
+                "Wrong after storm",
                 "Errors",
+                "Server errors",
             ],
             [_correct_row(t, results[(t, n)]) for n in sizes for t in ("app", "floor") if (t, n) in results],
         ),
@@ -326,7 +329,9 @@ def _correct_row(target: str, r: RunResult) -> list[str]:
         str(len(r.final_wrong)),
         str(r.truth_checked),
         str(len(r.truth_mismatches)),
+        str(len(r.storm_wrong)),
         str(errors),
+        str(len(r.server_errors)),
     ]
 
 

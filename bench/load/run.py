@@ -51,6 +51,7 @@ class RunResult:
         storm_wrong: Tabs whose map was not right at the end of the storm, and how.
         truth_checked: Tabs compared with a fresh tab's snapshot at the end.
         truth_mismatches: Entries that differed from it.
+        server_errors: Errors the server logged (tracebacks, ERROR lines), at most 20.
         server: CPU and memory figures of the server process tree.
         load_average: The machine's 1-minute load average before and after the run.
     """
@@ -72,6 +73,7 @@ class RunResult:
     storm_wrong: dict = field(default_factory=dict)
     truth_checked: int = 0
     truth_mismatches: list = field(default_factory=list)
+    server_errors: list = field(default_factory=list)
     server: dict[str, float] = field(default_factory=dict)
     load_average: tuple[float, float] = (0.0, 0.0)
 
@@ -87,6 +89,8 @@ class RunResult:
             and not self.final_wrong
             and not self.truth_mismatches
             and not self.storm_errors
+            and not self.storm_wrong
+            and not self.server_errors
         )
 
 
@@ -113,6 +117,17 @@ class ServerSampler:
             with contextlib.suppress(psutil.Error):
                 tree += proc.memory_info().rss
         return self.worker.memory_info().rss, tree
+
+
+_ERROR_MARKS = ("Traceback (most recent call last)", " ERROR ", "ERROR:", "exception was never retrieved")
+
+
+def _logged_errors(path: Path | None, keep: int = 20) -> list[str]:
+    """The lines of a server's log that report an error (the first `keep`)."""
+    if path is None or not Path(path).exists():
+        return []
+    lines = Path(path).read_text(errors="replace").splitlines()
+    return [line for line in lines if any(mark in line for mark in _ERROR_MARKS)][:keep]
 
 
 @contextlib.contextmanager
@@ -216,6 +231,7 @@ def run(
                 result.storm_reopen_seconds = max(s["reopened"] for s in storms) - at
                 result.storm_errors = [e for s in storms for e in s["errors"]]
                 result.storm_wrong = analysis.merge([s["wrong"] for s in storms])
+                result.server["storm_open_after"] = sum(s["open"] for s in storms)
                 _add_leaks(result, pool.all("records"))
                 result.server["storm_cpu_s"] = cpu_storm
 
@@ -224,6 +240,7 @@ def run(
                 truths = pool.all("truth", concurrency=10)
                 result.truth_checked = sum(t["checked"] for t in truths)
                 result.truth_mismatches = [m for t in truths for m in t["mismatches"]]
+        result.server_errors = _logged_errors(getattr(server, "log_path", None))
 
         deliveries = max(1, result.main.deliveries)
         result.server.update(
