@@ -98,3 +98,20 @@ def test_a_tab_busy_in_a_handler_gets_the_change_when_the_handler_ends(backend_u
     assert while_locked == "online"  # it waited for B's handler: nothing changed under it
     assert in_map is not None and in_map["status"] == "away"
     assert in_sent == in_map
+
+
+def test_the_fast_path_finds_a_tabs_socket_in_reflexs_own_records(backend_url):
+    user_id, _ = create_user("sock")
+    namespace = tracker.get_app().event_namespace
+
+    async def scenario():
+        tab = await _tab(backend_url, user_id)
+        found = fanout._sid_lookup(namespace)(tab.token), dict(namespace.token_to_sid).get(tab.token)
+        await tab.disconnect()
+        return found
+
+    direct_read, public = run_async(scenario())
+    # Reflex's internals this relies on (pinned version): if they move, the lookup falls
+    # back to the slow public mapping and this test says so.
+    assert isinstance(getattr(namespace._token_manager, "token_to_socket", None), dict)
+    assert direct_read is not None and direct_read == public
