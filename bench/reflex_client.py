@@ -52,6 +52,9 @@ class ReflexClient:
         record: Keep every raw message and update (`raw_frames`, `updates`). A load
             generator with many clients turns it off and relies on the callbacks and
             on `bytes_received`.
+        auto_reconnect: When the connection drops (not closed by this client), open a
+            new one and hydrate the last page loaded again, as the browser's frontend
+            does. Off by default: most tests want a drop to stay a drop.
     """
 
     def __init__(
@@ -62,8 +65,11 @@ class ReflexClient:
         *,
         on_update: Callable[[float, dict, int], None] | None = None,
         record: bool = True,
+        auto_reconnect: bool = False,
     ) -> None:
         self.backend_url = backend_url.rstrip("/")
+        self.auto_reconnect = auto_reconnect
+        self._page: tuple[str, dict | None] | None = None  # the last page loaded
         self.auth_token = auth_token
         self.token = str(uuid.uuid4())
         self.raw_frames: list[str | bytes] = []
@@ -79,7 +85,7 @@ class ReflexClient:
         self.sio = self._new_socket()
 
     def _new_socket(self) -> _CountingClient:
-        sio = _CountingClient(self._on_raw, reconnection=False)
+        sio = _CountingClient(self._on_raw, reconnection=self.auto_reconnect)
         sio.on("event", self._on_event, namespace=NAMESPACE)
         sio.on("new_token", self._on_new_token, namespace=NAMESPACE)
         return sio
@@ -102,15 +108,33 @@ class ReflexClient:
         """Bytes of all raw socket.io messages received so far."""
         return self._bytes
 
-    async def connect(self) -> None:
-        """Open the websocket, as a tab does on load."""
+    async def connect(self, *, load_path: str | None = None, query: dict | None = None) -> None:
+        """Open the websocket, as a tab does on load.
+
+        With `load_path`, the page's hydrate travels in the CONNECT packet, as the
+        browser's frontend sends it (Reflex then records the new socket on the state
+        while hydrating, not in a state modification of its own); `hydrated` tells when
+        it is done.
+        """
+        if load_path is not None:
+            self.hydrated = False
+            self._page = (load_path, query)
         await self.sio.connect(
             f"{self.backend_url}?token={self.token}",
             socketio_path="/_event",
             transports=["websocket"],
             namespaces=[NAMESPACE],
             wait_timeout=10,
+            auth=self._boot_auth if load_path is not None or self.auto_reconnect else None,
         )
+
+    def _boot_auth(self) -> dict | None:
+        """The CONNECT packet's payload: the hydrate of the page this tab shows (python-
+        socketio asks again at every reconnection, as the frontend builds it again)."""
+        if self._page is None:
+            return None
+        path, query = self._page
+        return {"event": self._event(f"{STATE}.hydrate_and_load", self._hydrate_payload(), path, query)}
 
     async def disconnect(self) -> None:
         """Close the websocket cleanly, as a closing tab does."""
@@ -125,21 +149,25 @@ class ReflexClient:
         if self.sio.connected:
             await self.sio.disconnect()
         self.sio = self._new_socket()
-        await self.connect()
-        if load_path is not None:
-            await self.load(load_path, wait=wait, timeout=timeout)
+        await self.connect(load_path=load_path)
+        if load_path is not None and wait:
+            await self.wait_for(lambda: self.hydrated, timeout)
 
     async def emit(self, name: str, payload: dict | None = None, path: str = "/", query=None) -> None:
         """Send an event by its full handler name."""
-        await self.sio.emit(
-            "event",
-            {
-                "name": name,
-                "payload": payload or {},
-                "router_data": {"pathname": path, "asPath": path, "query": query or {}},
-            },
-            namespace=NAMESPACE,
-        )
+        await self.sio.emit("event", self._event(name, payload, path, query), namespace=NAMESPACE)
+
+    @staticmethod
+    def _event(name: str, payload: dict | None, path: str, query: dict | None) -> dict:
+        return {
+            "name": name,
+            "payload": payload or {},
+            "router_data": {"pathname": path, "asPath": path, "query": query or {}},
+        }
+
+    def _hydrate_payload(self) -> dict:
+        """The browser storage a page's hydrate sends: the login token."""
+        return {"vars": {f"{AUTH_STATE}.auth_token": self.auth_token} if self.auth_token else {}}
 
     async def load(
         self, path: str = "/", query: dict | None = None, *, wait: bool = True, timeout: float = 10.0
@@ -150,8 +178,8 @@ class ReflexClient:
         clicking: an event sent earlier would be superseded by the page's loading.
         """
         self.hydrated = False
-        storage = {f"{AUTH_STATE}.auth_token": self.auth_token} if self.auth_token else {}
-        await self.emit(f"{STATE}.hydrate_and_load", {"vars": storage}, path=path, query=query)
+        self._page = (path, query)
+        await self.emit(f"{STATE}.hydrate_and_load", self._hydrate_payload(), path=path, query=query)
         if wait:
             await self.wait_for(lambda: self.hydrated, timeout)
 

@@ -134,7 +134,9 @@ class Tab:
 
     def _new_client(self) -> ReflexClient | FloorClient:
         if self._kind == "app":
-            return ReflexClient(self._url, self._login, on_update=self._on_reflex_update, record=False)
+            return ReflexClient(
+                self._url, self._login, on_update=self._on_reflex_update, record=False, auto_reconnect=True
+            )
         return FloorClient(self._url, self._login, self._on_entries)
 
     @property
