@@ -106,7 +106,17 @@ class RedisRegistry:
             del self.own[token]
         args = [self.prefix, token, sid or "", to_us(now), to_us(now + grace)]
         old = await self._run("UNREGISTER", [], args)
-        return None if not old else self._decode(token, old[0], old[1])
+        if not old:
+            return None
+        tab = self._decode(token, old[0], old[1])
+        if sid is not None:  # a socket closed (a logout is not coming back)
+            ms = max(1, int(grace.total_seconds() * 1000))
+            await self.redis.set(self.key("closed", token), tab.user_id, px=ms)
+        return tab
+
+    async def recently_closed(self, token: str, *, now: datetime) -> int | None:
+        uid = await self.redis.getdel(self.key("closed", token))
+        return None if uid is None else int(_text(uid))
 
     async def set_idle(self, token: str, idle: bool) -> Tab | None:
         new = await self._run("SET_IDLE", [], [self.prefix, token, int(idle)])

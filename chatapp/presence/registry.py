@@ -88,6 +88,9 @@ class InProcessRegistry:
         self._ended_at: dict[int, datetime] = {}
         self._grace_due: dict[int, datetime] = {}
         self._choices: dict[int, Choices] = {}
+        # Tabs whose socket closed, by token: (user, until when it counts as reconnecting),
+        # oldest first (the grace is the same for all, so they also expire in this order).
+        self._closed: dict[str, tuple[int, datetime]] = {}
 
     async def register(self, tab: Tab, *, now: datetime, grace: timedelta) -> Tab | None:
         replaced = self.tabs.register(tab)
@@ -102,7 +105,22 @@ class InProcessRegistry:
         tab = self.tabs.unregister(token, sid)
         if tab is not None:
             self._tab_gone(tab.user_id, now, grace)
+            if sid is not None:  # a socket closed (a logout is not coming back)
+                self._closed.pop(token, None)
+                self._closed[token] = (tab.user_id, now + grace)
+        self._forget_closed(now)
         return tab
+
+    async def recently_closed(self, token: str, *, now: datetime) -> int | None:
+        self._forget_closed(now)
+        closed = self._closed.pop(token, None)
+        return None if closed is None else closed[0]
+
+    def _forget_closed(self, now: datetime) -> None:
+        for token, (_, until) in list(self._closed.items()):
+            if until > now:
+                break
+            del self._closed[token]
 
     def _tab_gone(self, user_id: int, now: datetime, grace: timedelta) -> None:
         self._bump(user_id)

@@ -92,6 +92,24 @@ class PresenceService:
             await self._evaluate(replaced.user_id)
         await self._evaluate(user_id)
 
+    async def tab_reconnected(self, *, token: str, sid: str) -> bool:
+        """A socket opened with the token of a tab whose socket closed less than a grace
+        ago: the tab is back (a reload, a network blip, a restarted server), before its
+        page has loaded again. Under load a page takes longer than the grace to load, and
+        its user would blink offline and online for everyone meanwhile.
+
+        The page load registers the tab again (`mark_online`) with the signed-in user; a
+        tab whose login ended meanwhile is ended there (`AppState.load_session`).
+
+        Returns:
+            Whether the tab was taken back.
+        """
+        user_id = await self.registry.recently_closed(token, now=self._clock())
+        if user_id is None:
+            return False
+        await self.mark_online(token=token, sid=sid, user_id=user_id)
+        return True
+
     async def mark_offline(self, *, token: str, sid: str | None = None) -> None:
         """A tab's socket closed (or the tab logged out, `sid` None)."""
         tab = await self.registry.unregister(token, sid, now=self._clock(), grace=self.grace)

@@ -100,6 +100,11 @@ class PresenceRegistry(Protocol):
         """Forget a tab (only if still on socket `sid`, unless None); returns it."""
         ...
 
+    async def recently_closed(self, token: str, *, now: datetime) -> int | None:
+        """The user of the tab with this token if its socket closed less than a grace
+        ago (not a logout), once: the tab is reconnecting."""
+        ...
+
     async def set_idle(self, token: str, idle: bool) -> Tab | None:
         """Mark a tab idle or active; returns the updated tab, None if unknown."""
         ...

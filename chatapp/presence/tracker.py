@@ -18,7 +18,7 @@ from datetime import timedelta
 import reflex as rx
 
 from chatapp.models import utcnow
-from chatapp.presence import disconnect_hook, fanout
+from chatapp.presence import fanout, socket_hooks
 from chatapp.presence.redis_registry import RedisRegistry
 from chatapp.presence.service import PresenceService
 from chatapp.presence.shared import PresenceRegistry
@@ -120,10 +120,13 @@ async def presence_tracker(app: rx.App) -> AsyncIterator[None]:
         await sweeper.start()
     _running = Running(app=app, service=service, loop=asyncio.get_running_loop())
 
+    async def on_open(token: str, sid: str) -> None:
+        await service.tab_reconnected(token=token, sid=sid)
+
     async def on_close(token: str, sid: str) -> None:
         await service.mark_offline(token=token, sid=sid)
 
-    disconnect_hook.install(app, on_close)
+    socket_hooks.install(app, on_open=on_open, on_close=on_close)
     flusher = asyncio.create_task(_flush_periodically(service), name="presence_flush")
     try:
         yield

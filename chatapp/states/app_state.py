@@ -72,9 +72,12 @@ class AppState(LocalAuthState):
 
         Runs on the first load, on every navigation and after every reconnect.
         """
-        if not self.user_id:
-            return rx.redirect(routes.LOGIN)
         service = get_service()
+        if not self.user_id:
+            # A reconnecting tab was taken back at its socket's connect; its login ended
+            # meanwhile (logged out elsewhere, expired): it leaves, as at a logout.
+            await service.mark_offline(token=self.router.session.client_token, sid=None)
+            return rx.redirect(routes.LOGIN)
         await service.mark_online(
             token=self.router.session.client_token,
             sid=self.router.session.session_id,

@@ -195,3 +195,58 @@ def test_the_disconnect_hook_ends_the_tab_when_its_socket_closes(backend_url):
     )
     on_backend(service.drain())
     assert on_backend(service.registry.tabs_of(user_id)) == []
+
+
+def test_the_connect_hook_takes_back_a_tab_whose_socket_reopens_within_the_grace(backend_url):
+    from chatapp.presence.logic import Status
+    from chatapp.settings import settings
+
+    user_id, _ = create_user("back")
+    service = tracker.get_service()
+    namespace = tracker.get_app().event_namespace
+
+    async def scenario():
+        tab = await _tab(backend_url, user_id)
+        await tab.wait_for(lambda: tab.status_of(user_id) == "online")
+        token = tab.token
+        await tab.disconnect()
+        while on_backend(service.registry.tab(token)) is not None:  # the close is handled
+            await asyncio.sleep(0.02)
+        tab.sio = tab._new_socket()
+        await tab.connect()  # a new socket with the same tab token, no page load yet
+        await asyncio.sleep(settings.presence_grace + 0.5)
+        held = on_backend(service.registry.tab(token))
+        sid = dict(namespace.token_to_sid).get(token)
+        status = on_backend(service.status_of(user_id))
+        await tab.disconnect()
+        return held, sid, status
+
+    held, sid, status = run_async(scenario())
+    assert held is not None and sid is not None and held.sid == sid
+    assert status == Status.ONLINE  # never published offline while the page was to load
+
+
+def test_a_reconnecting_tab_whose_login_ended_meanwhile_goes_offline_at_its_page_load(backend_url):
+    from reflex_local_auth.auth_session import LocalAuthSession
+
+    a_id, _ = create_user("ea")
+    b_id, b_name = create_user("eb")
+    direct(a_id, b_name)
+
+    async def scenario():
+        b = await _tab(backend_url, b_id)
+        a = await _tab(backend_url, a_id)
+        await b.wait_for(lambda: b.status_of(a_id) == "online")
+        with rx.session() as session:  # logged out elsewhere: the login session is gone
+            session.exec(sa.delete(LocalAuthSession).where(LocalAuthSession.session_id == a.auth_token))
+            session.commit()
+        # The socket drops and comes back: taken back at connect, then its page loads.
+        await a.reconnect(load_path="/", wait=False)
+        # Its socket stays open: only the page load can end it.
+        await b.wait_for(lambda: b.status_of(a_id) == "offline", timeout=10)
+        registered = on_backend(tracker.get_service().registry.tab(a.token))
+        for x in (a, b):
+            await x.disconnect()
+        return registered
+
+    assert run_async(scenario()) is None

@@ -61,6 +61,13 @@ async def settle(*nodes: Node) -> None:
         await n.service.drain()
 
 
+async def quiet(*nodes: Node) -> None:
+    """Settle, then forget what was delivered so far."""
+    await settle(*nodes)
+    for n in nodes:
+        n.sent.clear()
+
+
 async def shut(*nodes: Node) -> None:
     for n in nodes:
         await n.service.drain()
@@ -289,3 +296,35 @@ def test_a_choice_made_on_one_instance_is_what_every_instance_decides_with(peopl
     assert seen_by_n2 == "invisible"
     assert while_invisible == ["offline"]
     assert statuses == ["offline", "online"]
+
+
+def test_a_socket_reopening_on_another_instance_within_the_grace_is_taken_back_once(people, redis_prefix):
+    a, b = _pair(people)
+    prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
+
+    async def scenario():
+        n1, n2 = await node(prefix, people, "n1"), await node(prefix, people, "n2")
+        await n2.service.mark_online(token="b1", sid="sb1", user_id=b)
+        await n1.service.mark_online(token="a1", sid="old", user_id=a)
+        await n1.service.mark_online(token="a2", sid="x", user_id=a)
+        await n1.service.mark_offline(token="a2", sid=None)  # a logout is not coming back
+        await quiet(n1, n2)
+        await n1.service.mark_offline(token="a1", sid="old")
+        back = await n2.service.tab_reconnected(token="a1", sid="new")
+        again = await n1.service.tab_reconnected(token="a1", sid="newer")
+        logged_out = await n2.service.tab_reconnected(token="a2", sid="y")
+        await asyncio.sleep(GRACE.total_seconds() * 2)  # n1's grace timer has fired
+        await settle(n1, n2)
+        sent = n1.entries(a) + n2.entries(a)
+        tab = await n1.registry.tab("a1")
+        # A socket closing for good is not taken back once the grace is over.
+        await n2.service.mark_offline(token="a1", sid="new")
+        await asyncio.sleep(GRACE.total_seconds() * 2)
+        late = await n1.service.tab_reconnected(token="a1", sid="late")
+        await shut(n1, n2)
+        return back, again, logged_out, tab, late, sent
+
+    back, again, logged_out, tab, late, sent = run_async(scenario())
+    assert (back, again, logged_out, late) == (True, False, False, False)
+    assert tab is not None and tab.sid == "new"
+    assert [e["status"] for e in sent] == []  # nothing published while it was away

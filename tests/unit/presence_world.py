@@ -57,3 +57,10 @@ def make_probe(session_factory: Callable) -> Probe:
 def profile_of(session_factory, user_id: int) -> Profile:
     with session_factory() as session:
         return session.get(Profile, user_id)
+
+
+async def bob_watching_alice(p: Probe, ids: dict[str, int]) -> None:
+    """Bob's tab b1 and Alice's tab a1 (socket s1) open, and what that published forgotten."""
+    await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+    await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+    await p.settled()
