@@ -117,7 +117,8 @@ class InProcessRegistry:
         return None if closed is None else closed[0]
 
     def _forget_closed(self, now: datetime) -> None:
-        for token, (_, until) in list(self._closed.items()):
+        while self._closed:
+            token, (_, until) = next(iter(self._closed.items()))
             if until > now:
                 break
             del self._closed[token]

@@ -177,14 +177,18 @@ def members(session: Session, conversation_id: int) -> list[Member]:
     return [Member(user_id=i, username=u, display_name=d) for i, u, d in rows]
 
 
+# Built once: making the two aliases of Participant took longer than running the query
+# (8% of the server's busy time in the load benchmark's reconnect storm).
+_MINE = sa.orm.aliased(Participant, name="mine")
+_THEIRS = sa.orm.aliased(Participant, name="theirs")
+
+
 def contact_ids(session: Session, user_id: int) -> set[int]:
     """Everyone who shares at least one conversation with the user, in one indexed query."""
-    mine = sa.orm.aliased(Participant)
-    theirs = sa.orm.aliased(Participant)
     rows = session.exec(
-        select(theirs.user_id)
+        select(_THEIRS.user_id)
         .distinct()
-        .join(mine, mine.conversation_id == theirs.conversation_id)
-        .where(mine.user_id == user_id, theirs.user_id != user_id)
+        .join(_MINE, _MINE.conversation_id == _THEIRS.conversation_id)
+        .where(_MINE.user_id == user_id, _THEIRS.user_id != user_id)
     ).all()
     return set(rows)
