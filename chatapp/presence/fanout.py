@@ -123,9 +123,10 @@ async def push(
     handler holds its lock), without Reflex's tracking, and every tab it changed gets
     `delta` in one emit, the message encoded once, as Reflex would have sent it.
 
-    A tab whose state is being modified (it is running an event handler), or kept
-    elsewhere (Reflex's Redis state manager), goes through `deliver` with `apply`, and
-    waits for its turn as before.
+    A tab without a socket (dropped, not yet back) is changed in place and sent nothing:
+    every (re)connect of the frontend hydrates the whole state. A tab whose state is
+    being modified (it is running an event handler), or kept elsewhere (Reflex's Redis
+    state manager), goes through `deliver` with `apply`, and waits for its turn as before.
 
     Returns:
         How many tabs were updated.
@@ -136,13 +137,14 @@ async def push(
     namespace = app.event_namespace
     sids: list[str] = []
     queued: list[str] = []
+    unsent = 0
     path = state_cls.get_full_name().split(".")
     sid_of = _sid_lookup(namespace) if states is not None else _no_sid
     for token in dict.fromkeys(tokens):
         root = states.get(token) if states is not None else None
         lock = locks.get(token)
         sid = sid_of(token)
-        if root is None or sid is None or (lock is not None and lock.locked()):
+        if root is None or (lock is not None and lock.locked()):
             queued.append(token)
             continue
         # Nothing awaits between the check above and this change: no handler can start
@@ -153,13 +155,15 @@ async def push(
             logger.exception("changing tab %s in place failed", token)
             queued.append(token)
             continue
-        if changed:
+        if changed and sid is not None:
             sids.append(sid)
-    sent = 0
+        elif changed:  # between a drop and its reconnect: that reconnect's hydrate sends it
+            unsent += 1
+    sent = unsent
     if sids:
         try:
             await namespace.emit(str(SocketEvent.EVENT), StateUpdate(delta=delta), to=sids)
-            sent = len(sids)
+            sent += len(sids)
         except Exception:  # the states are right; the tabs catch up at their next load
             logger.exception("sending a change to %d tabs failed", len(sids))
     if queued:

@@ -115,3 +115,42 @@ def test_the_fast_path_finds_a_tabs_socket_in_reflexs_own_records(backend_url):
     # back to the slow public mapping and this test says so.
     assert isinstance(getattr(namespace._token_manager, "token_to_socket", None), dict)
     assert direct_read is not None and direct_read == public
+
+
+def test_a_tab_whose_socket_is_gone_is_changed_in_place_without_a_state_modification(backend_url, caplog):
+    a_id, _ = create_user("da")
+    b_id, b_name = create_user("db")
+    direct(a_id, b_name)
+    app = tracker.get_app()
+
+    async def scenario():
+        b = await _tab(backend_url, b_id)
+        a = await _tab(backend_url, a_id)
+        await b.wait_for(lambda: b.status_of(a_id) == "online")
+        entry = {**b.presence[str(a_id)], "status": "away", "v": b.presence[str(a_id)]["v"] + 1}
+        await b.disconnect()  # Reflex forgets its socket at once; its state stays
+        while dict(app.event_namespace.token_to_sid).get(b.token):
+            await asyncio.sleep(0.02)
+        updated = await asyncio.wrap_future(
+            asyncio.run_coroutine_threadsafe(
+                fanout.push(
+                    app,
+                    [b.token],
+                    AppState,
+                    apply_in_place=lambda s: s.apply_presence_in_place(entry),
+                    apply=lambda s: s.handle_presence_changed(entry),
+                    delta={},
+                ),
+                tracker.get_loop(),
+            )
+        )
+        await a.disconnect()
+        return updated, b.token
+
+    with caplog.at_level("WARNING", logger="reflex.app"):
+        updated, token = run_async(scenario())
+    in_map, _ = _held(token, a_id)
+    assert updated == 1
+    assert in_map is not None and in_map["status"] == "away"
+    # Reflex's own path would have modified the state and warned that the tab is gone.
+    assert not any("disconnected client" in r.getMessage() for r in caplog.records)
