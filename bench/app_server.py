@@ -45,7 +45,7 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def _reflex_executable() -> str:
+def reflex_executable() -> str:
     """The `reflex` script of this interpreter's environment (the project's venv)."""
     beside = Path(sys.executable).with_name("reflex")
     return str(beside) if beside.exists() else "reflex"
@@ -63,7 +63,7 @@ def migrate_database(db_url: str, *, workdir: Path = ROOT, env: Mapping[str, str
     """
     full_env = {**os.environ, **(env or {}), "REFLEX_DB_URL": db_url, "REFLEX_TELEMETRY_ENABLED": "false"}
     result = subprocess.run(
-        [_reflex_executable(), "db", "migrate"],
+        [reflex_executable(), "db", "migrate"],
         cwd=workdir,
         env=full_env,
         capture_output=True,
@@ -248,7 +248,7 @@ class AppServer:
         migrate_database(self.db_url, workdir=self.workdir, env=self.environment)
 
     def _start(self) -> None:
-        command = [_reflex_executable(), "run", "--env", "prod", "--backend-port", str(self.port)]
+        command = [reflex_executable(), "run", "--env", "prod", "--backend-port", str(self.port)]
         if self.frontend:
             command += ["--frontend-port", str(self.port)]
         else:

@@ -35,21 +35,20 @@ import platform
 import shlex
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from bench.app_server import AppServer, migrate_database, reflex_executable
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUT = "docs/presence-latency.md"
@@ -162,18 +161,6 @@ def summary(samples: list[float]) -> dict[str, float]:
 # The app ---------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _reflex() -> str:
-    beside = Path(sys.executable).with_name("reflex")
-    return str(beside) if beside.exists() else "reflex"
-
-
 def copy_project(dest: Path) -> Path:
     """A copy of the app's sources and its initialized `.web` to run a production build in."""
     dest.mkdir(parents=True, exist_ok=True)
@@ -191,7 +178,7 @@ def copy_project(dest: Path) -> Path:
         print("[bench] the frontend is not installed yet: reflex export --frontend-only", flush=True)
         env = {**os.environ, "REFLEX_TELEMETRY_ENABLED": "false"}
         done = subprocess.run(
-            [_reflex(), "export", "--frontend-only", "--no-zip"], cwd=ROOT, env=env, check=False
+            [reflex_executable(), "export", "--frontend-only", "--no-zip"], cwd=ROOT, env=env, check=False
         )
         if done.returncode != 0 or not (web / "node_modules").is_dir():
             msg = f"could not initialize {web} (reflex export exited {done.returncode})"
@@ -203,131 +190,6 @@ def copy_project(dest: Path) -> Path:
         ignore=lambda _dir, names: [n for n in names if _dir == str(web) and n in WEB_SKIP],
     )
     return dest
-
-
-def base_environment(db_url: str) -> dict[str, str]:
-    """The environment of every subprocess: this one's, with the bench's database, no Redis
-    (one worker, the in-process presence registry) and bun on PATH."""
-    env = dict(os.environ)
-    for name in ("REFLEX_REDIS_URL", "CHATAPP_PRESENCE_GRACE", "REFLEX_API_URL", "REFLEX_DEPLOY_URL"):
-        env.pop(name, None)
-    env.update(
-        {
-            "REFLEX_DB_URL": db_url,
-            "REFLEX_TELEMETRY_ENABLED": "false",
-            "PYTHONUNBUFFERED": "1",
-            # No server-side rendering: with it, the production build of this app fails.
-            "REFLEX_SSR": "false",
-        }
-    )
-    path = env.get("PATH", "")
-    bin_dir = str(Path(sys.executable).parent)
-    if bin_dir not in path.split(os.pathsep):
-        path = bin_dir + os.pathsep + path
-    if shutil.which("bun", path=path) is None:
-        local_bun = ROOT / ".tools" / "bun" / "node_modules" / ".bin"
-        if (local_bun / "bun").exists():
-            path = str(local_bun) + os.pathsep + path
-    if shutil.which("bun", path=path) is not None:
-        env.setdefault("REFLEX_USE_SYSTEM_BUN", "true")
-    env["PATH"] = path
-    return env
-
-
-class AppRun:
-    """`reflex run --env prod` of the copied project for the length of a `with` block.
-
-    Args:
-        workdir: The copied project.
-        env: Its environment.
-        log_path: Where its output goes.
-    """
-
-    def __init__(self, workdir: Path, env: dict[str, str], log_path: Path, timeout: float = 240.0) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        # The browser then talks to the socket at the address it loads the pages from.
-        self.env = {**env, "REFLEX_API_URL": self.url, "REFLEX_DEPLOY_URL": self.url}
-        self.log_path = log_path
-        self.timeout = timeout
-        self.process: subprocess.Popen | None = None
-        self.started_in_s = math.nan
-
-    def __enter__(self) -> AppRun:
-        start = time.monotonic()
-        port = str(self.port)
-        command = [_reflex(), "run", "--env", "prod", "--frontend-port", port, "--backend-port", port]
-        command += ["--backend-host", "127.0.0.1", "--loglevel", "info"]
-        with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=self.workdir,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group, ended as a whole
-            )
-        try:
-            self._wait_ready()
-        except BaseException:
-            self.stop()
-            raise
-        self.started_in_s = time.monotonic() - start
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.timeout
-        pending = [f"{self.url}/ping", f"{self.url}/"]
-        while pending:
-            if self.process is not None and self.process.poll() is not None:
-                msg = f"the app exited with {self.process.returncode}:\n{self.log_tail()}"
-                raise BenchError(msg)
-            if time.monotonic() > deadline:
-                msg = f"the app did not answer {pending[0]} in {self.timeout:.0f} s:\n{self.log_tail()}"
-                raise BenchError(msg)
-            try:
-                with urllib.request.urlopen(pending[0], timeout=2) as response:
-                    if response.status == 200:
-                        pending.pop(0)
-                        continue
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.25)
-
-    def log_tail(self, chars: int = 3000) -> str:
-        """The end of the app's output."""
-        try:
-            return self.log_path.read_text(errors="replace")[-chars:]
-        except OSError:
-            return ""
-
-    def stop(self, timeout: float = 10.0) -> None:
-        """SIGTERM to the whole process group, SIGKILL to whatever is left after `timeout`."""
-        process, self.process = self.process, None
-        if process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGTERM)
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            process.wait(timeout)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGKILL)  # workers may outlive the leader
-        process.wait()
-
-
-def migrate(workdir: Path, env: dict[str, str]) -> None:
-    """`reflex db migrate`: the project's migrations on the bench's database."""
-    done = subprocess.run(
-        [_reflex(), "db", "migrate"], cwd=workdir, env=env, capture_output=True, text=True, check=False
-    )
-    if done.returncode != 0:
-        msg = f"reflex db migrate failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
-        raise BenchError(msg)
 
 
 # Users -----------------------------------------------------------------------------------
@@ -791,15 +653,32 @@ def run(trials: int, *, keep: bool = False) -> dict[str, Any]:
 
     info = machine()
     default_grace = load_settings().presence_grace
-    env = base_environment(db_url)
-    # No tab may turn away by itself during a long run.
-    env["CHATAPP_IDLE_AFTER"] = "3600"
+    # One worker, the in-process presence registry (no Redis), the default grace unless
+    # set; no tab may turn away by itself during a long run.
+    env: dict[str, str | None] = {
+        "REFLEX_REDIS_URL": None,
+        "CHATAPP_PRESENCE_GRACE": None,
+        "CHATAPP_IDLE_AFTER": "3600",
+    }
+
+    def app_run(extra: dict[str, str], log_name: str) -> AppServer:
+        """The copied project, production build, pages and socket on one port."""
+        return AppServer(
+            env={**env, **extra},
+            frontend=True,
+            db_url=db_url,
+            migrate=False,
+            workdir=workdir,
+            log_path=tmp / log_name,
+            ready_timeout=240,
+        )
+
     results: dict[str, Any] = {"trials": trials, "machine": info, "started": datetime.now(UTC).isoformat()}
     try:
         print(f"[bench] copying the project to {tmp / 'app'}", flush=True)
         workdir = copy_project(tmp / "app")
         print("[bench] migrating a fresh database", flush=True)
-        migrate(workdir, env)
+        migrate_database(db_url, workdir=workdir)
         pairs = create_pairs(4)
         chromium = find_chromium()
         if chromium is None:
@@ -811,20 +690,26 @@ def run(trials: int, *, keep: bool = False) -> dict[str, Any]:
             info["chromium"] = browser.version
             try:
                 print(f"[bench] app run 1: default grace {default_grace} s", flush=True)
-                with AppRun(workdir, env, tmp / "app-1.log") as app:
-                    results["app_start_s"] = [app.started_in_s]
-                    ctx = Context(browser, app.url, trials, default_grace)
-                    print(f"[bench] up at {app.url} in {app.started_in_s:.1f} s; away toggle", flush=True)
+                started = time.monotonic()
+                with app_run({}, "app-1.log") as app:
+                    results["app_start_s"] = [time.monotonic() - started]
+                    ctx = Context(browser, app.frontend_url, trials, default_grace)
+                    print(
+                        f"[bench] up at {app.frontend_url} in {results['app_start_s'][0]:.1f} s", flush=True
+                    )
                     results["away_toggle"] = away_toggle(ctx, pairs[0])
                     print("[bench] tab close", flush=True)
                     results["tab_close"] = tab_close(ctx, pairs[1])
                     print("[bench] reloads, default grace", flush=True)
                     results["reload_default_grace"] = reloads(ctx, pairs[2])
                 print("[bench] app run 2: CHATAPP_PRESENCE_GRACE=0", flush=True)
-                with AppRun(workdir, {**env, "CHATAPP_PRESENCE_GRACE": "0"}, tmp / "app-2.log") as app:
-                    results["app_start_s"].append(app.started_in_s)
-                    ctx = Context(browser, app.url, trials, 0.0)
-                    print(f"[bench] up at {app.url} in {app.started_in_s:.1f} s; reloads", flush=True)
+                started = time.monotonic()
+                with app_run({"CHATAPP_PRESENCE_GRACE": "0"}, "app-2.log") as app:
+                    results["app_start_s"].append(time.monotonic() - started)
+                    ctx = Context(browser, app.frontend_url, trials, 0.0)
+                    print(
+                        f"[bench] up at {app.frontend_url} in {results['app_start_s'][1]:.1f} s", flush=True
+                    )
                     results["reload_zero_grace"] = reloads(ctx, pairs[3])
             finally:
                 browser.close()
