@@ -75,7 +75,36 @@ def migrate_database(db_url: str, *, workdir: Path = ROOT, env: Mapping[str, str
         raise AppServerError(msg)
 
 
-class AppServer:
+class ServerProcess:
+    """A server run as the leader of its own process group (`process`), with a worker
+    process running its event loop (Granian's supervisor forks one without Redis)."""
+
+    process: subprocess.Popen | None = None
+
+    @property
+    def pid(self) -> int:
+        """The PID of the leader (the process group's, and Granian's supervisor)."""
+        if self.process is None:
+            msg = "the server is not running"
+            raise RuntimeError(msg)
+        return self.process.pid
+
+    def processes(self) -> list[psutil.Process]:
+        """Every process of the server: the leader and its descendants."""
+        root = psutil.Process(self.pid)
+        return [root, *root.children(recursive=True)]
+
+    @property
+    def worker_pid(self) -> int:
+        """The PID of the worker that runs the event loop (with several, the first)."""
+        workers = [p for p in psutil.Process(self.pid).children(recursive=True) if _is_python(p)]
+        if not workers:
+            msg = "the server's worker process was not found"
+            raise RuntimeError(msg)
+        return min(workers, key=lambda p: p.create_time()).pid
+
+
+class AppServer(ServerProcess):
     """Runs chatapp with `reflex run --env prod` for as long as the `with` block lasts.
 
     Args:
@@ -155,32 +184,6 @@ class AppServer:
             msg = "the server has not been entered yet"
             raise RuntimeError(msg)
         return self._log_path
-
-    @property
-    def pid(self) -> int:
-        """The PID of `reflex run` (the process group leader, and Granian's supervisor)."""
-        if self.process is None:
-            msg = "the server is not running"
-            raise RuntimeError(msg)
-        return self.process.pid
-
-    def processes(self) -> list[psutil.Process]:
-        """Every process of the server: `reflex run` and its descendants."""
-        root = psutil.Process(self.pid)
-        return [root, *root.children(recursive=True)]
-
-    @property
-    def worker_pid(self) -> int:
-        """The PID of the backend worker: the process that runs the app's event loop.
-
-        Granian's supervisor (the `reflex run` process) forks one worker without Redis;
-        with several workers this is the first of them.
-        """
-        workers = [p for p in psutil.Process(self.pid).children(recursive=True) if _is_python(p)]
-        if not workers:
-            msg = "the backend worker process was not found"
-            raise RuntimeError(msg)
-        return min(workers, key=lambda p: p.create_time()).pid
 
     @property
     def environment(self) -> dict[str, str]:

@@ -35,10 +35,9 @@ import urllib.request
 from pathlib import Path
 from types import TracebackType
 
-import psutil
 import socketio
 
-from bench.app_server import ROOT, _end_group, free_port
+from bench.app_server import ROOT, ServerProcess, _end_group, free_port
 
 NAMESPACE = "/_event"
 GRAPH_ENV = "CHATAPP_FLOOR_GRAPH"
@@ -78,8 +77,11 @@ class FloorPresence:
         held = self.published.get(uid)
         if held is not None:
             return held
+        return self._wire(uid, self.status(uid), 0)
+
+    def _wire(self, uid: int, status: str, version: int) -> dict:
+        """A presence entry as the app's `PresenceData.to_wire()` shapes it."""
         username, name = self.names[uid]
-        status = self.status(uid)
         return {
             "type": "presence",
             "user_id": uid,
@@ -88,7 +90,7 @@ class FloorPresence:
             "status": status,
             "is_online": status != "offline",
             "last_seen_at": self.last_seen.get(uid),
-            "v": 0,
+            "v": version,
         }
 
     async def publish(self, uid: int) -> None:
@@ -96,17 +98,7 @@ class FloorPresence:
         held = self.published.get(uid)
         if (held["status"] if held else "offline") == status:
             return
-        username, name = self.names[uid]
-        entry = {
-            "type": "presence",
-            "user_id": uid,
-            "username": username,
-            "name": name,
-            "status": status,
-            "is_online": status != "offline",
-            "last_seen_at": self.last_seen.get(uid),
-            "v": next(self.versions),
-        }
+        entry = self._wire(uid, status, next(self.versions))
         self.published[uid] = entry
         to = [sid for other in (uid, *self.contacts.get(uid, ())) for sid in self.sids.get(other, ())]
         if to:
@@ -194,7 +186,7 @@ def create_app(graph_path: str | None = None, grace: float | None = None):
     return app
 
 
-class FloorServer:
+class FloorServer(ServerProcess):
     """Runs the floor in a subprocess (Granian, one worker) for a `with` block.
 
     Args:
@@ -215,28 +207,6 @@ class FloorServer:
     def backend_url(self) -> str:
         """Where the socket answers."""
         return f"http://{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        """The supervisor's PID (the process group leader)."""
-        if self.process is None:
-            msg = "the floor is not running"
-            raise RuntimeError(msg)
-        return self.process.pid
-
-    def processes(self) -> list[psutil.Process]:
-        """The supervisor and its worker."""
-        root = psutil.Process(self.pid)
-        return [root, *root.children(recursive=True)]
-
-    @property
-    def worker_pid(self) -> int:
-        """The worker that runs the event loop."""
-        children = psutil.Process(self.pid).children(recursive=True)
-        if not children:
-            msg = "the floor's worker was not found"
-            raise RuntimeError(msg)
-        return min(children, key=lambda p: p.create_time()).pid
 
     def __enter__(self) -> FloorServer:
         command = [sys.executable, "-m", "bench.floor_server", "--graph", str(self.graph_path)]

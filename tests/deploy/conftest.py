@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.app_server import migrate_database, reflex_executable
 from deploy.render_nginx import nginx_command, write_run_dir
 from tests.deploy.support import (
     User,
@@ -21,7 +22,6 @@ from tests.deploy.support import (
     create_pair,
     end_group,
     free_port,
-    reflex_executable,
     start_group,
     tail,
     wait_for_http,
@@ -125,18 +125,7 @@ def backend(app_dir: Path, workdir: Path) -> Iterator[Backend]:
     """
     db_url = f"sqlite:///{workdir / 'app.db'}"
     env = app_environment(db_url, CHATAPP_PRESENCE_GRACE="0.3", REFLEX_TRUSTED_PROXY_HOPS="1")
-    migrate = subprocess.run(
-        [reflex_executable(), "db", "migrate"],
-        cwd=app_dir,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert migrate.returncode == 0, (
-        f"reflex db migrate failed:\n{migrate.stdout[-2000:]}\n{migrate.stderr[-2000:]}"
-    )
+    migrate_database(db_url, workdir=app_dir, env=env)
     users = create_pair(db_url)
     port = free_port()
     log = workdir / "backend.log"

@@ -43,12 +43,6 @@ def free_port(host: str = "127.0.0.1") -> int:
         return sock.getsockname()[1]
 
 
-def reflex_executable() -> str:
-    """The `reflex` of the project's venv (the interpreter running the tests)."""
-    beside = VENV_BIN / "reflex"
-    return str(beside) if beside.exists() else "reflex"
-
-
 def app_environment(db_url: str, **extra: str | None) -> dict[str, str]:
     """The environment of an app process: this one's, one process without Redis, a database.
 
