@@ -2,6 +2,7 @@
 
 import gc
 import os
+from pathlib import Path
 
 import reflex as rx
 
@@ -13,6 +14,17 @@ from chatapp.settings import settings
 # the socket server is created. 5 s + 5 s measured 8.8 s to offline.
 os.environ.setdefault("REFLEX_SOCKET_INTERVAL", "5")
 os.environ.setdefault("REFLEX_SOCKET_TIMEOUT", "5")
+
+# Development mode's reloader watches every top-level entry of the repo that is not
+# hidden, with an ignore list by file extension: it skipped `chatapp.db` but not SQLite's
+# `chatapp.db-wal` / `-shm`, so every database write (a login, a message) restarted the
+# backend, and each restart's page load wrote again (14-23 restarts per login). Watch the
+# source instead of the tree: whatever the app writes at runtime (databases, logs, files
+# a test or a benchmark leaves) can then never restart it. Reflex reads this variable when
+# it starts the reloader, after loading this file; a value set by the user wins.
+_ROOT = Path(__file__).resolve().parent
+SOURCE_PATHS = [_ROOT / "chatapp", _ROOT / "assets", Path(__file__).resolve()]
+os.environ.setdefault("REFLEX_HOT_RELOAD_OVERRIDE_PATHS", os.pathsep.join(map(str, SOURCE_PATHS)))
 
 # Tab states in memory, not Reflex's default disk state manager: the disk manager
 # pickles every changed tab state to a file and lists the whole states directory on
@@ -38,6 +50,9 @@ config = rx.Config(
     app_name="chatapp",
     db_url=settings.db_url,
     telemetry_enabled=False,
+    # Left unset, a production build pins a "Built with Reflex" badge over the bottom
+    # right corner, where it covered the composer's Send button.
+    show_built_with_reflex=False,
     **_state_manager,
     plugins=[
         rx.plugins.RadixThemesPlugin(
