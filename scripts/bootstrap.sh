@@ -5,13 +5,14 @@
 #   source scripts/bootstrap.sh --dev    # + test deps and Chromium (scripts/test)
 #
 # It must be *sourced*: besides installing things it changes the caller's
-# shell -- cwd becomes the repo root, .venv is activated, bun is put on PATH,
-# REFLEX_TELEMETRY_ENABLED / CHATAPP_CHROMIUM are exported.
+# shell -- cwd becomes the repo root, .venv is activated, bun and Node.js 22
+# are put on PATH, REFLEX_TELEMETRY_ENABLED / NPM_CONFIG_REGISTRY /
+# CHATAPP_CHROMIUM are exported.
 #
 # Works on a fresh clone (creates .venv and .tools/ as needed) and is cheap
 # on re-runs: pip only runs when the requirements files changed since the
 # last successful install (hash stamp inside .venv), npm only when no
-# suitable bun is found.
+# suitable bun or Node.js is found.
 #
 # The logic lives in a function that checks every step explicitly instead of
 # relying on `set -e`: that keeps it correct under the callers' `set -euo
@@ -24,6 +25,11 @@
 # registry's `bun` package is the offline-friendly source.
 _CHATAPP_BUN_MIN=1.4.4
 _CHATAPP_BUN_NPM_VERSION=1.4.5
+# Node.js: Reflex warns at every start below 22.22.0; Debian 12 has 20. Bun does the
+# installing and serving, but Reflex checks Node's version whenever one is on PATH, so the
+# project brings a Node that passes (the npm package `node` ships the official binaries).
+_CHATAPP_NODE_MIN=22.22.0
+_CHATAPP_NODE_NPM_VERSION=22.23.3
 
 _chatapp_log() { printf '[bootstrap] %s\n' "$*" >&2; }
 _chatapp_die() {
@@ -48,13 +54,60 @@ _chatapp_req_hash() {
     printf '%s\n' "${out%% *}"
 }
 
-# True if `bun` on PATH runs and is at least the version Reflex requires.
-_chatapp_bun_ok() {
+# True if version $2 is at least $1 (sort -V puts the lower version first).
+_chatapp_version_ge() {
+    [[ -n "$2" ]] || return 1
+    [[ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n 1)" == "$1" ]]
+}
+
+# True if `bun` / `node` on PATH runs and is at least the version Reflex requires.
+_chatapp_bun_ok() { _chatapp_version_ge "$_CHATAPP_BUN_MIN" "$(bun --version 2>/dev/null)"; }
+_chatapp_node_ok() {
     local v
-    v=$(bun --version 2>/dev/null) || return 1
-    [[ -n "$v" ]] || return 1
-    # sort -V puts the lower version first: OK when that is the minimum.
-    [[ "$(printf '%s\n%s\n' "$_CHATAPP_BUN_MIN" "$v" | sort -V | head -n 1)" == "$_CHATAPP_BUN_MIN" ]]
+    v=$(node --version 2>/dev/null) || return 1
+    _chatapp_version_ge "$_CHATAPP_NODE_MIN" "${v#v}"
+}
+
+# Put .tools/NAME first on PATH, installing NAME@VERSION from the npm registry there
+# first unless CHECK already passes.
+#
+# Not `npm install --prefix .tools/NAME`: --prefix also moves npm's *global* config to
+# .tools/NAME/etc/npmrc, silently dropping machine settings in /usr/etc/npmrc (on our
+# boxes the CA bundle for the TLS proxy -- without it every registry request retries for
+# ~70 s and the install takes 15 min). Instead .tools/NAME is a tiny npm project of its
+# own, installed from inside.
+_chatapp_npm_tool() {
+    local name=$1 version=$2 check=$3 bin="$root/.tools/$1/node_modules/.bin"
+    if [[ -x "$bin/$name" ]]; then
+        _chatapp_path_prepend "$bin"
+    fi
+    "$check" && return 0
+    command -v npm >/dev/null 2>&1 || {
+        _chatapp_die "no suitable $name on PATH and no npm to install it (install Node.js 20+ with npm)"
+        return 1
+    }
+    _chatapp_log "installing $name@$version from npm into .tools/$name (one-off)"
+    mkdir -p ".tools/$name" || return 1
+    if [[ ! -f ".tools/$name/package.json" ]]; then
+        printf '{ "private": true }\n' >".tools/$name/package.json" || return 1
+    fi
+    # The `node` package unpacks its binary with a nested npm install, which once failed
+    # with ENOTEMPTY halfway through; a second try from a clean folder went through.
+    local try
+    for try in 1 2; do
+        (cd ".tools/$name" && npm install --no-audit --no-fund --loglevel=error "$name@$version" >&2) && break
+        rm -rf ".tools/$name/node_modules"
+        if ((try == 2)); then
+            _chatapp_die "npm install $name@$version failed"
+            return 1
+        fi
+        _chatapp_log "npm install $name@$version failed; trying once more"
+    done
+    _chatapp_path_prepend "$bin"
+    "$check" || {
+        _chatapp_die "$name from npm does not run (check .tools/$name/node_modules/.bin/$name)"
+        return 1
+    }
 }
 
 # Chromium for Playwright comes from Debian, since Playwright's own browser
@@ -79,7 +132,7 @@ _chatapp_apt_install() {
 }
 
 _chatapp_bootstrap() {
-    local dev=0 arg root py reqs stamp want chromium bun_bin
+    local dev=0 arg root py reqs stamp want chromium
     for arg in "$@"; do
         case "$arg" in
             --dev) dev=1 ;;
@@ -150,38 +203,15 @@ _chatapp_bootstrap() {
     # Reflex phones home by default; never from dev boxes or CI.
     export REFLEX_TELEMETRY_ENABLED=false
 
-    # --- bun -----------------------------------------------------------------
-    # A previously installed local bun wins over whatever else is on PATH.
-    bun_bin="$root/.tools/bun/node_modules/.bin"
-    if [[ -x "$bun_bin/bun" ]]; then
-        _chatapp_path_prepend "$bun_bin"
-    fi
-    if ! _chatapp_bun_ok; then
-        command -v npm >/dev/null 2>&1 || {
-            _chatapp_die "no bun >= $_CHATAPP_BUN_MIN on PATH and no npm to install it (install Node.js 20+)"
-            return 1
-        }
-        _chatapp_log "installing bun@$_CHATAPP_BUN_NPM_VERSION from npm into .tools/bun"
-        # Not `npm install --prefix .tools/bun`: --prefix also moves npm's
-        # *global* config to .tools/bun/etc/npmrc, silently dropping machine
-        # settings in /usr/etc/npmrc (on our boxes the CA bundle for the TLS
-        # proxy -- without it every registry request retries for ~70 s and
-        # the install takes 15 min). Instead make .tools/bun a tiny npm
-        # project of its own and install from inside it.
-        mkdir -p .tools/bun || return 1
-        if [[ ! -f .tools/bun/package.json ]]; then
-            printf '{ "private": true }\n' >.tools/bun/package.json || return 1
-        fi
-        (cd .tools/bun && npm install --no-audit --no-fund --loglevel=error \
-            "bun@$_CHATAPP_BUN_NPM_VERSION" >&2) || {
-            _chatapp_die "npm install bun@$_CHATAPP_BUN_NPM_VERSION failed"
-            return 1
-        }
-        _chatapp_path_prepend "$bun_bin"
-        _chatapp_bun_ok || {
-            _chatapp_die "bun from npm does not run (check .tools/bun/node_modules/.bin/bun)"
-            return 1
-        }
+    # --- bun and Node.js, from the npm registry into .tools/ -------------------
+    # A previously installed local copy wins over whatever else is on PATH.
+    _chatapp_npm_tool bun "$_CHATAPP_BUN_NPM_VERSION" _chatapp_bun_ok || return 1
+    _chatapp_npm_tool node "$_CHATAPP_NODE_NPM_VERSION" _chatapp_node_ok || return 1
+    # Reflex picks the faster of two npm registries by timing both three times on its
+    # first start, printing "Failed to connect to ..." for one that is unreachable. The
+    # registry npm is configured with is the one that works: hand it over.
+    if [[ -z "${NPM_CONFIG_REGISTRY:-}" ]]; then
+        NPM_CONFIG_REGISTRY=$(npm config get registry 2>/dev/null) && export NPM_CONFIG_REGISTRY
     fi
     # Make Reflex use the bun on PATH. Otherwise a stale bun under
     # ~/.local/share/reflex/bun takes precedence, and if it is too old Reflex
