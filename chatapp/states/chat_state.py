@@ -93,11 +93,7 @@ class ChatState(AppState):
             return
         self._clear_current()
         self.draft = ""
-        raw = self.router.page.params.get("cid", "")
-        try:
-            cid = int(raw)
-        except (TypeError, ValueError):
-            cid = 0
+        cid = routes.conversation_id_of(self.router.url.path)
         with rx.session() as session:
             try:
                 row = inbox.row_of(session, user_id=self.user_id, conversation_id=cid)
