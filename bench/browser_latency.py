@@ -43,7 +43,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -215,8 +215,8 @@ def create_pairs(count: int) -> list[Pair]:
     database (REFLEX_DB_URL must point at it before chatapp is first imported)."""
     import reflex as rx
 
-    from chatapp.models import LocalAuthSession, utcnow
-    from chatapp.services import accounts, conversations
+    from chatapp.models import utcnow
+    from chatapp.services import accounts, conversations, logins
 
     def user(session, prefix: str) -> tuple[int, str]:
         name = f"{prefix}_{uuid.uuid4().hex[:8]}"
@@ -224,12 +224,7 @@ def create_pairs(count: int) -> list[Pair]:
         return created.id, name
 
     def login(session, user_id: int) -> str:
-        token = str(uuid.uuid4())
-        session.add(
-            LocalAuthSession(user_id=user_id, session_id=token, expiration=utcnow() + timedelta(days=1))
-        )
-        session.commit()
-        return token
+        return logins.start(session, user_id=user_id, now=utcnow())[1]
 
     pairs = []
     with rx.session() as session:

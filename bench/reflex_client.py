@@ -18,7 +18,7 @@ from typing import Any
 import socketio
 
 STATE = "reflex___state____state"
-AUTH_STATE = f"{STATE}.reflex_local_auth___local_auth____local_auth_state"
+AUTH_STATE = f"{STATE}.chatapp___states___session____session_state"
 APP_STATE = f"{AUTH_STATE}.chatapp___states___app_state____app_state"
 PRESENCE_PREFIX = "presence_map."
 # Reflex's socket.io namespace; the browser reaches it at path /_event too.
@@ -45,7 +45,7 @@ class ReflexClient:
 
     Args:
         backend_url: The backend's address, e.g. http://127.0.0.1:8000.
-        auth_token: The login session id (what reflex-local-auth keeps in localStorage).
+        auth_token: The login token (what the browser keeps in localStorage).
         on_presence: Called with (receive time, entry) for every presence entry received.
         on_update: Called with (receive time, update, size in bytes of the raw message
             that carried it) after each update is applied.

@@ -1,7 +1,8 @@
 """Every database table of the app, as plain SQLModel classes.
 
-Accounts and login sessions are reflex-local-auth's `LocalUser` and `LocalAuthSession`
-(bcrypt hashes, session tokens); `Profile` adds what a chat needs to an account.
+`User` is an account (bcrypt hash), `LoginSession` one login of it (the digest of its
+token), `Profile` what a chat needs of an account. The first two keep the tables and
+columns of reflex-local-auth, which the app used before it owned its one door in.
 Timestamps are timezone-aware UTC on every database, SQLite included.
 """
 
@@ -10,18 +11,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from reflex_local_auth.auth_session import LocalAuthSession
-from reflex_local_auth.user import LocalUser
-from sqlmodel import Field, SQLModel
+from sqlmodel import Column, DateTime, Field, SQLModel, String, func
 
 __all__ = [
     "Conversation",
-    "LocalAuthSession",
-    "LocalUser",
+    "LoginSession",
     "Message",
     "Participant",
     "Profile",
     "UTCDateTime",
+    "User",
     "utcnow",
 ]
 
@@ -61,6 +60,37 @@ class UTCDateTime(sa.types.TypeDecorator):
 
 def _utc_column(*, nullable: bool, index: bool = False) -> sa.Column:
     return sa.Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class User(SQLModel, table=True):
+    """An account: a unique lower-case username and a bcrypt hash of its password.
+
+    Created only with its `Profile`, by `services.accounts.sign_up`.
+    """
+
+    __tablename__ = "localuser"
+
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, nullable=False, index=True, sa_type=String(255))
+    password_hash: bytes = Field(nullable=False)
+    enabled: bool = False
+
+
+class LoginSession(SQLModel, table=True):
+    """One login of a user (a browser that logged in), until it expires or logs out.
+
+    `session_id` is the SHA-256 digest of the login's token, never the token: the token
+    lives only in the browser, so a copy of the database logs nobody in.
+    """
+
+    __tablename__ = "localauthsession"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(index=True, nullable=False)
+    session_id: str = Field(unique=True, index=True, nullable=False, sa_type=String(255))
+    expiration: datetime = Field(
+        sa_column=Column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+    )
 
 
 class Profile(SQLModel, table=True):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import reflex as rx
 from sqlmodel import Session, select
 
-from chatapp.models import LocalUser
+from chatapp.models import User
 from chatapp.services import accounts, conversations, messages
 from chatapp.settings import settings
 
@@ -27,7 +27,7 @@ def seed(session: Session) -> bool:
     Returns:
         Whether anything was created.
     """
-    if session.exec(select(LocalUser.id)).first() is not None:
+    if session.exec(select(User.id)).first() is not None:
         return False
     ids = {}
     for username, name in DEMO_USERS:

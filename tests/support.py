@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import reflex as rx
 
-from chatapp.models import LocalAuthSession, utcnow
+from chatapp.models import utcnow
 from chatapp.presence import tracker
-from chatapp.services import accounts, conversations
+from chatapp.services import accounts, conversations, logins
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -36,13 +36,8 @@ def create_user(prefix: str, display_name: str | None = None) -> tuple[int, str]
 
 def auth_token_for(user_id: int) -> str:
     """A fresh login session for the user (what logging in creates)."""
-    token = str(uuid.uuid4())
     with rx.session() as session:
-        session.add(
-            LocalAuthSession(user_id=user_id, session_id=token, expiration=utcnow() + timedelta(days=1))
-        )
-        session.commit()
-    return token
+        return logins.start(session, user_id=user_id, now=utcnow(), lifetime=timedelta(days=1))[1]
 
 
 def direct(user_id: int, other_username: str) -> int:

@@ -5,8 +5,43 @@ from __future__ import annotations
 import reflex as rx
 
 from chatapp.components.avatar import avatar_with_presence
+from chatapp.components.form_dialog import form_dialog
 from chatapp.components.presence import iso_time, status_label, status_of
+from chatapp.services.accounts import PASSWORD_MAX, PASSWORD_MIN
+from chatapp.states.account import AccountState
 from chatapp.states.app_state import AppState
+
+
+def _password_input(name: str, placeholder: str, autocomplete: str) -> rx.Component:
+    return rx.input(
+        name=name,
+        placeholder=placeholder,
+        type="password",
+        required=True,
+        min_length=PASSWORD_MIN if name != "current" else None,
+        max_length=PASSWORD_MAX,
+        auto_complete=autocomplete,
+        width="100%",
+    )
+
+
+def password_dialog() -> rx.Component:
+    """Change the password (opened from the status menu)."""
+    return form_dialog(
+        title="Change password",
+        fields=[
+            _password_input("current", "Current password", "current-password"),
+            _password_input("new", f"New password ({PASSWORD_MIN}+ characters)", "new-password"),
+            _password_input("repeat", "Repeat the new password", "new-password"),
+            rx.text("Your other devices will be logged out.", size="1", color_scheme="gray"),
+        ],
+        submit="Change password",
+        on_submit=AccountState.change_password,
+        error=AccountState.password_error,
+        open_=AccountState.password_open,
+        on_open_change=AccountState.set_password_open,
+        dialog_id="password-dialog",
+    )
 
 
 def status_menu() -> rx.Component:
@@ -14,6 +49,10 @@ def status_menu() -> rx.Component:
     the theme and log out."""
     me = AppState.user_id
     status = status_of(me)
+    return rx.fragment(_menu(me, status), password_dialog())
+
+
+def _menu(me, status) -> rx.Component:
     return rx.menu.root(
         rx.menu.trigger(
             rx.button(
@@ -82,6 +121,12 @@ def status_menu() -> rx.Component:
                 rx.color_mode_cond("Dark mode", "Light mode"),
                 on_click=rx.toggle_color_mode,
             ),
+            rx.menu.item(
+                "Change password…", on_click=AccountState.set_password_open(True), id="change-password"
+            ),
             rx.menu.item("Log out", on_click=AppState.logout, color="red", id="logout"),
+            rx.menu.item(
+                "Log out everywhere", on_click=AppState.logout_everywhere, color="red", id="logout-everywhere"
+            ),
         ),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp import routes
 from chatapp.components.conversation import conversation_pane
 from chatapp.components.idle_watcher import idle_watcher
 from chatapp.components.sidebar import sidebar
@@ -11,11 +12,16 @@ from chatapp.states.app_state import AppState
 
 
 def _signed_in(*children: rx.Component) -> rx.Component:
-    """Render only for a signed-in user (the on_load redirects the others)."""
+    """Render only for a signed-in user (the on_load redirects the others, and a tab
+    whose login ends while it is open goes to the log-in form)."""
     return rx.cond(
         AppState.user_id > 0,
         rx.hstack(idle_watcher(), *children, spacing="0", width="100%", height="100dvh", overflow="hidden"),
-        rx.center(rx.spinner(size="3"), height="100dvh"),
+        rx.center(
+            rx.spinner(size="3"),
+            rx.cond(AppState.signed_out, rx.box(on_mount=rx.redirect(routes.LOGIN))),
+            height="100dvh",
+        ),
     )
 
 

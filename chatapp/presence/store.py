@@ -9,7 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from chatapp.models import LocalUser, Profile
+from chatapp.models import Profile, User
 
 
 @dataclass(frozen=True)
@@ -31,16 +31,16 @@ class PersonFacts:
 _IDS = sa.bindparam("ids", expanding=True)
 _LOAD = (
     select(
-        LocalUser.id,
-        LocalUser.username,
+        User.id,
+        User.username,
         Profile.display_name,
         Profile.last_seen_at,
         Profile.manual_status,
         Profile.manual_until,
         Profile.hide_last_seen,
     )
-    .join(Profile, Profile.user_id == LocalUser.id)
-    .where(col(LocalUser.id).in_(_IDS))
+    .join(Profile, Profile.user_id == User.id)
+    .where(col(User.id).in_(_IDS))
 )
 _AT = sa.bindparam("at", type_=Profile.__table__.c.last_seen_at.type)
 _SAVE_LAST_SEEN = (

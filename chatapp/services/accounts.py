@@ -1,14 +1,19 @@
-"""Sign-up, password check and user look-up."""
+"""Accounts: sign-up, password check and change, user look-up.
+
+The one place accounts are made and checked: every door in (the sign-up and log-in
+forms, the demo seed, the tests) goes through `sign_up` and `authenticate`, so one set
+of rules holds wherever a username or password comes from.
+"""
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from chatapp.models import LocalAuthSession, LocalUser, Profile
+from chatapp.models import Profile, User
+from chatapp.services import passwords
 from chatapp.services.errors import InvalidInput, NotFound
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]{3,32}$")
@@ -41,23 +46,32 @@ def validate_signup(username: str, display_name: str, password: str) -> tuple[st
     if len(shown) > DISPLAY_NAME_MAX:
         msg = f"Display name must be at most {DISPLAY_NAME_MAX} characters."
         raise InvalidInput(msg)
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        msg = f"Password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters."
-        raise InvalidInput(msg)
+    validate_password(password)
     return name, shown
 
 
-def sign_up(session: Session, *, username: str, display_name: str, password: str) -> LocalUser:
+def validate_password(password: str) -> None:
+    """Check a new password's length.
+
+    Raises:
+        InvalidInput: Too short or too long.
+    """
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        msg = f"Password must be {PASSWORD_MIN} to {PASSWORD_MAX} characters."
+        raise InvalidInput(msg)
+
+
+def sign_up(session: Session, *, username: str, display_name: str, password: str) -> User:
     """Create an account with a bcrypt-hashed password and its profile.
 
     Raises:
         InvalidInput: A malformed form, or the username is taken.
     """
     name, shown = validate_signup(username, display_name, password)
-    if session.exec(select(LocalUser.id).where(LocalUser.username == name)).first():
+    if session.exec(select(User.id).where(User.username == name)).first():
         msg = f"The username @{name} is taken."
         raise InvalidInput(msg)
-    user = LocalUser(username=name, password_hash=LocalUser.hash_password(password), enabled=True)
+    user = User(username=name, password_hash=passwords.hash_password(password), enabled=True)
     session.add(user)
     try:
         session.flush()
@@ -71,18 +85,37 @@ def sign_up(session: Session, *, username: str, display_name: str, password: str
     return user
 
 
-def authenticate(session: Session, *, username: str, password: str) -> LocalUser:
+def authenticate(session: Session, *, username: str, password: str) -> User:
     """Return the enabled user with these credentials.
 
+    Slow on purpose (bcrypt): call it off the event loop.
+
     Raises:
-        InvalidInput: One message for an unknown name and a wrong password alike,
-            so the form does not tell which usernames exist.
+        InvalidInput: One message for an unknown name and a wrong password alike, after
+            the same work, so neither the answer nor its timing tells which usernames exist.
     """
-    user = session.exec(select(LocalUser).where(LocalUser.username == normalize_username(username))).first()
-    if user is None or not user.enabled or not user.verify(password):
+    user = session.exec(select(User).where(User.username == normalize_username(username))).first()
+    known = user is not None and user.enabled
+    if not passwords.verify(password, user.password_hash if known else None) or not known:
         msg = "Wrong username or password."
         raise InvalidInput(msg)
     return user
+
+
+def change_password(session: Session, *, user_id: int, current: str, new: str) -> None:
+    """Replace a user's password after checking the current one. Slow (bcrypt twice).
+
+    Raises:
+        InvalidInput: The current password is wrong, or the new one breaks the rules.
+    """
+    user = session.get(User, user_id)
+    if user is None or not passwords.verify(current, user.password_hash):
+        msg = "The current password is wrong."
+        raise InvalidInput(msg)
+    validate_password(new)
+    user.password_hash = passwords.hash_password(new)
+    session.add(user)
+    session.commit()
 
 
 def find_user_ids(session: Session, usernames: list[str]) -> dict[str, int]:
@@ -92,7 +125,7 @@ def find_user_ids(session: Session, usernames: list[str]) -> dict[str, int]:
         NotFound: Naming every username that does not exist.
     """
     names = sorted({normalize_username(n) for n in usernames if n.strip()})
-    rows = session.exec(select(LocalUser.username, LocalUser.id).where(LocalUser.username.in_(names))).all()
+    rows = session.exec(select(User.username, User.id).where(User.username.in_(names))).all()
     found = {name: uid for name, uid in rows}
     missing = [n for n in names if n not in found]
     if missing:
@@ -104,21 +137,11 @@ def find_user_ids(session: Session, usernames: list[str]) -> dict[str, int]:
 def profile_of(session: Session, user_id: int) -> tuple[str, str]:
     """The (username, display name) of a user."""
     row = session.exec(
-        select(LocalUser.username, Profile.display_name)
-        .join(Profile, Profile.user_id == LocalUser.id)
-        .where(LocalUser.id == user_id)
+        select(User.username, Profile.display_name)
+        .join(Profile, Profile.user_id == User.id)
+        .where(User.id == user_id)
     ).first()
     if row is None:
         msg = "No such user."
         raise NotFound(msg)
     return row[0], row[1]
-
-
-def login_expires_at(session: Session, auth_token: str) -> datetime | None:
-    """When the login session with this token ends (None: no such session)."""
-    expiration = session.exec(
-        select(LocalAuthSession.expiration).where(LocalAuthSession.session_id == auth_token)
-    ).first()
-    if expiration is not None and expiration.tzinfo is None:  # SQLite keeps no zone
-        expiration = expiration.replace(tzinfo=UTC)
-    return expiration

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
-from chatapp.models import Conversation, LocalUser, Participant, Profile
+from chatapp.models import Conversation, Participant, Profile, User
 from chatapp.services.accounts import find_user_ids, normalize_username
 from chatapp.services.errors import Forbidden, InvalidInput, NotFound
 
@@ -168,9 +168,9 @@ def member_ids(session: Session, conversation_id: int) -> list[int]:
 def members(session: Session, conversation_id: int) -> list[Member]:
     """A conversation's members, by display name."""
     rows = session.exec(
-        select(LocalUser.id, LocalUser.username, Profile.display_name)
-        .join(Participant, Participant.user_id == LocalUser.id)
-        .join(Profile, Profile.user_id == LocalUser.id)
+        select(User.id, User.username, Profile.display_name)
+        .join(Participant, Participant.user_id == User.id)
+        .join(Profile, Profile.user_id == User.id)
         .where(Participant.conversation_id == conversation_id)
         .order_by(Profile.display_name)
     ).all()

@@ -9,13 +9,14 @@ from typing import Any
 
 import reflex as rx
 from reflex_base.constants.state import FIELD_MARKER
-from reflex_local_auth import LocalAuthState
 
 from chatapp import routes
 from chatapp.models import utcnow
+from chatapp.presence import fanout
 from chatapp.presence.logic import epoch_ms, newer
-from chatapp.presence.tracker import get_service
-from chatapp.services import accounts, limits
+from chatapp.presence.tracker import get_app, get_service
+from chatapp.services import limits, logins
+from chatapp.states.session import SessionState
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ MANUAL_CHOICES: dict[str, tuple[str | None, timedelta | None]] = {
 }
 
 
-class AppState(LocalAuthState):
+class AppState(SessionState):
     """The tab's user and the live presence of their contacts.
 
     `presence_map` maps a user id (as a string) to that user's presence entry
@@ -53,17 +54,6 @@ class AppState(LocalAuthState):
     # What the browser holds of presence_map, to send it only what differs.
     _presence_sent: dict[str, dict[str, Any]] = {}
 
-    @rx.var(cache=True, initial_value=0)
-    def user_id(self) -> int:
-        """The signed-in user's id (0 when signed out)."""
-        user = self.authenticated_user
-        return user.id if user.id is not None and user.id > 0 else 0
-
-    @rx.var(cache=True, initial_value="")
-    def username(self) -> str:
-        """The signed-in user's username."""
-        return self.authenticated_user.username if self.user_id else ""
-
     # Page life ------------------------------------------------------------------------
 
     @rx.event
@@ -73,7 +63,7 @@ class AppState(LocalAuthState):
         Runs on the first load, on every navigation and after every reconnect.
         """
         service = get_service()
-        if not self.user_id:
+        if not await self._signed_in():
             # A reconnecting tab was taken back at its socket's connect; its login ended
             # meanwhile (logged out elsewhere, expired): it leaves, as at a logout.
             await service.mark_offline(token=self.router.session.client_token, sid=None)
@@ -95,28 +85,47 @@ class AppState(LocalAuthState):
         async with self:
             auth_token = self.auth_token
         with rx.session() as session:
-            expires = accounts.login_expires_at(session, auth_token)
-        if expires is None:
+            login = logins.resolve(session, auth_token, now=utcnow())
+        if login is None:
             return None
-        await asyncio.sleep(max(0.0, (expires - utcnow()).total_seconds()))
+        await asyncio.sleep(max(0.0, (login.expires_at - utcnow()).total_seconds()))
         async with self:
-            with rx.session() as session:
-                expires = accounts.login_expires_at(session, self.auth_token)
-            if expires is not None and expires > utcnow():
+            if await self._signed_in():
                 return AppState.end_at_login_expiry  # extended meanwhile: watch again
-            return await self._sign_out()
+            return rx.redirect(routes.LOGIN)
 
     @rx.event
     async def logout(self):
-        """Sign out this browser: the tab leaves presence at once."""
-        return await self._sign_out()
-
-    async def _sign_out(self):
-        if self.user_id:
-            await get_service().mark_offline(token=self.router.session.client_token, sid=None)
-        self.do_logout()
-        self.presence_map = {}
+        """Log this browser out: every tab of its login leaves at once."""
+        if await self._signed_in():
+            login_id, user_id = self._login_id, self.user_id
+            with rx.session() as session:
+                logins.end(session, login_id)
+            await self._signed_in()  # this tab first: it has ended now
+            await end_tabs(user_id, {login_id}, except_token=self.router.session.client_token)
+        self.auth_token = ""
         return rx.redirect(routes.LOGIN)
+
+    @rx.event
+    async def logout_everywhere(self):
+        """End every login of this user, on every browser and device."""
+        if await self._signed_in():
+            user_id = self.user_id
+            with rx.session() as session:
+                ended = logins.end_all(session, user_id=user_id)
+            await self._signed_in()
+            await end_tabs(user_id, set(ended), except_token=self.router.session.client_token)
+        self.auth_token = ""
+        return rx.redirect(routes.LOGIN)
+
+    async def _on_signed_out(self) -> None:
+        """The tab's login ended: it leaves presence at once (no grace) and forgets what
+        it showed; its socket gets no more changes."""
+        await get_service().mark_offline(token=self.router.session.client_token, sid=None)
+        self.presence_map = {}
+        self.manual_status = ""
+        self.manual_until_ms = 0
+        self.hide_last_seen = False
 
     # Presence -------------------------------------------------------------------------
 
@@ -127,7 +136,7 @@ class AppState(LocalAuthState):
     @rx.event
     async def set_idle(self, idle: bool) -> None:
         """The browser reports that this tab became idle (or active again)."""
-        if not self.user_id:
+        if not await self._signed_in():
             return
         token = self.router.session.client_token
         try:
@@ -139,7 +148,7 @@ class AppState(LocalAuthState):
     @rx.event
     async def set_status(self, choice: str):
         """The status menu: "auto", "away", "dnd", "dnd_1h" or "invisible"."""
-        if not self.user_id:
+        if not await self._signed_in():
             return rx.redirect(routes.LOGIN)
         if not isinstance(choice, str) or choice not in MANUAL_CHOICES:
             return rx.toast.error(f"Unknown status {str(choice)[:20]!r}.")
@@ -156,7 +165,7 @@ class AppState(LocalAuthState):
     @rx.event
     async def set_hide_last_seen(self, hide: bool):
         """The "hide my last seen" switch."""
-        if not self.user_id:
+        if not await self._signed_in():
             return rx.redirect(routes.LOGIN)
         try:
             limits.presence_changes.take(self.router.session.client_token, limits.now(), "status changes")
@@ -171,6 +180,22 @@ class AppState(LocalAuthState):
         self.manual_status = choices.manual or ""
         self.manual_until_ms = epoch_ms(choices.until) or 0
         self.hide_last_seen = choices.hide_last_seen
+
+
+async def end_tabs(user_id: int, login_ids: set[int], *, except_token: str = "") -> None:
+    """Sign out the open tabs of these logins of a user, on every instance: each leaves
+    presence, forgets what it showed and leaves the chat pages (`AppState.signed_out`
+    makes the page go to the log-in form)."""
+    if not login_ids:
+        return
+    tokens = [t for t in await get_service().registry.tokens_of([user_id]) if t != except_token]
+
+    async def end(state: AppState) -> None:
+        if state._login_id in login_ids:
+            await state._on_signed_out()
+            state._clear_login()
+
+    await fanout.deliver(get_app(), tokens, AppState, end)
 
 
 # The wire ----------------------------------------------------------------------------

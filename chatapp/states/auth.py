@@ -1,33 +1,46 @@
-"""Sign-up and log-in forms (accounts and sessions are reflex-local-auth's)."""
+"""The sign-up and log-in forms: the only way into an account from a browser."""
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 import reflex as rx
-from reflex_local_auth import LocalAuthState
 
 from chatapp import routes
 from chatapp.services import accounts, limits
 from chatapp.services.errors import ChatError
 from chatapp.states.forms import field
+from chatapp.states.session import SessionState
 
 
-class AuthFormState(LocalAuthState):
+def _authenticate(username: str, password: str) -> int:
+    """The user id for these credentials (bcrypt: run in a worker thread)."""
+    with rx.session() as session:
+        return accounts.authenticate(session, username=username, password=password).id
+
+
+def _sign_up(username: str, display_name: str, password: str) -> int:
+    """Create the account (bcrypt: run in a worker thread); its user id."""
+    with rx.session() as session:
+        return accounts.sign_up(session, username=username, display_name=display_name, password=password).id
+
+
+class AuthFormState(SessionState):
     """The log-in and sign-up forms."""
 
     form_error: str = ""
 
     @rx.event
-    def redirect_if_signed_in(self):
+    async def redirect_if_signed_in(self):
         """on_load of the forms: a signed-in user goes straight to the chat."""
         self.form_error = ""
-        if self.is_authenticated:
+        if await self._signed_in():
             return rx.redirect(routes.HOME)
         return None
 
     @rx.event
-    def log_in(self, form_data: dict):
+    async def log_in(self, form_data: dict):
         """Check the credentials and start a session."""
         username = accounts.normalize_username(field(form_data, "username", 64))
         password = field(form_data, "password", accounts.PASSWORD_MAX + 1)
@@ -40,38 +53,33 @@ class AuthFormState(LocalAuthState):
         if wait > 0:
             self.form_error = f"Too many failed attempts. Try again in {math.ceil(wait)} s."
             return None
-        with rx.session() as session:
-            try:
-                user = accounts.authenticate(session, username=username, password=password)
-            except ChatError as exc:
-                limits.login_failures_by_user.hit(username, now)
-                limits.login_failures_by_address.hit(address, now)
-                self.form_error = str(exc)
-                return None
+        try:
+            user_id = await asyncio.to_thread(_authenticate, username, password)
+        except ChatError as exc:
+            limits.login_failures_by_user.hit(username, now)
+            limits.login_failures_by_address.hit(address, now)
+            self.form_error = str(exc)
+            return None
         limits.login_failures_by_user.forget(username)
-        return self._start_session(user.id)
+        return await self._start_session(user_id)
 
     @rx.event
-    def sign_up(self, form_data: dict):
+    async def sign_up(self, form_data: dict):
         """Create the account and sign in."""
         password = field(form_data, "password", accounts.PASSWORD_MAX + 1)
         if password != field(form_data, "confirm", accounts.PASSWORD_MAX + 1):
             self.form_error = "The passwords do not match."
             return None
-        with rx.session() as session:
-            try:
-                user = accounts.sign_up(
-                    session,
-                    username=field(form_data, "username", 64),
-                    display_name=field(form_data, "display_name", 200),
-                    password=password,
-                )
-            except ChatError as exc:
-                self.form_error = str(exc)
-                return None
-        return self._start_session(user.id)
+        try:
+            user_id = await asyncio.to_thread(
+                _sign_up, field(form_data, "username", 64), field(form_data, "display_name", 200), password
+            )
+        except ChatError as exc:
+            self.form_error = str(exc)
+            return None
+        return await self._start_session(user_id)
 
-    def _start_session(self, user_id: int):
+    async def _start_session(self, user_id: int):
         self.form_error = ""
-        self._login(user_id)
+        await self._start_login(user_id)
         return rx.redirect(routes.HOME)

@@ -69,9 +69,9 @@ class ChatState(AppState):
             self.conversations = inbox.list_for_user(session, user_id=self.user_id)
 
     @rx.event
-    def load_home(self) -> None:
+    async def load_home(self) -> None:
         """on_load of the home page (after `AppState.load_session`)."""
-        if not self.user_id:
+        if not await self._signed_in():
             return
         self._clear_current()
         self._reload_list()
@@ -87,9 +87,9 @@ class ChatState(AppState):
         self.not_found = False
 
     @rx.event
-    def load_conversation(self) -> None:
+    async def load_conversation(self) -> None:
         """on_load of /c/[cid]: open it if the user is a member, else say so."""
-        if not self.user_id:
+        if not await self._signed_in():
             return
         self._clear_current()
         self.draft = ""
@@ -120,9 +120,9 @@ class ChatState(AppState):
         self.draft = value if isinstance(value, str) else ""
 
     @rx.event
-    def send_message(self, form_data: dict | None = None):
+    async def send_message(self, form_data: dict | None = None):
         """Send the draft to the open conversation (Enter in the composer)."""
-        if not self.user_id:
+        if not await self._signed_in():
             return rx.redirect(routes.LOGIN)
         body = self.draft
         if isinstance(form_data, dict) and "body" in form_data:
@@ -180,7 +180,7 @@ class ChatState(AppState):
     @rx.event
     async def start_direct(self, form_data: dict):
         """Open (or create) the direct conversation with a username."""
-        if not self.user_id:
+        if not await self._signed_in():
             return rx.redirect(routes.LOGIN)
         username = field(form_data, "username", 64)
         with rx.session() as session:
@@ -198,7 +198,7 @@ class ChatState(AppState):
     @rx.event
     async def create_group(self, form_data: dict):
         """Create a group from the dialog's title and usernames."""
-        if not self.user_id:
+        if not await self._signed_in():
             return rx.redirect(routes.LOGIN)
         title = field(form_data, "title", 200)
         names = _split_usernames(field(form_data, "members", 4000))
@@ -216,7 +216,7 @@ class ChatState(AppState):
     @rx.event
     async def add_members(self, form_data: dict):
         """Add users to the open group."""
-        if not self.user_id:
+        if not await self._signed_in():
             return rx.redirect(routes.LOGIN)
         names = _split_usernames(field(form_data, "usernames", 4000))
         if not names:
@@ -241,7 +241,7 @@ class ChatState(AppState):
     @rx.event
     async def leave_group(self):
         """Leave the open group."""
-        if not self.user_id:
+        if not await self._signed_in():
             return rx.redirect(routes.LOGIN)
         cid = self.current_id
         with rx.session() as session:

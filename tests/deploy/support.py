@@ -22,7 +22,6 @@ import urllib.request
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,8 +143,8 @@ def create_pair(db_url: str) -> tuple[User, User]:
     import sqlalchemy as sa
     from sqlmodel import Session
 
-    from chatapp.models import LocalAuthSession, utcnow
-    from chatapp.services import accounts, conversations
+    from chatapp.models import utcnow
+    from chatapp.services import accounts, conversations, logins
 
     engine = sa.create_engine(db_url)
     try:
@@ -154,13 +153,7 @@ def create_pair(db_url: str) -> tuple[User, User]:
             for prefix in ("dpa", "dpb"):
                 name = f"{prefix}_{uuid.uuid4().hex[:8]}"
                 user = accounts.sign_up(session, username=name, display_name=name.title(), password=PASSWORD)
-                token = str(uuid.uuid4())
-                session.add(
-                    LocalAuthSession(
-                        user_id=user.id, session_id=token, expiration=utcnow() + timedelta(days=1)
-                    )
-                )
-                session.commit()
+                _, token = logins.start(session, user_id=user.id, now=utcnow())
                 users.append(User(user.id, name, token))
             conversations.open_direct(session, user_id=users[0].id, other_username=users[1].username)
     finally:

@@ -342,18 +342,15 @@ def test_appear_offline_do_not_disturb_and_hidden_last_seen_as_the_peer_sees_the
 def test_an_expiring_login_signs_the_tab_out_and_ends_its_presence(browser, base_url):
     from datetime import timedelta
 
-    from chatapp.models import LocalAuthSession, utcnow
+    import reflex as rx
+
+    from chatapp.models import utcnow
+    from chatapp.services import logins
 
     a_id, b, url = _pair(browser, base_url)
     context = browser.new_context()
-    token = "expiring-" + str(a_id)
-    import reflex as rx
-
     with rx.session() as session:
-        session.add(
-            LocalAuthSession(user_id=a_id, session_id=token, expiration=utcnow() + timedelta(seconds=6))
-        )
-        session.commit()
+        _, token = logins.start(session, user_id=a_id, now=utcnow(), lifetime=timedelta(seconds=6))
     context.add_init_script(f"window.localStorage.setItem('_auth_token', {token!r});")
     a = context.new_page()
     a.goto(url)

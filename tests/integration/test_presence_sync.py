@@ -9,7 +9,7 @@ import reflex as rx
 import sqlalchemy as sa
 
 from bench.reflex_client import APP_STATE, ReflexClient
-from chatapp.models import Conversation, LocalUser, Participant, Profile, utcnow
+from chatapp.models import Conversation, Participant, Profile, User, utcnow
 from chatapp.presence import tracker
 from tests.support import auth_token_for, create_user, direct, on_backend, run_async, wait_until
 
@@ -83,10 +83,10 @@ def _bulk_contacts(user_id: int, count: int) -> list[int]:
     """`count` users, each in a direct conversation with `user_id` (fast bulk inserts)."""
     now = utcnow()
     with rx.session() as session:
-        start = session.exec(sa.select(sa.func.max(LocalUser.id))).one()[0] or 0
+        start = session.exec(sa.select(sa.func.max(User.id))).one()[0] or 0
         ids = list(range(start + 1, start + 1 + count))
         session.execute(
-            sa.insert(LocalUser),
+            sa.insert(User),
             [{"id": i, "username": f"bulk{i}", "password_hash": b"!", "enabled": True} for i in ids],
         )
         session.execute(
@@ -227,7 +227,8 @@ def test_the_connect_hook_takes_back_a_tab_whose_socket_reopens_within_the_grace
 
 
 def test_a_reconnecting_tab_whose_login_ended_meanwhile_goes_offline_at_its_page_load(backend_url):
-    from reflex_local_auth.auth_session import LocalAuthSession
+    from chatapp.models import LoginSession
+    from chatapp.services import logins
 
     a_id, _ = create_user("ea")
     b_id, b_name = create_user("eb")
@@ -238,7 +239,8 @@ def test_a_reconnecting_tab_whose_login_ended_meanwhile_goes_offline_at_its_page
         a = await _tab(backend_url, a_id)
         await b.wait_for(lambda: b.status_of(a_id) == "online")
         with rx.session() as session:  # logged out elsewhere: the login session is gone
-            session.exec(sa.delete(LocalAuthSession).where(LocalAuthSession.session_id == a.auth_token))
+            ended = sa.delete(LoginSession).where(LoginSession.session_id == logins.digest(a.auth_token))
+            session.exec(ended)
             session.commit()
         # The socket drops and comes back: taken back at connect, then its page loads.
         await a.reconnect(load_path="/", wait=False)

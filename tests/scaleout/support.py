@@ -9,7 +9,6 @@ import os
 import signal
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from functools import partial
 from unittest import mock
 
@@ -19,8 +18,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
 from bench.app_server import AppServer, free_port, migrate_database
-from chatapp.models import LocalAuthSession, utcnow
-from chatapp.services import accounts, conversations
+from chatapp.models import utcnow
+from chatapp.services import accounts, conversations, logins
 
 REDIS_URL = os.environ.get("CHATAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # A database of the machine's PostgreSQL to connect to while creating the test's own.
@@ -91,13 +90,8 @@ class People:
 
     def login(self, user_id: int) -> str:
         """A fresh login session (what the browser keeps in localStorage)."""
-        token = str(uuid.uuid4())
         with self.session() as session:
-            session.add(
-                LocalAuthSession(user_id=user_id, session_id=token, expiration=utcnow() + timedelta(days=1))
-            )
-            session.commit()
-        return token
+            return logins.start(session, user_id=user_id, now=utcnow())[1]
 
     def direct(self, user_id: int, other_username: str) -> int:
         """The direct conversation of two users."""

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import select
 
-from chatapp.models import Conversation, LocalUser, Message, Participant, Profile, utcnow
+from chatapp.models import Conversation, Message, Participant, Profile, User, utcnow
 from chatapp.services import accounts, conversations, inbox, messages
 from chatapp.services.errors import ChatError, Forbidden, InvalidInput, NotFound
 from chatapp.settings import settings
@@ -36,7 +36,7 @@ def people(make_user) -> dict[str, int]:
 def test_sign_up_stores_the_username_in_lower_case(session):
     user = accounts.sign_up(session, username="  AliCe ", display_name="Alice", password=PASSWORD)
     assert user.username == "alice"
-    stored = session.exec(select(LocalUser.username)).all()
+    stored = session.exec(select(User.username)).all()
     assert stored == ["alice"]
 
 
@@ -49,7 +49,7 @@ def test_sign_up_refuses_a_taken_username_with_a_clear_message(session):
     accounts.sign_up(session, username="alice", display_name="Alice", password=PASSWORD)
     with pytest.raises(InvalidInput, match=r"The username @alice is taken\."):
         accounts.sign_up(session, username="alice", display_name="Other", password=PASSWORD)
-    assert _count(session, LocalUser) == 1
+    assert _count(session, User) == 1
     assert _count(session, Profile) == 1
 
 
@@ -57,12 +57,12 @@ def test_sign_up_refuses_a_case_variant_of_a_taken_username(session):
     accounts.sign_up(session, username="alice", display_name="Alice", password=PASSWORD)
     with pytest.raises(InvalidInput, match=r"The username @alice is taken\."):
         accounts.sign_up(session, username="ALICE", display_name="Shouting Alice", password=PASSWORD)
-    assert _count(session, LocalUser) == 1
+    assert _count(session, User) == 1
 
 
 def test_sign_up_stores_a_bcrypt_hash_not_the_password(session):
     user = accounts.sign_up(session, username="alice", display_name="Alice", password=PASSWORD)
-    stored = session.exec(select(LocalUser.password_hash).where(LocalUser.id == user.id)).one()
+    stored = session.exec(select(User.password_hash).where(User.id == user.id)).one()
     assert PASSWORD.encode() not in stored
     assert stored.startswith(b"$2")
     assert bcrypt.checkpw(PASSWORD.encode(), stored)
@@ -106,7 +106,7 @@ def test_sign_up_refuses_a_malformed_form_and_creates_nothing(
 ):
     with pytest.raises(InvalidInput, match=message):
         accounts.sign_up(session, username=username, display_name=display_name, password=password)
-    assert _count(session, LocalUser) == 0
+    assert _count(session, User) == 0
     assert _count(session, Profile) == 0
 
 
@@ -136,7 +136,7 @@ def test_authenticate_wrong_password_and_unknown_user_give_the_same_message(sess
 
 def test_authenticate_refuses_a_disabled_account(session, make_user):
     uid = make_user("alice", "Alice")
-    user = session.get(LocalUser, uid)
+    user = session.get(User, uid)
     user.enabled = False
     session.add(user)
     session.commit()
@@ -362,10 +362,10 @@ def test_contact_ids_of_a_user_in_a_thousand_conversations(session):
     now = utcnow()
     pw = b"$2b$12$not-a-real-hash-not-a-real-hash-not-a-real-hash-xx"
     session.execute(
-        sa.insert(LocalUser),
+        sa.insert(User),
         [{"username": f"user{i:03d}", "password_hash": pw, "enabled": True} for i in range(120)],
     )
-    ids = dict(session.exec(select(LocalUser.username, LocalUser.id)).all())
+    ids = dict(session.exec(select(User.username, User.id)).all())
     session.execute(
         sa.insert(Profile),
         [{"user_id": uid, "display_name": name, "created_at": now} for name, uid in ids.items()],
