@@ -47,7 +47,7 @@ class AccountState(AppState):
             return None
         with rx.session() as session:
             ended = logins.end_all(session, user_id=self.user_id, keep=self._login_id)
-        await end_tabs(self.user_id, set(ended))
+        await end_tabs(self.user_id, set(ended), except_token=self.router.session.client_token)
         self.password_open = False
         self.password_error = ""
         return rx.toast.success("Password changed. Your other devices were logged out.")

@@ -182,10 +182,14 @@ class AppState(SessionState):
         self.hide_last_seen = choices.hide_last_seen
 
 
-async def end_tabs(user_id: int, login_ids: set[int], *, except_token: str = "") -> None:
+async def end_tabs(user_id: int, login_ids: set[int], *, except_token: str) -> None:
     """Sign out the open tabs of these logins of a user, on every instance: each leaves
-    presence, forgets what it showed and leaves the chat pages (`AppState.signed_out`
-    makes the page go to the log-in form)."""
+    presence, forgets what it showed and leaves the chat pages (`signed_out` makes the
+    page go to the log-in form).
+
+    `except_token` is the tab whose handler calls this: its state is locked by that
+    handler, so a change delivered to it would wait for itself forever.
+    """
     if not login_ids:
         return
     tokens = [t for t in await get_service().registry.tokens_of([user_id]) if t != except_token]
