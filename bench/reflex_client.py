@@ -202,6 +202,11 @@ class ReflexClient:
             left = deadline - time.monotonic()
             if left <= 0:
                 msg = "condition not met in time"
+                if not self.sio.connected:
+                    # A socket closed meanwhile (by its server after missed pongs, say)
+                    # receives nothing more: saying so keeps a bare timeout from being
+                    # read as a slow server.
+                    msg += " (this client's socket is not connected)"
                 raise TimeoutError(msg)
             self._changed.clear()
             try:
