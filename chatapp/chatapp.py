@@ -2,13 +2,16 @@
 
 import reflex as rx
 
-from chatapp import routes
+from chatapp import log_redaction, routes
 from chatapp.pages.auth import login_page, signup_page
 from chatapp.pages.chat import conversation_page, home_page
 from chatapp.presence.tracker import presence_tracker
 from chatapp.states.app_state import AppState
 from chatapp.states.auth import AuthFormState
 from chatapp.states.chat_state import ChatState
+
+# Before the app exists: no log line of this process may carry a token or a payload.
+log_redaction.install()
 
 app = rx.App(stylesheets=["/chatapp.css"])
 

@@ -30,6 +30,12 @@ MAIN_CONFIG = NGINX_DIR / "nginx.conf"
 # The run directory's layout, as deploy/nginx/nginx.conf names it (relative to `nginx -p`).
 SITE_FILE = "chatapp.conf"
 RUN_SUBDIRS = ("logs", "tmp")
+# Where the template's access_log and error_log directives write: the directory the
+# distribution's nginx and the nginx image keep their logs in (the image links the files
+# to the container's stdout and stderr). A run directory keeps them in its logs/ instead.
+SYSTEM_LOG_DIR = "/var/log/nginx"
+RUN_DIR_LOG_DIR = "logs"
+_LOG_DIRECTIVE_RE = re.compile(rf"^(\s*(?:access|error)_log\s+){re.escape(SYSTEM_LOG_DIR)}/", re.MULTILINE)
 
 _BACKEND_RE = re.compile(r"^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9._-]+):[0-9]{1,5}$")
 _PLACEHOLDER_RE = re.compile(r"\$\{?CHATAPP_[A-Z_]+\}?")
@@ -51,12 +57,23 @@ def upstream_servers(backends: Sequence[str]) -> str:
     return " ".join(f"server {backend};" for backend in backends)
 
 
-def render_site(*, listen: str, static_root: Path | str, backends: Sequence[str]) -> str:
+def render_site(
+    *, listen: str, static_root: Path | str, backends: Sequence[str], log_dir: str | None = None
+) -> str:
     """The site configuration (for nginx's http{} context) with the three values filled in.
+
+    Args:
+        listen: What to listen on (CHATAPP_LISTEN).
+        static_root: The exported frontend (CHATAPP_STATIC_ROOT).
+        backends: The backend instances, host:port (CHATAPP_BACKENDS).
+        log_dir: The directory of the site's logs; None keeps the template's
+            SYSTEM_LOG_DIR. Not a placeholder: the image's envsubst would need a value for
+            it, and the image keeps the template's.
 
     Raises:
         ValueError: A value is missing or malformed, or the template has a placeholder
-            this function does not know (the two would then disagree with compose).
+            this function does not know (the two would then disagree with compose), or
+            no log directive to move.
     """
     if not str(listen).strip():
         msg = "listen must say what to listen on, e.g. 8080 or 127.0.0.1:8080"
@@ -73,11 +90,25 @@ def render_site(*, listen: str, static_root: Path | str, backends: Sequence[str]
             msg = f"{SITE_TEMPLATE} lacks {placeholder}"
             raise ValueError(msg)
         text = text.replace(placeholder, value)
+    if log_dir is not None:
+        text = _move_logs(text, log_dir)
     left = sorted(set(_PLACEHOLDER_RE.findall(text)))
     if left:
         msg = f"{SITE_TEMPLATE} has placeholders render_site does not fill: {', '.join(left)}"
         raise ValueError(msg)
     return text
+
+
+def _move_logs(text: str, log_dir: str) -> str:
+    """The site configuration with its access and error logs in `log_dir` instead."""
+    if not log_dir.strip() or any(c.isspace() or c in ";{}'\"" for c in log_dir):
+        msg = f"the log directory must be a plain path, not {log_dir!r}"
+        raise ValueError(msg)
+    moved, count = _LOG_DIRECTIVE_RE.subn(lambda m: f"{m.group(1)}{log_dir.rstrip('/')}/", text)
+    if not count:
+        msg = f"{SITE_TEMPLATE} has no access_log or error_log in {SYSTEM_LOG_DIR}/ to move"
+        raise ValueError(msg)
+    return moved
 
 
 def write_run_dir(
@@ -92,7 +123,8 @@ def write_run_dir(
     run_dir.mkdir(parents=True, exist_ok=True)
     for sub in RUN_SUBDIRS:
         (run_dir / sub).mkdir(exist_ok=True)
-    (run_dir / SITE_FILE).write_text(render_site(listen=listen, static_root=static_root, backends=backends))
+    site = render_site(listen=listen, static_root=static_root, backends=backends, log_dir=RUN_DIR_LOG_DIR)
+    (run_dir / SITE_FILE).write_text(site)
     main_config = run_dir / MAIN_CONFIG.name
     main_config.write_text(MAIN_CONFIG.read_text())
     return main_config
@@ -118,13 +150,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--conf-only", action="store_true", help="print the site file only (for the system's conf.d)"
     )
+    parser.add_argument(
+        "--log-dir",
+        metavar="DIR",
+        help=f"with --conf-only: where the site's access and error logs go (default {SYSTEM_LOG_DIR})",
+    )
     args = parser.parse_args(argv)
     try:
         if args.conf_only:
-            sys.stdout.write(render_site(listen=args.listen, static_root=args.static, backends=args.backend))
+            site = render_site(
+                listen=args.listen, static_root=args.static, backends=args.backend, log_dir=args.log_dir
+            )
+            sys.stdout.write(site)
             return 0
         if not args.directory:
             parser.error("a directory is needed (or --conf-only)")
+        if args.log_dir:
+            parser.error("--log-dir goes with --conf-only (a run directory logs to its logs/)")
         main_config = write_run_dir(
             args.directory, listen=args.listen, static_root=args.static, backends=args.backend
         )
