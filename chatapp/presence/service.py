@@ -257,9 +257,16 @@ class PresenceService:
         )
         if not await self.registry.commit(record, published):
             return False
+        # Coming online from offline (a first tab, or the end of "appear offline"): "seen
+        # now" is written at once, not at the next periodic flush, so that a crash before
+        # then (SIGKILL: no flush on shutdown) never leaves someone who was online without
+        # a last seen. Once per coming online, not per tab: further tabs publish nothing.
+        coming_online = status != Status.OFFLINE and record.published_status == Status.OFFLINE
         with self._session() as session:
             if ended_at is not None:
                 store.save_last_seen(session, [user_id], ended_at)
+            elif coming_online:
+                store.save_last_seen(session, [user_id], self._clock())
             receivers = contact_ids(session, user_id) | {user_id}
             hiders = store.hiding_last_seen(session, receivers - {user_id})
         data = view(facts, UserRecord(user_id=user_id, published=published), self._clock())
