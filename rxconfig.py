@@ -6,7 +6,7 @@ from pathlib import Path
 
 import reflex as rx
 
-from chatapp.settings import settings
+from chatapp.settings import allowed_origins, settings
 
 # Reflex notices a silently lost client by its socket.io ping: with the defaults
 # (25 s interval, 120 s timeout) a frozen browser stayed "online" for 144 s. These
@@ -53,6 +53,10 @@ config = rx.Config(
     # Left unset, a production build pins a "Built with Reflex" badge over the bottom
     # right corner, where it covered the composer's Send button.
     show_built_with_reflex=False,
+    # Pages of other sites may not open the websocket or read the backend's answers: the
+    # app's own origin only (or CHATAPP_ALLOWED_ORIGINS). Computed at each load of this
+    # file, as `reflex run` exports the frontend's port between loads (chatapp/settings.py).
+    cors_allowed_origins=allowed_origins(),
     **_state_manager,
     plugins=[
         rx.plugins.RadixThemesPlugin(

@@ -1,9 +1,16 @@
 """Fill an empty database with a small demo, so two browsers can chat at once.
 
-Run by `scripts/run` before the app starts (skip with CHATAPP_SEED_DEMO=0).
+Run by `scripts/run` before the app starts, with the mode `reflex run` will run in:
+`python -m chatapp.seed --env prod`. The demo accounts' password is public, so a
+production run gets them only when asked for explicitly (CHATAPP_SEED_DEMO=1); a
+development run gets them unless told not to (CHATAPP_SEED_DEMO=0).
 """
 
 from __future__ import annotations
+
+import argparse
+import os
+import sys
 
 import reflex as rx
 from sqlmodel import Session, select
@@ -45,9 +52,47 @@ def seed(session: Session) -> bool:
     return True
 
 
-def main() -> None:
-    """Seed if enabled and the database is empty; print the demo logins."""
-    if not settings.seed_demo:
+# The modes of `reflex run --env` that are for development; any other (prod, or a mode
+# this list does not know) counts as production, so a new mode never seeds by surprise.
+DEVELOPMENT_MODES = frozenset({"dev", "preview"})
+
+
+def should_seed(mode: str, choice: bool | None) -> bool:
+    """Whether the demo accounts may be created.
+
+    Args:
+        mode: The Reflex mode of the run (`reflex run --env`): dev, preview or prod.
+        choice: CHATAPP_SEED_DEMO (`settings.seed_demo`): True or False when set, None
+            when not.
+
+    Returns:
+        The explicit choice when there is one; otherwise yes in development only.
+    """
+    if choice is not None:
+        return choice
+    return mode.strip().lower() in DEVELOPMENT_MODES
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Seed if allowed in this mode and the database is empty; print the demo logins.
+
+    Args:
+        argv: The command line (`sys.argv[1:]` when None).
+    """
+    parser = argparse.ArgumentParser(prog="python -m chatapp.seed", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--env",
+        default=os.environ.get("REFLEX_ENV_MODE") or "dev",
+        help="the mode of the run, as `reflex run --env` (default: REFLEX_ENV_MODE, else dev)",
+    )
+    mode = parser.parse_args(argv).env
+    if not should_seed(mode, settings.seed_demo):
+        if settings.seed_demo is None:  # not asked for: say why there are no demo users
+            print(
+                f"[seed] no demo accounts in {mode} mode (their password is public);"
+                " CHATAPP_SEED_DEMO=1 creates them",
+                file=sys.stderr,
+            )
         return
     with rx.session() as session:
         created = seed(session)

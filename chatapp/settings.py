@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 
 def _float(name: str, default: float) -> float:
@@ -14,6 +16,20 @@ def _float(name: str, default: float) -> float:
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name, "").strip()
     return int(raw) if raw else default
+
+
+_ON, _OFF = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def _switch(name: str) -> bool | None:
+    """An on/off variable: None when unset, so that the app can tell "not asked" apart."""
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return None
+    if raw not in _ON | _OFF:
+        msg = f"{name} must be 1 or 0, not {raw!r}"
+        raise ValueError(msg)
+    return raw in _ON
 
 
 @dataclass(frozen=True)
@@ -29,9 +45,19 @@ class Settings:
         message_max_length: The longest message body accepted, in characters.
         last_seen_flush: Seconds between writes of "still here" for online users, so that a
             crash loses at most this much of their last-seen time.
-        seed_demo: Whether `python -m chatapp.seed` fills an empty database with demo users.
+        seed_demo: Whether `python -m chatapp.seed` may fill an empty database with the demo
+            users (whose password is public): True or False when CHATAPP_SEED_DEMO says so,
+            None when it is unset: then only a development run is seeded (`chatapp.seed`).
         presence_prefix: The prefix of the presence keys in Redis: instances that share it
             share presence (one per deployment; tests use one per run).
+        max_sockets_per_address: Open sockets one client address may hold on one instance
+            (each costs a tab state); one more is refused at its handshake. 0: no cap.
+        max_tabs_per_user: Open tabs one user may have in presence, over all their logins
+            and devices; a further tab is told to close one. 0: no cap.
+        tab_state_ttl: Seconds a closed tab's state is kept once it has not come back
+            within the presence grace (Reflex keeps it an hour otherwise).
+        limits_prefix: The prefix of the rate-limit keys in Redis: one per deployment sharing
+            a Redis (the limits of all its instances are counted together).
         presence_heartbeat: Seconds between an instance's heartbeats in Redis.
         presence_instance_ttl: Seconds after its last heartbeat that an instance counts as
             dead: its tabs end and their users go offline (a crash is noticed within
@@ -46,8 +72,12 @@ class Settings:
     idle_after: float
     message_max_length: int
     last_seen_flush: float
-    seed_demo: bool
+    seed_demo: bool | None
     presence_prefix: str
+    limits_prefix: str
+    max_sockets_per_address: int
+    max_tabs_per_user: int
+    tab_state_ttl: float
     presence_heartbeat: float
     presence_instance_ttl: float
     presence_sweep: float
@@ -66,8 +96,12 @@ def load_settings() -> Settings:
         idle_after=_float("CHATAPP_IDLE_AFTER", 300.0),
         message_max_length=_int("CHATAPP_MESSAGE_MAX_LENGTH", 4000),
         last_seen_flush=_float("CHATAPP_LAST_SEEN_FLUSH", 30.0),
-        seed_demo=os.environ.get("CHATAPP_SEED_DEMO", "1") != "0",
+        seed_demo=_switch("CHATAPP_SEED_DEMO"),
         presence_prefix=os.environ.get("CHATAPP_PRESENCE_PREFIX", "").strip() or "chatapp:presence",
+        max_sockets_per_address=_int("CHATAPP_MAX_SOCKETS_PER_ADDRESS", 500),
+        max_tabs_per_user=_int("CHATAPP_MAX_TABS_PER_USER", 50),
+        tab_state_ttl=_float("CHATAPP_TAB_STATE_TTL", 300.0),
+        limits_prefix=os.environ.get("CHATAPP_LIMITS_PREFIX", "").strip() or "chatapp:limits",
         presence_heartbeat=_float("CHATAPP_PRESENCE_HEARTBEAT", 3.0),
         presence_instance_ttl=_float("CHATAPP_PRESENCE_INSTANCE_TTL", 10.0),
         presence_sweep=_float("CHATAPP_PRESENCE_SWEEP", 1.0),
@@ -75,3 +109,89 @@ def load_settings() -> Settings:
 
 
 settings = load_settings()
+
+
+# Origins ----------------------------------------------------------------------------
+# Which web pages may open the app's websocket and read its HTTP answers (Reflex's
+# `cors_allowed_origins`: socket.io refuses the handshake of a page from any other origin,
+# and CORS answers only these). Not a field of `settings`: rxconfig.py reads it each time
+# Reflex loads the config, because `reflex run` exports the frontend's port to the
+# environment only after its first load.
+
+ANY_ORIGIN = ("*",)
+# Names of this machine that a browser may use for the same address.
+_LOOPBACK = ("localhost", "127.0.0.1", "[::1]")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+# Reflex's frontend port when `reflex run` is given none (constants.DefaultPorts).
+_REFLEX_FRONTEND_PORT = 3000
+
+
+def origin_of(url: str) -> str:
+    """The origin of a URL as a browser sends it in `Origin`: scheme://host[:port].
+
+    Raises:
+        ValueError: Not an http(s) URL with a host.
+    """
+    parts = urlsplit(url.strip())
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in _DEFAULT_PORTS or not host:
+        msg = f"not an http(s) origin: {url!r}"
+        raise ValueError(msg)
+    host = f"[{host}]" if ":" in host else host  # IPv6, lower-cased by urlsplit
+    port = parts.port  # a ValueError of its own when not a number
+    return f"{scheme}://{host}" if port in (None, _DEFAULT_PORTS[scheme]) else f"{scheme}://{host}:{port}"
+
+
+def _with_loopback_names(origin: str) -> list[str]:
+    """The origin, and if it is this machine, the same under its other loopback names."""
+    parts = urlsplit(origin)
+    host = parts.hostname or ""
+    if (f"[{host}]" if ":" in host else host) not in _LOOPBACK:
+        return [origin]
+    port = f":{parts.port}" if parts.port else ""
+    return [f"{parts.scheme}://{name}{port}" for name in _LOOPBACK]
+
+
+def allowed_origins(environ: Mapping[str, str] = os.environ) -> tuple[str, ...]:
+    """The origins allowed to use the backend (CHATAPP_ALLOWED_ORIGINS, else the app's own).
+
+    CHATAPP_ALLOWED_ORIGINS, comma-separated, when set ("*": any origin). Unset, the app's
+    own origin, from what Reflex knows of where its pages are served: REFLEX_DEPLOY_URL
+    and REFLEX_API_URL when set (a site behind a proxy, Reflex hosting); otherwise the
+    frontend of `reflex run`, http://localhost on the port it serves pages on (the
+    frontend's port in development, the single port in production). A backend started on
+    its own (`--backend-only` without those variables, or Reflex's AppHarness, which picks
+    the frontend's port after the socket exists) cannot know where its pages come from:
+    any origin then, as Reflex's default. Either way a loopback origin stands for all the
+    machine's loopback names (localhost, 127.0.0.1, [::1]): the same server.
+
+    A request without an `Origin` header is never refused (socket.io checks only the
+    header that is there): browsers always send it, and only a browser can be made to
+    connect on a user's behalf by a page of another site.
+
+    Args:
+        environ: The environment to read.
+
+    Returns:
+        The origins, or `ANY_ORIGIN`.
+
+    Raises:
+        ValueError: CHATAPP_ALLOWED_ORIGINS names something that is not an origin.
+    """
+    urls = [o.strip() for o in environ.get("CHATAPP_ALLOWED_ORIGINS", "").split(",") if o.strip()]
+    if "*" in urls:
+        return ANY_ORIGIN
+    if not urls:
+        urls = [
+            environ[n].strip() for n in ("REFLEX_DEPLOY_URL", "REFLEX_API_URL") if environ.get(n, "").strip()
+        ]
+    backend_only = environ.get("REFLEX_BACKEND_ONLY", "").strip().lower() in {"1", "true", "yes"}
+    if not urls and not backend_only:
+        port = environ.get("REFLEX_FRONTEND_PORT", "").strip()
+        if not port and environ.get("REFLEX_ENV_MODE", "").strip().lower() == "prod":
+            port = str(_REFLEX_FRONTEND_PORT)  # `reflex run --env prod` without a port
+        if port:
+            urls = [f"http://localhost:{port}"]
+    if not urls:
+        return ANY_ORIGIN
+    return tuple(dict.fromkeys(o for url in urls for o in _with_loopback_names(origin_of(url))))

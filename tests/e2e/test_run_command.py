@@ -1,7 +1,10 @@
 """The README's run command, as a newcomer uses it: `scripts/run` in a fresh copy of the
 project, in development mode (the default) and with `--env prod`, each on a fresh database
-with the demo seed. Two browsers log in as alice and bob, see each other online and
-exchange a message both ways, clicking Send with the mouse at phone and desktop width.
+with the demo seed (asked for explicitly in production: CHATAPP_SEED_DEMO=1). Two browsers
+log in as alice and bob, see each other online and exchange a message both ways, clicking
+Send with the mouse at phone and desktop width; the socket takes no page of another
+origin. Without CHATAPP_SEED_DEMO=1, `--env prod` creates no demo accounts (their password
+is public).
 
 Development mode's reloader once restarted the backend on every database write, and a
 production build once pinned a badge over the Send button; both broke the demo the README
@@ -18,14 +21,19 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
 import psutil
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
+from sqlmodel import Session, create_engine, select
 
 from bench.app_server import ServerProcess, free_port
+from chatapp.models import User
 from tests.conftest import ROOT
+from tests.integration.test_allowed_origins import websocket_opens
 
 # What a first start may print; anything else that looks like a warning fails the test.
 NOISE = re.compile(r"warning|failed to connect|uv run|out of date|killing worker|error", re.IGNORECASE)
@@ -52,17 +60,27 @@ def _fresh_copy(dest: Path) -> Path:
 
 
 class RunCommand(ServerProcess):
-    """`scripts/run ARGS` in `workdir`, with the environment a newcomer has."""
+    """`scripts/run ARGS` in `workdir`, with the environment a newcomer has, plus `env`
+    (what a reader of the README sets on the command line)."""
 
-    def __init__(self, workdir: Path, args: list[str], backend_port: int, log_path: Path) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        args: list[str],
+        backend_port: int,
+        log_path: Path,
+        env: Mapping[str, str] | None = None,
+    ) -> None:
         self.workdir, self.args, self.log_path = workdir, args, log_path
         self.backend_port = backend_port
+        self.extra_env = dict(env or {})
         self.workers: set[int] = set()
         self._watching = False
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("REFLEX_", "CHATAPP_"))}
         env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if ".venv" not in p)
+        env.update(self.extra_env)
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 ["scripts/run", *self.args],
@@ -102,6 +120,15 @@ class RunCommand(ServerProcess):
             time.sleep(0.5)
         pytest.fail(f"scripts/run did not serve {url} within {timeout} s:\n{self.log()[-4000:]}")
 
+    def wait_for_output(self, text: str, timeout: float = 180) -> None:
+        """Wait until the command has printed `text`."""
+        deadline = time.monotonic() + timeout
+        while text not in self.log():
+            assert self.process.poll() is None, f"scripts/run exited:\n{self.log()[-4000:]}"
+            if time.monotonic() > deadline:
+                pytest.fail(f"scripts/run did not print {text!r} within {timeout} s:\n{self.log()[-4000:]}")
+            time.sleep(0.2)
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
@@ -117,6 +144,20 @@ class RunCommand(ServerProcess):
 @pytest.fixture(scope="module")
 def project(tmp_path_factory) -> Path:
     return _fresh_copy(tmp_path_factory.mktemp("clone"))
+
+
+def _fresh_database(project: Path) -> None:
+    for leftover in project.glob("chatapp.db*"):
+        leftover.unlink()
+
+
+def _users_in(project: Path) -> int:
+    engine = create_engine(f"sqlite:///{project / 'chatapp.db'}")
+    try:
+        with Session(engine) as session:
+            return session.exec(select(sa.func.count(User.id))).one()
+    finally:
+        engine.dispose()
 
 
 def _log_in(page, base_url: str, username: str) -> float:
@@ -139,16 +180,17 @@ def _send_with_the_mouse(page, text: str) -> None:
 
 @pytest.mark.parametrize("mode", ["development", "production"])
 def test_the_readme_run_command_serves_the_demo_to_two_browsers(mode, project, browser, tmp_path):
-    for leftover in project.glob("chatapp.db*"):  # each mode starts on a fresh database
-        leftover.unlink()
+    _fresh_database(project)  # each mode starts on a fresh database
     if mode == "development":
         frontend, backend = free_port(), free_port()
         args = ["--frontend-port", str(frontend), "--backend-port", str(backend)]
+        env = {}  # the demo is seeded by default
     else:
         frontend = backend = free_port()
         args = ["--env", "prod", "--frontend-port", str(frontend), "--backend-port", str(backend)]
+        env = {"CHATAPP_SEED_DEMO": "1"}  # production mode seeds only when asked
     base_url = f"http://localhost:{frontend}"
-    server = RunCommand(project, args, backend, tmp_path / "run.log")
+    server = RunCommand(project, args, backend, tmp_path / "run.log", env=env)
     server.start()
     try:
         server.wait_ready(f"http://127.0.0.1:{backend}/ping")
@@ -178,6 +220,29 @@ def test_the_readme_run_command_serves_the_demo_to_two_browsers(mode, project, b
         assert restarts == 0, f"the backend restarted {restarts} time(s):\n{log[-4000:]}"
         noise = [line for line in log.splitlines() if NOISE.search(line)]
         assert noise == [], "scripts/run printed warnings:\n" + "\n".join(noise)
+
+        # The default origin allowlist follows the ports given: the pages' own origin opens
+        # the socket (as the browsers did), a page of another site cannot. (After reading the
+        # log: socket.io logs each refusal.)
+        backend_url = f"http://127.0.0.1:{backend}"
+        assert websocket_opens(backend_url, base_url)
+        assert not websocket_opens(backend_url, "https://evil.example")
+        assert not websocket_opens(backend_url, f"http://localhost:{free_port()}")
         print(f"{mode}: seconds from clicking 'Log in' to the chat page: {seconds}")
     finally:
         server.stop()
+
+
+def test_production_mode_without_the_seed_setting_creates_no_demo_accounts(project, tmp_path):
+    # Cheap: `scripts/run --env prod` is stopped as soon as the seed has decided, before
+    # the production build. The decision is made from scripts/run's own arguments.
+    _fresh_database(project)
+    port = free_port()
+    args = ["--env=prod", "--frontend-port", str(port), "--backend-port", str(port)]
+    server = RunCommand(project, args, port, tmp_path / "run.log")
+    server.start()
+    try:
+        server.wait_for_output("[seed] no demo accounts in prod mode")
+    finally:
+        server.stop()
+    assert _users_in(project) == 0
