@@ -329,8 +329,8 @@ class Context:
 class RatePacer:
     """Keeps one tab's status changes under the app's rate limit (so many per window).
 
-    The app drops a tab's changes beyond `limit` per `window` seconds
-    (`chatapp.services.limits.presence_changes`), as it should a script's.
+    The app refuses a user's changes beyond `limit` per `window` seconds
+    (`chatapp.services.limits.STATUS_CHANGES`), as it should a script's.
     """
 
     def __init__(self, limit: int, window: float, margin: float = 0.5) -> None:
@@ -344,10 +344,10 @@ class RatePacer:
     def for_presence_changes(cls) -> RatePacer:
         """The pacer for the app's limit on presence changes (none if the app has no limit)."""
         try:
-            from chatapp.services.limits import presence_changes
+            from chatapp.services.limits import STATUS_CHANGES
         except ImportError:
             return cls(limit=1_000_000, window=0.0, margin=0.0)
-        return cls(limit=presence_changes.limit, window=presence_changes.window)
+        return cls(limit=STATUS_CHANGES.amount, window=STATUS_CHANGES.seconds)
 
     def wait(self) -> None:
         """Wait until one more change stays under the limit (one spare), then count it."""

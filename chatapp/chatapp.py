@@ -6,6 +6,8 @@ from chatapp import log_redaction, routes
 from chatapp.pages.auth import login_page, signup_page
 from chatapp.pages.chat import conversation_page, home_page
 from chatapp.presence.tracker import presence_tracker
+from chatapp.services import limits
+from chatapp.settings import settings
 from chatapp.states.app_state import AppState
 from chatapp.states.auth import AuthFormState
 from chatapp.states.chat_state import ChatState
@@ -32,3 +34,5 @@ app.add_page(
 )
 
 app.register_lifespan_task(presence_tracker)
+# Rate limits and the login throttle: in Redis when there is one (shared by every instance).
+app.register_lifespan_task(limits.serving, redis_url=settings.redis_url, prefix=settings.limits_prefix)

@@ -9,7 +9,6 @@ from chatapp.components.presence import iso_time, last_seen_text, online_count, 
 from chatapp.components.sidebar import home_link
 from chatapp.services.conversations import Member
 from chatapp.services.messages import MessageView
-from chatapp.settings import settings
 from chatapp.states.chat_state import ChatState
 
 
@@ -179,7 +178,6 @@ def composer() -> rx.Component:
                     size="3",
                     flex="1",
                     auto_complete="off",
-                    max_length=settings.message_max_length + 1,
                 ),
                 rx.button(rx.icon("send", size=16), type="submit", size="3", aria_label="Send"),
                 width="100%",

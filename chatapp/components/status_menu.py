@@ -7,7 +7,7 @@ import reflex as rx
 from chatapp.components.avatar import avatar_with_presence
 from chatapp.components.form_dialog import form_dialog
 from chatapp.components.presence import iso_time, status_label, status_of
-from chatapp.services.accounts import PASSWORD_MAX, PASSWORD_MIN
+from chatapp.services.accounts import PASSWORD_MIN
 from chatapp.states.account import AccountState
 from chatapp.states.app_state import AppState
 
@@ -19,7 +19,6 @@ def _password_input(name: str, placeholder: str, autocomplete: str) -> rx.Compon
         type="password",
         required=True,
         min_length=PASSWORD_MIN if name != "current" else None,
-        max_length=PASSWORD_MAX,
         auto_complete=autocomplete,
         width="100%",
     )

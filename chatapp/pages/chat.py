@@ -15,6 +15,22 @@ def _signed_in(*children: rx.Component) -> rx.Component:
     """Render only for a signed-in user (the on_load redirects the others, and a tab
     whose login ends while it is open goes to the log-in form)."""
     return rx.cond(
+        AppState.tabs_full,
+        rx.center(
+            rx.callout(
+                "You have as many chatapp tabs open as one person may. Close one, then reload this one.",
+                icon="info",
+                id="tabs-full",
+            ),
+            height="100dvh",
+            padding="16px",
+        ),
+        _signed_in_or_waiting(*children),
+    )
+
+
+def _signed_in_or_waiting(*children: rx.Component) -> rx.Component:
+    return rx.cond(
         AppState.user_id > 0,
         rx.hstack(idle_watcher(), *children, spacing="0", width="100%", height="100dvh", overflow="hidden"),
         rx.center(

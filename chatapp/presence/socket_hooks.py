@@ -9,16 +9,23 @@ Reflex 0.10.1 has no public hooks for these, and registering socket.io `connect`
   `on_close(token, sid)` runs.
 Both run as tasks, outside Reflex's handlers. This leans on internals; Reflex is pinned,
 and tests/integration/test_presence_sync.py fails if either hook stops firing.
+
+The same wrapper caps the sockets one client address may hold open on this instance
+(each costs a tab state, about 200 KB): one more is refused at its handshake.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import reflex as rx
+from reflex_base import constants
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 logger = logging.getLogger(__name__)
 
@@ -27,9 +34,10 @@ OnSocket = Callable[[str, str], Awaitable[object]]
 _HOOKED = "_chatapp_socket_hooked"
 
 
-def install(app: rx.App, *, on_open: OnSocket, on_close: OnSocket) -> None:
+def install(app: rx.App, *, on_open: OnSocket, on_close: OnSocket, max_per_address: int = 0) -> None:
     """Call `on_open(token, sid)` when a tab's socket connects and `on_close(token, sid)`
-    when it disconnects (idempotent)."""
+    when it disconnects (idempotent), and refuse a socket from an address that already
+    holds `max_per_address` open ones on this instance (0: no cap)."""
     namespace = app.event_namespace
     if namespace is None:
         msg = "the app's event namespace does not exist yet"
@@ -45,17 +53,37 @@ def install(app: rx.App, *, on_open: OnSocket, on_close: OnSocket) -> None:
 
     original_connect = namespace.on_connect
     original_disconnect = namespace.on_disconnect
+    open_by_address: Counter[str] = Counter()
+    address_of: dict[str, str] = {}
 
-    async def on_connect(sid: str, environ: dict, auth: Any = None):
-        result = await original_connect(sid, environ, auth)
+    async def on_connect(sid: str, environ: dict, *args: Any, **kwargs: Any):
+        # Reflex 0.10.1 passes (sid, environ, auth); newer versions (sid, environ).
+        address = namespace._build_static_router_data(sid, environ)[constants.RouteVar.CLIENT_IP]
+        if max_per_address and open_by_address[address] >= max_per_address:
+            raise SocketRefused("too many connections from this address")
+        open_by_address[address] += 1
+        address_of[sid] = address
+        try:
+            result = await original_connect(sid, environ, *args, **kwargs)
+        except BaseException:
+            _release(sid)
+            raise
         token = namespace.sid_to_token.get(sid)
         if token:
             spawn(on_open, token, sid)
         return result
 
-    def on_disconnect(sid: str):
+    def _release(sid: str) -> None:
+        address = address_of.pop(sid, None)
+        if address is not None:
+            open_by_address[address] -= 1
+            if open_by_address[address] <= 0:
+                del open_by_address[address]
+
+    def on_disconnect(sid: str, *args: Any, **kwargs: Any):
+        _release(sid)
         token = namespace.sid_to_token.get(sid)
-        result = original_disconnect(sid)
+        result = original_disconnect(sid, *args, **kwargs)
         if token:
             spawn(on_close, token, sid)
         return result
@@ -72,3 +100,27 @@ def _finished(tasks: set[asyncio.Task]) -> Callable[[asyncio.Task], None]:
             logger.error("presence socket handling failed", exc_info=task.exception())
 
     return done
+
+
+def forget_soon(app: rx.App, token: str, after: float) -> None:
+    """Let Reflex drop a tab's state `after` seconds from now unless the tab comes back.
+
+    Reflex's in-memory state manager keeps every tab's state for an hour after its last
+    use; a server that 2,000 sockets left held all their states that long. A tab that
+    reconnects in time is used again, which renews its hour; one that does not is purged
+    by Reflex's own expiry (which skips a state some handler holds). Other state managers
+    keep their own expiry.
+    """
+    manager = app.state_manager
+    deadlines = getattr(manager, "_token_expires_at", None)
+    if not isinstance(deadlines, dict):
+        return
+    namespace = app.event_namespace
+    if namespace is None or token in namespace.sid_to_token.values():
+        return  # back on a socket: its state is in use
+    entry = deadlines.get(token)
+    if entry is None:
+        return
+    _, state_token = entry
+    deadlines[token] = (min(entry[0], time.time() + after), state_token)
+    manager._ensure_expiration_task()

@@ -125,8 +125,14 @@ async def presence_tracker(app: rx.App) -> AsyncIterator[None]:
 
     async def on_close(token: str, sid: str) -> None:
         await service.mark_offline(token=token, sid=sid)
+        # A tab that has not come back within the grace is gone: its state need not be
+        # kept for Reflex's hour (a reload or a short network loss is back well before).
+        await asyncio.sleep(settings.presence_grace + 1)
+        socket_hooks.forget_soon(app, token, settings.tab_state_ttl)
 
-    socket_hooks.install(app, on_open=on_open, on_close=on_close)
+    socket_hooks.install(
+        app, on_open=on_open, on_close=on_close, max_per_address=settings.max_sockets_per_address
+    )
     flusher = asyncio.create_task(_flush_periodically(service), name="presence_flush")
     try:
         yield

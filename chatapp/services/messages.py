@@ -28,7 +28,18 @@ class MessageView:
 
 
 def clean_body(body: str, *, max_length: int | None = None) -> str:
-    """Strip a message body and check its length.
+    """The message body as it will be stored, checked.
+
+    Only leading and trailing whitespace is removed, and the limit applies to what is
+    left: exactly the stored text. Nothing is ever cut: a body over the limit is refused
+    (the sender's draft is kept), never shortened into something they did not write.
+
+    Args:
+        body: The text as the sender typed it.
+        max_length: The limit in characters (the configured one when None).
+
+    Returns:
+        The text to store.
 
     Raises:
         InvalidInput: Empty, whitespace only, or longer than the limit.
@@ -39,7 +50,7 @@ def clean_body(body: str, *, max_length: int | None = None) -> str:
         msg = "A message cannot be empty."
         raise InvalidInput(msg)
     if len(text) > limit:
-        msg = f"A message is at most {limit:,} characters."
+        msg = f"Messages can be at most {limit:,} characters."
         raise InvalidInput(msg)
     return text
 

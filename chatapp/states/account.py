@@ -6,7 +6,7 @@ import asyncio
 
 import reflex as rx
 
-from chatapp.services import accounts, logins
+from chatapp.services import accounts, limits, logins
 from chatapp.services.errors import ChatError
 from chatapp.states.app_state import AppState, end_tabs
 from chatapp.states.forms import field
@@ -35,12 +35,13 @@ class AccountState(AppState):
         """Replace the password; every other login of the user ends (this one stays)."""
         if not await self._signed_in():
             return None
-        new = field(form_data, "new", accounts.PASSWORD_MAX + 1)
-        if new != field(form_data, "repeat", accounts.PASSWORD_MAX + 1):
-            self.password_error = "The new passwords do not match."
-            return None
-        current = field(form_data, "current", accounts.PASSWORD_MAX + 1)
         try:
+            new = field(form_data, "new")
+            if new != field(form_data, "repeat"):
+                self.password_error = "The new passwords do not match."
+                return None
+            current = field(form_data, "current")
+            await limits.take(limits.PASSWORD_CHECKS, self._limit_key())
             await asyncio.to_thread(_change_password, self.user_id, current, new)
         except ChatError as exc:
             self.password_error = str(exc)

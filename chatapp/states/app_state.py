@@ -16,6 +16,7 @@ from chatapp.presence import fanout
 from chatapp.presence.logic import epoch_ms, newer
 from chatapp.presence.tracker import get_app, get_service
 from chatapp.services import limits, logins
+from chatapp.settings import settings
 from chatapp.states.session import SessionState
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,8 @@ class AppState(SessionState):
     manual_until_ms: int = 0
     # This user hides their last-seen time (and so sees no one's).
     hide_last_seen: bool = False
+    # This user has the most tabs open that one user may: this one stays empty.
+    tabs_full: bool = False
     # What the browser holds of presence_map, to send it only what differs.
     _presence_sent: dict[str, dict[str, Any]] = {}
 
@@ -68,6 +71,9 @@ class AppState(SessionState):
             # meanwhile (logged out elsewhere, expired): it leaves, as at a logout.
             await service.mark_offline(token=self.router.session.client_token, sid=None)
             return rx.redirect(routes.LOGIN)
+        self.tabs_full = await self._over_tab_cap()
+        if self.tabs_full:
+            return None
         await service.mark_online(
             token=self.router.session.client_token,
             sid=self.router.session.session_id,
@@ -118,6 +124,19 @@ class AppState(SessionState):
         self.auth_token = ""
         return rx.redirect(routes.LOGIN)
 
+    async def _over_tab_cap(self) -> bool:
+        """Whether this tab would be one more than `settings.max_tabs_per_user` (over all
+        the user's logins and devices, on every instance)."""
+        cap = settings.max_tabs_per_user
+        if not cap:
+            return False
+        tabs = await get_service().registry.tokens_of([self.user_id])
+        return self.router.session.client_token not in tabs and len(tabs) >= cap
+
+    def _limit_key(self) -> str:
+        """What the rate limits count by: the user, however many tabs or sockets they open."""
+        return f"user:{self.user_id}"
+
     async def _on_signed_out(self) -> None:
         """The tab's login ended: it leaves presence at once (no grace) and forgets what
         it showed; its socket gets no more changes."""
@@ -138,12 +157,11 @@ class AppState(SessionState):
         """The browser reports that this tab became idle (or active again)."""
         if not await self._signed_in():
             return
-        token = self.router.session.client_token
         try:
-            limits.presence_changes.take(token, limits.now(), "status changes")
+            await limits.take(limits.IDLE_REPORTS, self._limit_key())
         except limits.RateLimited:
             return  # a flapping or scripted tab: its reports are dropped, peers see nothing
-        await get_service().set_idle(token=token, idle=idle is True)
+        await get_service().set_idle(token=self.router.session.client_token, idle=idle is True)
 
     @rx.event
     async def set_status(self, choice: str):
@@ -153,7 +171,7 @@ class AppState(SessionState):
         if not isinstance(choice, str) or choice not in MANUAL_CHOICES:
             return rx.toast.error(f"Unknown status {str(choice)[:20]!r}.")
         try:
-            limits.presence_changes.take(self.router.session.client_token, limits.now(), "status changes")
+            await limits.take(limits.STATUS_CHANGES, self._limit_key())
         except limits.RateLimited as exc:
             return rx.toast.error(str(exc))
         status, duration = MANUAL_CHOICES[choice]
@@ -168,7 +186,7 @@ class AppState(SessionState):
         if not await self._signed_in():
             return rx.redirect(routes.LOGIN)
         try:
-            limits.presence_changes.take(self.router.session.client_token, limits.now(), "status changes")
+            await limits.take(limits.STATUS_CHANGES, self._limit_key())
         except limits.RateLimited as exc:
             return rx.toast.error(str(exc))
         await get_service().set_hide_last_seen(user_id=self.user_id, hide=hide is True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import math
 
 import reflex as rx
 
@@ -41,43 +40,41 @@ class AuthFormState(SessionState):
 
     @rx.event
     async def log_in(self, form_data: dict):
-        """Check the credentials and start a session."""
-        username = accounts.normalize_username(field(form_data, "username", 64))
-        password = field(form_data, "password", accounts.PASSWORD_MAX + 1)
-        address = self.router.session.client_ip or "unknown"
-        now = limits.now()
-        wait = max(
-            limits.login_failures_by_user.retry_after(username, now),
-            limits.login_failures_by_address.retry_after(address, now),
-        )
-        if wait > 0:
-            self.form_error = f"Too many failed attempts. Try again in {math.ceil(wait)} s."
-            return None
+        """Check the credentials and start a session.
+
+        Throttled per (username, address) with growing delays, and per address and per
+        username overall (`limits.LoginThrottle`): a stranger cannot lock the owner out.
+        """
         try:
-            user_id = await asyncio.to_thread(_authenticate, username, password)
-        except ChatError as exc:
-            limits.login_failures_by_user.hit(username, now)
-            limits.login_failures_by_address.hit(address, now)
+            username = accounts.normalize_username(field(form_data, "username"))
+            password = field(form_data, "password")
+            async with limits.login_throttle.attempt(username, self._address()):
+                user_id = await asyncio.to_thread(_authenticate, username, password)
+        except ChatError as exc:  # a wrong password, or "Too many failed attempts…"
             self.form_error = str(exc)
             return None
-        limits.login_failures_by_user.forget(username)
         return await self._start_session(user_id)
 
     @rx.event
     async def sign_up(self, form_data: dict):
         """Create the account and sign in."""
-        password = field(form_data, "password", accounts.PASSWORD_MAX + 1)
-        if password != field(form_data, "confirm", accounts.PASSWORD_MAX + 1):
-            self.form_error = "The passwords do not match."
-            return None
         try:
-            user_id = await asyncio.to_thread(
-                _sign_up, field(form_data, "username", 64), field(form_data, "display_name", 200), password
-            )
+            username, display_name = field(form_data, "username"), field(form_data, "display_name")
+            password = field(form_data, "password")
+            if password != field(form_data, "confirm"):
+                self.form_error = "The passwords do not match."
+                return None
+            accounts.validate_signup(username, display_name, password)  # a typo costs no sign-up
+            await limits.take(limits.SIGNUPS, limits.address_key(self._address()))
+            user_id = await asyncio.to_thread(_sign_up, username, display_name, password)
         except ChatError as exc:
             self.form_error = str(exc)
             return None
         return await self._start_session(user_id)
+
+    def _address(self) -> str:
+        """The client's address (behind proxies: as `REFLEX_TRUSTED_PROXY_HOPS` says)."""
+        return self.router.session.client_ip or "unknown"
 
     async def _start_session(self, user_id: int):
         self.form_error = ""

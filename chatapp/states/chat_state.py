@@ -17,7 +17,6 @@ from chatapp.services.conversations import Member
 from chatapp.services.errors import ChatError
 from chatapp.services.inbox import ConversationSummary
 from chatapp.services.messages import MessageView
-from chatapp.settings import settings
 from chatapp.states.app_state import AppState
 from chatapp.states.forms import field
 
@@ -71,7 +70,7 @@ class ChatState(AppState):
     @rx.event
     async def load_home(self) -> None:
         """on_load of the home page (after `AppState.load_session`)."""
-        if not await self._signed_in():
+        if self.tabs_full or not await self._signed_in():
             return
         self._clear_current()
         self._reload_list()
@@ -89,7 +88,7 @@ class ChatState(AppState):
     @rx.event
     async def load_conversation(self) -> None:
         """on_load of /c/[cid]: open it if the user is a member, else say so."""
-        if not await self._signed_in():
+        if self.tabs_full or not await self._signed_in():
             return
         self._clear_current()
         self.draft = ""
@@ -125,12 +124,12 @@ class ChatState(AppState):
         if not await self._signed_in():
             return rx.redirect(routes.LOGIN)
         body = self.draft
-        if isinstance(form_data, dict) and "body" in form_data:
-            body = field(form_data, "body", settings.message_max_length + 1)
         with rx.session() as session:
             try:
+                if isinstance(form_data, dict) and "body" in form_data:
+                    body = field(form_data, "body")  # whole: the service checks what it stores
                 msgs.clean_body(body)  # an empty message is refused, not counted
-                limits.messages.take(self.router.session.client_token, limits.now(), "messages at once")
+                await limits.take(limits.MESSAGES, self._limit_key())
                 view = msgs.send(session, author_id=self.user_id, conversation_id=self.current_id, body=body)
             except ChatError as exc:
                 self.error = str(exc)  # the draft stays, so nothing typed is lost
@@ -182,9 +181,11 @@ class ChatState(AppState):
         """Open (or create) the direct conversation with a username."""
         if not await self._signed_in():
             return rx.redirect(routes.LOGIN)
-        username = field(form_data, "username", 64)
         with rx.session() as session:
             try:
+                username = field(form_data, "username")
+                await limits.take(limits.CONVERSATION_CREATION, self._limit_key())
+                await limits.take(limits.MEMBER_SEARCH, self._limit_key())
                 cid, created = conv.open_direct(session, user_id=self.user_id, other_username=username)
             except ChatError as exc:
                 self.dialog_error = str(exc)
@@ -200,10 +201,12 @@ class ChatState(AppState):
         """Create a group from the dialog's title and usernames."""
         if not await self._signed_in():
             return rx.redirect(routes.LOGIN)
-        title = field(form_data, "title", 200)
-        names = _split_usernames(field(form_data, "members", 4000))
         with rx.session() as session:
             try:
+                title = field(form_data, "title")
+                names = _split_usernames(field(form_data, "members"))
+                await limits.take(limits.CONVERSATION_CREATION, self._limit_key())
+                await limits.take(limits.MEMBER_SEARCH, self._limit_key(), cost=max(1, len(names)))
                 cid = conv.create_group(session, user_id=self.user_id, title=title, member_usernames=names)
             except ChatError as exc:
                 self.dialog_error = str(exc)
@@ -218,12 +221,18 @@ class ChatState(AppState):
         """Add users to the open group."""
         if not await self._signed_in():
             return rx.redirect(routes.LOGIN)
-        names = _split_usernames(field(form_data, "usernames", 4000))
+        try:
+            names = _split_usernames(field(form_data, "usernames"))
+        except ChatError as exc:
+            self.error = str(exc)
+            return None
         if not names:
             self.error = "Name at least one username to add."
             return None
         with rx.session() as session:
             try:
+                await limits.take(limits.MEMBERSHIP_CHANGES, self._limit_key())
+                await limits.take(limits.MEMBER_SEARCH, self._limit_key(), cost=len(names))
                 added = conv.add_members(
                     session, user_id=self.user_id, conversation_id=self.current_id, usernames=names
                 )

@@ -27,7 +27,7 @@ def test_a_message_flood_is_cut_at_the_limit_and_the_other_user_is_unaffected(ba
     b_id, b_name = create_user("calm")
     cid = direct(a_id, b_name)
     path, query = f"/c/{cid}", {"cid": str(cid)}
-    burst = limits.messages.limit + 5
+    burst = limits.MESSAGES.amount + 5
 
     async def scenario():
         a = ReflexClient(backend_url, auth_token_for(a_id))
@@ -45,16 +45,16 @@ def test_a_message_flood_is_cut_at_the_limit_and_the_other_user_is_unaffected(ba
         return json.dumps(a.updates)
 
     wire = run_async(scenario())
-    assert _count(cid, a_id) == limits.messages.limit
+    assert _count(cid, a_id) == limits.MESSAGES.amount
     assert _count(cid, b_id) == 1
-    assert "Too many messages at once. Try again in" in wire
+    assert "Too many messages. Try again in" in wire
 
 
 def test_a_presence_flood_reaches_peers_only_up_to_the_limit(backend_url):
     a_id, _ = create_user("flap")
     b_id, b_name = create_user("watch")
     direct(a_id, b_name)
-    toggles = limits.presence_changes.limit + 10
+    toggles = limits.STATUS_CHANGES.amount + 10
 
     async def scenario():
         b = ReflexClient(backend_url, auth_token_for(b_id))
@@ -74,5 +74,5 @@ def test_a_presence_flood_reaches_peers_only_up_to_the_limit(backend_url):
         return len(changes), json.dumps(a.updates)
 
     changes, wire = run_async(scenario())
-    assert 0 < changes <= limits.presence_changes.limit
+    assert 0 < changes <= limits.STATUS_CHANGES.amount
     assert "Too many status changes" in wire
