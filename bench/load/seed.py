@@ -22,6 +22,7 @@ def write_database(db_url: str, graph: ContactGraph) -> None:
     migrations made (columns left out take their database defaults).
     """
     from chatapp.models import utcnow
+    from chatapp.services.logins import digest
 
     now = utcnow()
     engine = sa.create_engine(db_url)
@@ -68,7 +69,8 @@ def write_database(db_url: str, graph: ContactGraph) -> None:
                 conn,
                 tables.tables["localauthsession"],
                 [
-                    {"user_id": uid, "session_id": token, "expiration": now + timedelta(days=1)}
+                    # The app keeps a login's digest, never its token (chatapp.services.logins).
+                    {"user_id": uid, "session_id": digest(token), "expiration": now + timedelta(days=1)}
                     for uid, token in graph.login_tokens.items()
                 ],
             )
