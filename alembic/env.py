@@ -63,6 +63,12 @@ def run_migrations_online() -> None:
     )
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # The app enforces foreign keys on SQLite (chatapp/sqlite.py), but a migration
+            # rebuilds a table to alter it (batch mode), dropping the old one while others
+            # still reference it: off for the migration's connection, as Alembic advises.
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         context.configure(connection=connection, target_metadata=target_metadata)
 
         with context.begin_transaction():

@@ -65,12 +65,29 @@ def _utc_column(*, nullable: bool, index: bool = False) -> sa.Column:
 class User(SQLModel, table=True):
     """An account: a unique lower-case username and a bcrypt hash of its password.
 
-    Created only with its `Profile`, by `services.accounts.sign_up`.
+    Created only with its `Profile`, by `services.accounts.sign_up`, and the database
+    holds it to that: each references the other, the user's reference checked when the
+    transaction commits (so the two can be inserted one after the other), and neither
+    can be committed alone.
     """
 
     __tablename__ = "localuser"
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            sa.Integer,
+            sa.ForeignKey(
+                "profile.user_id",
+                name="fk_localuser_profile",
+                deferrable=True,
+                initially="DEFERRED",
+                use_alter=True,  # the two tables reference each other
+            ),
+            primary_key=True,
+            autoincrement=True,  # a reference would otherwise turn the generated id off
+        ),
+    )
     username: str = Field(unique=True, nullable=False, index=True, sa_type=String(255))
     password_hash: bytes = Field(nullable=False)
     enabled: bool = False

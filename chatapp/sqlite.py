@@ -6,7 +6,10 @@ Every SQLite connection the app opens (Reflex's sessions, migrations, scripts) i
 - `synchronous=NORMAL`: a commit does not wait for the disk (fsync at checkpoints only).
   A crash of the app loses nothing; a power cut may lose the last commits.
 - `busy_timeout`: a second process (a migration, the seed) waits for the lock instead of
-  failing at once.
+  failing at once;
+- `foreign_keys`: references are enforced, as on PostgreSQL (SQLite's default is not
+  to); migrations turn it off for themselves (alembic/env.py), since SQLite rebuilds a
+  table to alter it.
 
 Measured on this machine (a commit of one row): 0.79 ms median, 2.9 ms p99 with SQLite's
 defaults, 0.012 / 0.039 ms with these. Database calls run on the event loop, so every
@@ -20,7 +23,12 @@ import sqlite3
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-PRAGMAS = ("PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA busy_timeout=5000")
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA foreign_keys=ON",
+)
 
 
 @event.listens_for(Engine, "connect")

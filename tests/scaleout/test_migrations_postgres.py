@@ -62,3 +62,17 @@ def test_the_apps_services_and_presence_store_work_on_the_migrated_postgres(peop
     assert facts.last_seen_at == seen and facts.last_seen_at.tzinfo is not None
     assert (facts.manual_status, facts.manual_until) == ("dnd", seen)
     assert profile.created_at.tzinfo is not None
+
+
+def test_postgres_refuses_a_user_without_a_profile(people: People):
+    from chatapp.models import User
+
+    with people.session() as session:
+        session.add(User(username="pg_lonely", password_hash=b"!", enabled=True))
+        try:
+            session.commit()
+        except sa.exc.IntegrityError:
+            refused = True
+        else:
+            refused = False
+    assert refused
