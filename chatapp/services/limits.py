@@ -20,7 +20,7 @@ Rules (per key, moving windows; a test or a setting makes others with
 |---|---|---|
 | `MESSAGES` | 20 per 10 s | user |
 | `STATUS_CHANGES` | 30 per minute (status menu, "hide my last seen") | user |
-| `IDLE_REPORTS` | 60 per minute (a tab's idle/active reports; over it they are dropped) | user |
+| `IDLE_REPORTS` | 120 per minute (a tab's idle/active reports; over it they are dropped) | user |
 | `SIGNUPS` | 5 per hour | address |
 | `CONVERSATION_CREATION` | 20 per hour (direct chats and groups) | user |
 | `MEMBER_SEARCH` | 60 usernames looked up per minute (cost = names in the request) | user |
@@ -127,9 +127,10 @@ class Rule:
 # A person types far slower; a script is cut off after a burst, and others are unaffected.
 MESSAGES = Rule("messages", 20, 10, "messages")
 STATUS_CHANGES = Rule("status", 30, 60, "status changes")
-# A tab reports at most two transitions per idle period (5 min), so even ten tabs stay far
-# below this; a script flapping its idle state is dropped silently.
-IDLE_REPORTS = Rule("idle", 60, 60, "idle reports")
+# A tab reports at most two transitions per idle period (5 min), plus one per reload, so
+# even many tabs stay far below this; a script flapping its idle state is dropped
+# silently. Generous, because a dropped report leaves a status wrong until the next one.
+IDLE_REPORTS = Rule("idle", 120, 60, "idle reports")
 SIGNUPS = Rule("signups", 5, 3600, "sign-ups")
 CONVERSATION_CREATION = Rule("conversations", 20, 3600, "new conversations")
 # Looking usernames up tells whether they exist: counted per name, so that the app cannot

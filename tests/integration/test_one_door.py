@@ -141,6 +141,9 @@ def test_sign_up_on_the_wire_follows_the_same_rules_as_the_form(backend_url, use
     assert _accounts() == before
     with rx.session() as session:  # and never an account without its profile
         orphans = session.exec(
-            sa.select(sa.func.count()).select_from(User).outerjoin(Profile).where(Profile.user_id.is_(None))
+            sa.select(sa.func.count())
+            .select_from(User)
+            .outerjoin(Profile, Profile.user_id == User.id)
+            .where(Profile.user_id.is_(None))
         ).one()[0]
     assert orphans == 0

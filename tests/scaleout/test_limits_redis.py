@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 
 import pytest
 import redis
@@ -20,9 +21,18 @@ STRANGER, HOME = "203.0.113.66", "198.51.100.10"
 
 
 @pytest.fixture
-def prefix(redis_prefix) -> str:
-    """A key prefix of the test's own, inside the run's (whose keys are deleted after)."""
-    return f"{redis_prefix}:limits-{uuid.uuid4().hex[:8]}"
+def prefix(services) -> Iterator[str]:
+    """A key prefix of the test's own, outside the run's presence prefix (whose keys other
+    tests list and read as presence records); its keys are deleted after."""
+    prefix = f"chatapp-test-limits-{uuid.uuid4().hex[:10]}"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(f"{prefix}*"))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 async def fail(t: LoginThrottle, username: str, address: str) -> None:

@@ -11,7 +11,7 @@ from tests.scaleout.support import presence_keys, received, tab
 from tests.support import run_async
 
 ROUNDS = 10
-BURST = 12  # reports per tab in the burst (the rate limit allows 30 a minute per tab)
+BURST = 12  # reports per tab in the burst (4 tabs x 22 stay under 120 a minute per user)
 
 
 def test_concurrent_changes_of_one_user_through_both_instances_end_right_and_broadcast_once(
