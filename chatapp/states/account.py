@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import reflex as rx
 
-from chatapp.services import accounts, limits, logins
+from chatapp.services import accounts, limits, logins, password_gate
 from chatapp.services.errors import ChatError
 from chatapp.states.app_state import AppState, end_tabs
 from chatapp.states.forms import field
 
 
 def _change_password(user_id: int, current: str, new: str) -> None:
-    """bcrypt twice: run in a worker thread."""
+    """bcrypt twice: run through `password_gate`."""
     with rx.session() as session:
         accounts.change_password(session, user_id=user_id, current=current, new=new)
 
@@ -42,7 +40,7 @@ class AccountState(AppState):
                 return None
             current = field(form_data, "current")
             await limits.take(limits.PASSWORD_CHECKS, self._limit_key())
-            await asyncio.to_thread(_change_password, self.user_id, current, new)
+            await password_gate.run(_change_password, self.user_id, current, new)
         except ChatError as exc:
             self.password_error = str(exc)
             return None

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import reflex as rx
 
 from chatapp import routes
-from chatapp.services import accounts, limits
+from chatapp.services import accounts, limits, password_gate
 from chatapp.services.errors import ChatError
 from chatapp.states.forms import field
 from chatapp.states.session import SessionState
 
 
 def _authenticate(username: str, password: str) -> int:
-    """The user id for these credentials (bcrypt: run in a worker thread)."""
+    """The user id for these credentials (bcrypt: run through `password_gate`)."""
     with rx.session() as session:
         return accounts.authenticate(session, username=username, password=password).id
 
 
 def _sign_up(username: str, display_name: str, password: str) -> int:
-    """Create the account (bcrypt: run in a worker thread); its user id."""
+    """Create the account (bcrypt: run through `password_gate`); its user id."""
     with rx.session() as session:
         return accounts.sign_up(session, username=username, display_name=display_name, password=password).id
 
@@ -49,7 +47,7 @@ class AuthFormState(SessionState):
             username = accounts.normalize_username(field(form_data, "username"))
             password = field(form_data, "password")
             async with limits.login_throttle.attempt(username, self._address()):
-                user_id = await asyncio.to_thread(_authenticate, username, password)
+                user_id = await password_gate.run(_authenticate, username, password)
         except ChatError as exc:  # a wrong password, or "Too many failed attempts…"
             self.form_error = str(exc)
             return None
@@ -66,7 +64,7 @@ class AuthFormState(SessionState):
                 return None
             accounts.validate_signup(username, display_name, password)  # a typo costs no sign-up
             await limits.take(limits.SIGNUPS, limits.address_key(self._address()))
-            user_id = await asyncio.to_thread(_sign_up, username, display_name, password)
+            user_id = await password_gate.run(_sign_up, username, display_name, password)
         except ChatError as exc:
             self.form_error = str(exc)
             return None

@@ -1,0 +1,69 @@
+"""Password checks run one at a time, off the event loop, behind a short queue."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+
+from chatapp.services import password_gate
+
+
+def test_checks_run_one_at_a_time_in_a_worker_thread_and_the_loop_stays_free():
+    running, most, threads = 0, 0, set()
+    lock = threading.Lock()
+
+    def check(n: int) -> int:
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        threads.add(threading.get_ident())
+        time.sleep(0.05)
+        with lock:
+            running -= 1
+        return n
+
+    async def scenario():
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                ticks += 1
+                await asyncio.sleep(0.005)
+
+        beat = asyncio.create_task(ticker())
+        results = await asyncio.gather(*(password_gate.run(check, n) for n in range(5)))
+        beat.cancel()
+        return results, ticks
+
+    results, ticks = asyncio.run(scenario())
+    assert results == [0, 1, 2, 3, 4]
+    assert most == 1
+    assert threading.get_ident() not in threads
+    assert ticks > 10  # the loop ran meanwhile: 5 checks of 50 ms took 250 ms
+
+
+def test_beyond_the_queue_an_attempt_is_refused_at_once_and_nothing_is_checked():
+    release = threading.Event()
+    checked = []
+
+    def check(n: int) -> int:
+        checked.append(n)
+        release.wait(5)
+        return n
+
+    async def scenario():
+        first = [asyncio.create_task(password_gate.run(check, n)) for n in range(1 + password_gate.QUEUE)]
+        await asyncio.sleep(0.05)
+        with pytest.raises(password_gate.Busy, match="Try again in a few seconds"):
+            await password_gate.run(check, 99)
+        release.set()
+        return await asyncio.gather(*first)
+
+    done = asyncio.run(scenario())
+    assert done == list(range(1 + password_gate.QUEUE))
+    assert 99 not in checked
