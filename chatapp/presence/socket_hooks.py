@@ -123,4 +123,10 @@ def forget_soon(app: rx.App, token: str, after: float) -> None:
         return
     _, state_token = entry
     deadlines[token] = (min(entry[0], time.time() + after), state_token)
+    # Reflex's expiry task sleeps until the soonest deadline it saw (an hour away while the
+    # tab was open) and would not notice this one: start it afresh.
+    sleeping = manager._expiration_task
+    if sleeping is not None and not sleeping.done():
+        sleeping.cancel()
+        manager._expiration_task = None
     manager._ensure_expiration_task()

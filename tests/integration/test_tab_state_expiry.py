@@ -1,0 +1,55 @@
+"""A closed tab's state is dropped soon after it failed to come back, not after Reflex's
+hour; a tab back on a socket keeps it."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bench.reflex_client import ReflexClient
+from chatapp.presence import socket_hooks, tracker
+from tests.support import auth_token_for, create_user, run_async
+
+
+def _held(token: str) -> bool:
+    return token in tracker.get_app().state_manager.states
+
+
+async def _until(predicate, timeout: float = 5.0) -> bool:
+    for _ in range(int(timeout / 0.05)):
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return predicate()
+
+
+async def _forget(token: str, after: float) -> None:
+    """`forget_soon` on the app's own event loop, as the tracker calls it."""
+
+    async def call() -> None:
+        socket_hooks.forget_soon(tracker.get_app(), token, after)
+
+    await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call(), tracker.get_loop()))
+
+
+def test_a_closed_tabs_state_is_dropped_after_its_time_and_an_open_ones_is_kept(backend_url):
+    a_id, _ = create_user("expiry")
+    namespace = tracker.get_app().event_namespace
+
+    async def scenario():
+        gone = ReflexClient(backend_url, auth_token_for(a_id))
+        kept = ReflexClient(backend_url, auth_token_for(a_id))
+        for tab in (gone, kept):
+            await tab.connect()
+            await tab.load("/")
+        await gone.disconnect()
+        closed = await _until(lambda: gone.token not in namespace.sid_to_token.values())
+        both_held = _held(gone.token) and _held(kept.token)
+        await _forget(gone.token, 0.3)
+        await _forget(kept.token, 0.3)  # still connected: left alone
+        dropped = await _until(lambda: not _held(gone.token))
+        await asyncio.sleep(0.5)
+        still = _held(kept.token)
+        await kept.disconnect()
+        return closed, both_held, dropped, still
+
+    assert run_async(scenario()) == (True, True, True, True)
