@@ -9,6 +9,7 @@ import time
 import pytest
 
 from chatapp.services import password_gate
+from tests.support import run_async
 
 
 def test_checks_run_one_at_a_time_in_a_worker_thread_and_the_loop_stays_free():
@@ -40,7 +41,7 @@ def test_checks_run_one_at_a_time_in_a_worker_thread_and_the_loop_stays_free():
         beat.cancel()
         return results, ticks
 
-    results, ticks = asyncio.run(scenario())
+    results, ticks = run_async(scenario())
     assert results == [0, 1, 2, 3, 4]
     assert most == 1
     assert threading.get_ident() not in threads
@@ -64,6 +65,6 @@ def test_beyond_the_queue_an_attempt_is_refused_at_once_and_nothing_is_checked()
         release.set()
         return await asyncio.gather(*first)
 
-    done = asyncio.run(scenario())
+    done = run_async(scenario())
     assert done == list(range(1 + password_gate.QUEUE))
     assert 99 not in checked
