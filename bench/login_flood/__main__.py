@@ -1,0 +1,150 @@
+"""`python -m bench.login_flood`: message delivery between two users, with no flood and
+under floods of wrong-password log-in attempts, and its results page.
+
+Each condition starts the app (`reflex run --env prod`, fresh SQLite database), opens A's
+and B's tabs on their direct conversation, sends the messages at a steady pace while the
+attacker floods the log-in form (if the condition has a flood), and checks that every
+message arrived. Writes docs/login-flood.md; exit status 1 if any condition was incomplete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+from bench.app_server import ROOT
+from bench.load.report import app_version, now
+from bench.load.suite import wait_for_quiet
+from bench.login_flood import report
+from bench.login_flood.run import Condition, FloodConfig, run_condition
+
+
+def _rates(text: str) -> list[float]:
+    return [float(x) for x in text.split(",") if x.strip()]
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line."""
+    d = FloodConfig()
+    p = argparse.ArgumentParser(
+        prog="python -m bench.login_flood",
+        description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    w = p.add_argument_group("workload")
+    w.add_argument("--messages", type=int, default=d.messages, help="measured messages per condition")
+    w.add_argument("--message-rate", type=float, default=d.message_rate, help="messages per second")
+    w.add_argument("--warmup-messages", type=int, default=d.warmup_messages, help="unmeasured messages first")
+    w.add_argument(
+        "--floods",
+        type=_rates,
+        default=[10.0, 50.0],
+        help="attempts per second of the many-address floods, comma-separated (after a baseline)",
+    )
+    w.add_argument(
+        "--one-address-floods",
+        type=_rates,
+        default=[10.0],
+        help="attempts per second of the floods from 127.0.0.1 alone, comma-separated (empty: none)",
+    )
+    w.add_argument("--no-baseline", dest="baseline", action="store_false", help="skip the no-flood condition")
+    w.add_argument("--settle", type=float, default=d.settle, help="seconds of flood before the messages")
+    w.add_argument("--per-address", type=int, default=d.per_address, help="attempts per attacking address")
+    w.add_argument(
+        "--target-share", type=float, default=d.target_share, help="share of attempts at the existing account"
+    )
+    w.add_argument(
+        "--drain", type=float, default=d.drain, help="seconds to wait for the flood's last answers"
+    )
+    w.add_argument("--timeout", type=float, default=d.timeout, help="seconds to wait for the last messages")
+    r = p.add_argument_group("running")
+    r.add_argument(
+        "--app-env", action="append", default=[], metavar="KEY=VALUE", help="extra environment of the app"
+    )
+    r.add_argument("--app-label", default=None, help="what the page calls the app under test")
+    r.add_argument(
+        "--max-load",
+        type=float,
+        default=1.5,
+        help="before each condition, wait (up to 5 min) until the load average is at most this (0: never)",
+    )
+    r.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="write a py-spy profile of the app's worker during each condition's messages here",
+    )
+    r.add_argument(
+        "--profile-format",
+        choices=["flamegraph", "raw", "speedscope"],
+        default="flamegraph",
+        help="py-spy's format",
+    )
+    o = p.add_argument_group("output")
+    o.add_argument("--out", type=Path, default=ROOT / "docs" / "login-flood.md", help="the results page")
+    o.add_argument("--json", type=Path, default=None, help="also write every figure as JSON here")
+    o.add_argument("--no-docs", dest="docs", action="store_false", help="print the results, write no page")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every condition; exit status 1 if any was incomplete or incorrect."""
+    args = parser().parse_args(argv)
+    if args.messages < 1 or args.message_rate <= 0 or not 0 <= args.target_share <= 1:
+        parser().error("--messages must be at least 1, --message-rate above 0, --target-share in 0..1")
+    config = FloodConfig(
+        messages=args.messages,
+        message_rate=args.message_rate,
+        warmup_messages=args.warmup_messages,
+        settle=args.settle,
+        per_address=max(1, args.per_address),
+        target_share=args.target_share,
+        drain=args.drain,
+        timeout=args.timeout,
+        app_env=dict(item.split("=", 1) for item in args.app_env),
+    )
+    conditions = [Condition(0)] if args.baseline else []
+    conditions += [Condition(rate) for rate in args.floods if rate > 0]
+    conditions += [Condition(rate, one_address=True) for rate in args.one_address_floods if rate > 0]
+    started = now()
+    # Read before the runs: the checkout may change while they last (a shared one does).
+    app_label = args.app_label or app_version(None)
+    command = "python -m bench.login_flood " + shlex.join(argv if argv is not None else sys.argv[1:])
+    results = []
+    for condition in conditions:
+        if args.max_load > 0:
+            wait_for_quiet(args.max_load, timeout=300, log=print)
+        result = run_condition(
+            condition, config, profile_dir=args.profile, profile_format=args.profile_format
+        )
+        results.append(result)
+        print(f"  {condition.label}: {'correct' if result.correct else 'NOT CORRECT'}")
+    text = report.page(results, config, command.strip(), started, app_label)
+    if args.docs:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        report.write(text, args.out)
+        print(f"wrote {args.out}")
+    else:
+        print(text)
+    if args.json is not None:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "config": asdict(config),
+                    "results": [
+                        {**asdict(r), "label": r.condition.label, "correct": r.correct} for r in results
+                    ],
+                },
+                default=str,
+            )
+        )
+    return 0 if results and all(r.correct for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""The probe: two signed-in users, A and B, chatting at a steady pace in their direct
+conversation, each in one tab (a raw client, `bench.reflex_client.ReflexClient`).
+
+Message i is sent by A when i is even and by B when it is odd, so each user sends at half
+the pace (the app allows 20 messages per 10 s per tab). Its delivery time is from just
+before the sender's client emits `ChatState.send_message` to the moment the other
+member's client receives the state update that carries the message: the event's way in,
+the handler (login check, insert, commit), the push into the receiving tab's state and the
+way out. The sender's own tab receives the message too, as the answer to its event: that
+is the echo time. Both clients run on one event loop and one clock (perf_counter, i.e.
+CLOCK_MONOTONIC), so no clock offset enters.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from bench.reflex_client import APP_STATE, ReflexClient
+
+CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
+
+
+@dataclass
+class ProbeResult:
+    """The probe's figures for one condition.
+
+    Attributes:
+        sent: Messages sent.
+        delivery_ms: Send → arrival at the other member's tab, per message that arrived.
+        echo_ms: Send → arrival back at the sender's own tab, per message.
+        missing: Messages that never reached the other member (their numbers).
+        errors: Error texts the tabs were shown (a refused message, say).
+        lag_ms: The latest a message was sent after its scheduled time.
+        started: When the first message was due (perf_counter).
+        ended: When the last message was sent.
+    """
+
+    sent: int = 0
+    delivery_ms: list[float] = field(default_factory=list)
+    echo_ms: list[float] = field(default_factory=list)
+    missing: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lag_ms: float = 0.0
+    started: float = 0.0
+    ended: float = 0.0
+
+    @property
+    def complete(self) -> bool:
+        """Every message reached the other member and its sender, and no tab showed an error."""
+        return (
+            not self.missing
+            and len(self.delivery_ms) == self.sent
+            and len(self.echo_ms) == self.sent
+            and not self.errors
+        )
+
+
+class _Tab:
+    """One user's tab, noting when each numbered message first reaches it."""
+
+    def __init__(self, url: str, token: str, pattern: re.Pattern) -> None:
+        self.pattern = pattern
+        self.seen: dict[int, float] = {}
+        self.errors: list[str] = []
+        self.client = ReflexClient(url, token, on_update=self._on_update, record=False)
+
+    def _on_update(self, now: float, update: dict, _size: int) -> None:
+        delta = update.get("delta") or {}
+        # The tab's whole message list travels with each new message: only the first
+        # sighting of a number counts.
+        for number in self.pattern.findall(json.dumps(delta)):
+            self.seen.setdefault(int(number), now)
+        for name, substate in delta.items():
+            if name.endswith("chat_state"):
+                for key, value in substate.items():
+                    if key.startswith("error") and isinstance(value, str) and value:
+                        self.errors.append(value)
+
+
+class Probe:
+    """A's and B's tabs on their conversation's page.
+
+    Args:
+        url: The backend's address.
+        a_token: A's login token.
+        b_token: B's login token.
+        cid: Their direct conversation.
+    """
+
+    def __init__(self, url: str, a_token: str, b_token: str, cid: int) -> None:
+        self.cid = cid
+        self.path = f"/c/{cid}"
+        self.nonce = uuid.uuid4().hex[:8]
+        pattern = re.compile(rf"probe-{self.nonce}-(\d+)")
+        self.tabs = (_Tab(url, a_token, pattern), _Tab(url, b_token, pattern))
+        self._number = 0
+
+    async def open(self, timeout: float = 30.0) -> None:
+        """Open both tabs on the conversation and wait until both pages are loaded."""
+        for tab in self.tabs:
+            await tab.client.connect(load_path=self.path, query={"cid": str(self.cid)})
+        for tab in self.tabs:
+            await tab.client.wait_for(lambda tab=tab: tab.client.hydrated, timeout)
+
+    async def close(self) -> None:
+        """Close both tabs."""
+        for tab in self.tabs:
+            await tab.client.disconnect()
+
+    async def run(self, count: int, rate: float, start_at: float, timeout: float = 10.0) -> ProbeResult:
+        """Send `count` messages at `rate` per second from `start_at` (perf_counter), then
+        wait up to `timeout` seconds for the last ones to arrive."""
+        result = ProbeResult(started=start_at)
+        sent: dict[int, tuple[float, int]] = {}
+        for i in range(count):
+            due = start_at + i / rate
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            number, sender = self._number, i % 2
+            self._number += 1
+            result.lag_ms = max(result.lag_ms, (time.perf_counter() - due) * 1000)
+            sent[number] = (time.perf_counter(), sender)
+            await self.tabs[sender].client.emit(
+                f"{CHAT_STATE}.send_message",
+                {"form_data": {"body": f"probe-{self.nonce}-{number} from {'AB'[sender]}"}},
+                self.path,
+                {"cid": str(self.cid)},
+            )
+        result.sent = count
+        result.ended = time.perf_counter()
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline and not all(
+            n in self.tabs[0].seen and n in self.tabs[1].seen for n in sent
+        ):
+            await asyncio.sleep(0.05)
+        for number, (t0, sender) in sent.items():
+            receiver, own = self.tabs[1 - sender], self.tabs[sender]
+            if number in receiver.seen:
+                result.delivery_ms.append((receiver.seen[number] - t0) * 1000)
+            else:
+                result.missing.append(number)
+            if number in own.seen:
+                result.echo_ms.append((own.seen[number] - t0) * 1000)
+        for tab in self.tabs:
+            result.errors += tab.errors
+            tab.errors.clear()
+        return result

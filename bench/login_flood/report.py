@@ -1,0 +1,252 @@
+"""The results page (`docs/login-flood.md`), written like docs/benchmarks.md: the generated
+part above a marker line, the hand-written analysis below it kept as it is."""
+
+from __future__ import annotations
+
+import datetime
+import math
+
+from bench.load.analysis import percentile, summary
+from bench.load.report import MARKER, app_version, machine, write
+from bench.login_flood.run import ConditionResult, FloodConfig
+
+__all__ = ["MARKER", "page", "write"]
+
+GOAL_RATE = 10.0
+GOAL_P99_MS = 100.0
+
+
+def _ms(value: float) -> str:
+    return "—" if value is None or math.isnan(value) else f"{value:.1f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    lines = [
+        "| " + " | ".join(header) + " |",
+        "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def goal(results: list[ConditionResult]) -> tuple[str, bool | None]:
+    """The issue's figure (p99 under 10 attempts/s from many addresses) and whether it is met."""
+    for r in results:
+        if r.condition.rate == GOAL_RATE and not r.condition.one_address:
+            p99 = percentile(r.probe.delivery_ms, 99)
+            return f"p99 {_ms(p99)} ms (p50 {_ms(percentile(r.probe.delivery_ms, 50))} ms)", (
+                r.probe.complete and p99 <= GOAL_P99_MS
+            )
+    return "not measured", None
+
+
+def _message_row(r: ConditionResult) -> list[str]:
+    d, e = summary(r.probe.delivery_ms), summary(r.probe.echo_ms)
+    return [
+        r.condition.label,
+        f"{len(r.probe.delivery_ms)}/{r.probe.sent}",
+        _ms(d["p50"]),
+        _ms(d["p95"]),
+        _ms(d["p99"]),
+        _ms(d["max"]),
+        _ms(e["p50"]),
+        _ms(e["p99"]),
+    ]
+
+
+def _flood_row(r: ConditionResult) -> list[str]:
+    a = r.attack
+    if a is None:
+        return [r.condition.label, *(["—"] * 9)]
+    seconds = max(1e-9, a.ended - a.started)
+    others = ", ".join(f"{n} × “{text}”" for text, n in a.other.items()) or "0"
+    return [
+        r.condition.label,
+        f"{a.sent:,} ({a.sent_target:,})",
+        f"{a.answered:,}",
+        f"{a.checked:,} ({a.checked_target:,})",
+        f"{a.refused:,} ({a.refused_target:,})",
+        f"{a.busy:,} ({a.busy_target:,})",
+        others,
+        f"{a.unanswered:,}",
+        f"{a.checked / seconds:.1f}",
+        f"{_ms(percentile(a.checked_ms, 50))} / {_ms(percentile(a.checked_ms, 99))}",
+    ]
+
+
+def _resource_row(r: ConditionResult) -> list[str]:
+    return [
+        r.condition.label,
+        f"{r.server_cpu_pct:.0f}",
+        f"{r.attacker_cpu_pct:.0f}" if r.attack is not None else "—",
+        f"{r.probe_cpu_pct:.0f}",
+        f"{r.machine_busy_pct:.0f}",
+        f"{r.load_average[0]:.2f} / {r.load_average[1]:.2f}",
+    ]
+
+
+def _correct_row(r: ConditionResult) -> list[str]:
+    return [
+        r.condition.label,
+        "yes" if r.probe.complete else "**no**",
+        str(len(r.probe.missing)),
+        "; ".join(sorted(set(r.probe.errors))[:3]) or "none",
+        str(len(r.server_errors)),
+        _attacker_state(r),
+    ]
+
+
+def _attacker_state(r: ConditionResult) -> str:
+    if r.attack_error:
+        return r.attack_error
+    if r.attack is None:
+        return "—"
+    problems = []
+    if r.attack.connect_failures:
+        problems.append(f"{len(r.attack.connect_failures)} connections failed to open")
+    if r.attack.send_failures:
+        problems.append(f"{r.attack.send_failures} attempts could not be sent (connection closed)")
+    return "; ".join(problems) or "ran as planned"
+
+
+def page(
+    results: list[ConditionResult],
+    config: FloodConfig,
+    command: str,
+    started: datetime.datetime,
+    app_label: str | None = None,
+) -> str:
+    """The generated part of the page."""
+    measured, met = goal(results)
+    rank = (config.messages - 1) * 0.99
+    return "\n".join(
+        [
+            "# Login flood benchmark",
+            "",
+            "Does checking passwords slow down everyone else? Two signed-in users, A and B, chat at a",
+            "steady pace in their direct conversation while an attacker sends log-in attempts with wrong",
+            "passwords through the real log-in form handler (`AuthFormState.log_in`, which runs bcrypt in",
+            "a worker thread), from raw socket.io connections of its own. The app runs in production mode",
+            "(`reflex run --env prod`, one Granian worker, a fresh SQLite database per condition);",
+            "A's and B's tabs and the attacker are raw clients (`bench/reflex_client.py`,",
+            "`bench/login_flood/attacker.py`), the attacker in a process of its own.",
+            "",
+            f"- **Date:** {started:%Y-%m-%d %H:%M} UTC",
+            f"- **Machine:** {machine()}.",
+            "  Server and clients on the same machine, shared with other work (see the machine's busy",
+            "  CPU and load average below).",
+            f"- **Command:** `{command}`",
+            f"- **App under test:** {app_label or app_version(None)} (when the run started)",
+            f"- **Messages:** {config.messages} per condition at {config.message_rate:g}/s, A and B in turn",
+            f"  (after {config.warmup_messages} unmeasured ones); under a flood they start after",
+            f"  {config.settle:g} s of it, and the flood lasts until after the last one.",
+            "- **Flood:** wrong passwords at a steady rate (open loop: sent on schedule whatever the",
+            f"  server answers); {config.target_share:.0%} of the attempts aim at one existing account,",
+            "  every other one tries a username of its own that does not exist (the app checks those",
+            "  against a dummy hash of the same cost). *Many addresses*: each connection has a loopback",
+            f"  source address of its own (127.1.0.1, ...) and sends {config.per_address} attempts, then a",
+            "  fresh one takes over, as the machines of a botnet would; *one address*: every attempt",
+            "  from 127.0.0.1.",
+            "",
+            "## Target",
+            "",
+            _table(
+                ["Target", "Goal", "Measured", "Met"],
+                [
+                    [
+                        f"Message delivery under a flood of {GOAL_RATE:g} log-in attempts/s",
+                        f"p99 ≤ {GOAL_P99_MS:g} ms",
+                        measured,
+                        "—" if met is None else ("yes" if met else "**no**"),
+                    ]
+                ],
+            ),
+            "",
+            "## Messages: send → arrival at the other member's tab",
+            "",
+            "Milliseconds. Delivery: from just before the sender's client emits `ChatState.send_message`",
+            "to the arrival, at the other member's client, of the state update that carries the message",
+            "(both clients in one process, on one clock: CLOCK_MONOTONIC). Echo: the same to the sender's",
+            "own tab (the answer to its event). Percentiles by linear interpolation between the two",
+            "nearest ranks (`bench.load.analysis.percentile`, as in docs/benchmarks.md; NumPy's default,",
+            f"Hyndman and Fan's type 7): with {config.messages} messages, p99 lies at rank {rank:.2f} of",
+            f"0..{config.messages - 1} in sorted order.",
+            "",
+            _table(
+                ["Condition", "Arrived", "p50", "p95", "p99", "max", "Echo p50", "Echo p99"],
+                [_message_row(r) for r in results],
+            ),
+            "",
+            "## What the flood exercised",
+            "",
+            "Each answer is the form's error text: “Wrong username or password.” means bcrypt checked",
+            "the password; “Too many failed attempts …” means the login throttle refused the attempt,",
+            "and “Many people are logging in right now …” that the queue of password checks was full",
+            "(busy): both before any hashing. In brackets: the attempts at the existing account.",
+            "Checked/s: checked attempts per second of flood (the hashing the server did). Answer time:",
+            "send → the form's answer, for the checked attempts, in milliseconds (what a person logging",
+            f"in during the flood waits). Unanswered: no answer within {config.drain:g} s of the last",
+            "attempt (a backlog the server had not reached).",
+            "",
+            _table(
+                [
+                    "Condition",
+                    "Sent",
+                    "Answered",
+                    "Checked (bcrypt)",
+                    "Refused (throttle)",
+                    "Refused (busy)",
+                    "Other answers",
+                    "Unanswered",
+                    "Checked/s",
+                    "Answer p50 / p99",
+                ],
+                [_flood_row(r) for r in results],
+            ),
+            "",
+            "## Resources",
+            "",
+            "CPU during the measured messages (first to last send), % of one core, read with psutil:",
+            "the app's processes; the attacker's process; the probe's process (A's and B's tabs);",
+            "the whole machine's busy share of all its cores, whoever used it.",
+            "",
+            _table(
+                [
+                    "Condition",
+                    "Server CPU",
+                    "Attacker CPU",
+                    "Probe CPU",
+                    "Machine busy",
+                    "Load avg before / after",
+                ],
+                [_resource_row(r) for r in results],
+            ),
+            "",
+            "## Correctness",
+            "",
+            "Checked in every condition: every message reached the other member's tab and the",
+            "sender's own; no tab was shown an error; the app logged no error; the attacker ran.",
+            "",
+            _table(
+                ["Condition", "Complete", "Missing", "Errors shown", "Server errors", "Attacker"],
+                [_correct_row(r) for r in results],
+            ),
+            "",
+            *_server_errors(results),
+        ]
+    )
+
+
+def _server_errors(results: list[ConditionResult]) -> list[str]:
+    """The app's logged errors, each distinct line once, with where it was seen."""
+    seen: dict[str, list[str]] = {}
+    for r in results:
+        for line in r.server_errors:
+            where = seen.setdefault(line, [])
+            if r.condition.label not in where:
+                where.append(r.condition.label)
+    if not seen:
+        return []
+    out = ["Errors the app logged (a traceback by its exception's line):", ""]
+    out += [f"- `{line[:300]}` ({', '.join(where)})" for line, where in seen.items()]
+    return [*out, ""]

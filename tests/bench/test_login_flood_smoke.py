@@ -1,0 +1,78 @@
+"""Smoke test of the login flood benchmark: a quick run completes, and is complete and correct.
+
+It runs `python -m bench.login_flood` with a few messages and a small flood, which starts
+the app in production mode twice (no flood, then the flood; each on its own database),
+sends the messages between two raw clients while the attacker process sends wrong
+passwords, and writes its page and JSON into a temporary directory. No timing is asserted:
+speed is what the benchmark reports (docs/login-flood.md), never what a test checks.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from bench.login_flood import attacker
+from tests.conftest import ROOT
+
+MESSAGES = 8
+QUICK = [
+    *("--messages", str(MESSAGES), "--message-rate", "4", "--warmup-messages", "2"),
+    *("--floods", "4", "--one-address-floods", "", "--settle", "0.5", "--drain", "10"),
+    *("--target-share", "0.5", "--max-load", "0"),
+]
+
+
+@pytest.mark.integration
+def test_a_quick_run_with_and_without_a_flood_is_complete_and_correct(tmp_path):
+    page, raw = tmp_path / "login-flood.md", tmp_path / "results.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.login_flood", *QUICK, "--out", str(page), "--json", str(raw)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=170,
+        check=False,
+    )
+    assert done.returncode == 0, f"the benchmark failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    results = {r["label"]: r for r in json.loads(raw.read_text())["results"]}
+    assert list(results) == ["no flood", "4/s, many addresses"]
+
+    for label, r in results.items():
+        probe = r["probe"]
+        # Every message reached the other member's tab and its sender's, with no error shown.
+        assert probe["sent"] == MESSAGES, label
+        assert probe["missing"] == [] and probe["errors"] == [], label
+        assert len(probe["delivery_ms"]) == len(probe["echo_ms"]) == MESSAGES, label
+        assert r["server_errors"] == [] and r["correct"] is True, label
+    assert results["no flood"]["attack"] is None
+
+    flood = results["4/s, many addresses"]["attack"]
+    assert flood["sent"] > 0 and flood["sent_target"] > 0 and flood["connect_failures"] == []
+    # Each attempt was answered by the real handler, with one of its answers: the password
+    # was checked, or the throttle or the full queue of checks refused it.
+    assert flood["unanswered"] == 0 and flood["other"] == {}
+    assert flood["checked"] + flood["refused"] + flood["busy"] == flood["sent"]
+    assert flood["checked"] > 0
+    text = page.read_text()
+    assert "# Login flood benchmark" in text and "## Target" in text
+
+
+def test_answers_are_read_from_the_log_in_forms_error_text():
+    name = attacker.AUTH_FORM_STATE
+    assert attacker.form_error({"delta": {name: {"form_error_rx_state_": attacker.WRONG}}}) == attacker.WRONG
+    assert attacker.form_error({"delta": {"reflex___state____state": {"x": 1}}}) is None
+    result = attacker.AttackResult()
+    result.record(True, attacker.WRONG, 1.0)
+    result.record(False, "Too many failed attempts. Try again in 4 s.", 1.0)
+    result.record(False, "Many people are logging in right now. Try again in a few seconds.", 1.0)
+    result.record(False, "Something else.", 1.0)
+    assert (result.checked, result.checked_target, result.refused, result.busy) == (1, 1, 1, 1)
+    assert result.other == {"Something else.": 1} and result.answered == 4
+    # Source addresses: distinct, in loopback, never the probes' 127.0.0.1.
+    addresses = {attacker.address(n) for n in range(100_000)}
+    assert len(addresses) == 100_000
+    assert all(a.startswith("127.") and a != "127.0.0.1" for a in addresses)
