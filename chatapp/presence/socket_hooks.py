@@ -102,7 +102,13 @@ def _finished(tasks: set[asyncio.Task]) -> Callable[[asyncio.Task], None]:
     return done
 
 
-def forget_soon(app: rx.App, token: str, after: float) -> None:
+def open_sockets(app: rx.App) -> int:
+    """How many sockets of tabs this instance holds now."""
+    namespace = app.event_namespace
+    return len(namespace.sid_to_token) if namespace is not None else 0
+
+
+def forget_soon(app: rx.App, token: str, after: float) -> bool:
     """Let Reflex drop a tab's state `after` seconds from now unless the tab comes back.
 
     Reflex's in-memory state manager keeps every tab's state for an hour after its last
@@ -110,17 +116,20 @@ def forget_soon(app: rx.App, token: str, after: float) -> None:
     reconnects in time is used again, which renews its hour; one that does not is purged
     by Reflex's own expiry (which skips a state some handler holds). Other state managers
     keep their own expiry.
+
+    Returns:
+        Whether the tab's state will go (False: back on a socket, or not held here).
     """
     manager = app.state_manager
     deadlines = getattr(manager, "_token_expires_at", None)
     if not isinstance(deadlines, dict):
-        return
+        return False
     namespace = app.event_namespace
     if namespace is None or token in namespace.sid_to_token.values():
-        return  # back on a socket: its state is in use
+        return False  # back on a socket: its state is in use
     entry = deadlines.get(token)
     if entry is None:
-        return
+        return False
     _, state_token = entry
     deadlines[token] = (min(entry[0], time.time() + after), state_token)
     # Reflex's expiry task sleeps until the soonest deadline it saw (an hour away while the
@@ -130,3 +139,4 @@ def forget_soon(app: rx.App, token: str, after: float) -> None:
         sleeping.cancel()
         manager._expiration_task = None
     manager._ensure_expiration_task()
+    return True

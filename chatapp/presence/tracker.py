@@ -19,6 +19,7 @@ import reflex as rx
 
 from chatapp.models import utcnow
 from chatapp.presence import fanout, socket_hooks
+from chatapp.presence.cleanup import ClosedTabCleanup
 from chatapp.presence.redis_registry import RedisRegistry
 from chatapp.presence.service import PresenceService
 from chatapp.presence.shared import PresenceRegistry
@@ -128,8 +129,10 @@ async def presence_tracker(app: rx.App) -> AsyncIterator[None]:
         # A tab that has not come back within the grace is gone: its state need not be
         # kept for Reflex's hour (a reload or a short network loss is back well before).
         await asyncio.sleep(settings.presence_grace + 1)
-        socket_hooks.forget_soon(app, token, settings.tab_state_ttl)
+        if socket_hooks.forget_soon(app, token, settings.tab_state_ttl):
+            cleanup.tab_closed()
 
+    cleanup = ClosedTabCleanup(lambda: socket_hooks.open_sockets(app), delay=settings.tab_state_ttl + 5)
     socket_hooks.install(
         app, on_open=on_open, on_close=on_close, max_per_address=settings.max_sockets_per_address
     )
@@ -137,6 +140,7 @@ async def presence_tracker(app: rx.App) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        cleanup.stop()
         flusher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await flusher
