@@ -905,7 +905,7 @@ def report(results: dict[str, Any], command: str) -> str:
         " Latency = B's time − A's time. Both are the same machine clock: in this run A's and B's"
         f" `timeOrigin + now()` differed from `Date.now()` by {a_clocks['a_perf_minus_date_ms']:+.2f}"
         f" and {a_clocks['b_perf_minus_date_ms']:+.2f} ms (Date.now() has 1 ms resolution).",
-        f"  The app takes at most {limit['limit']} status changes per tab per {limit['window_s']:g} s"
+        f"  The app takes at most {limit['limit']} status changes per user per {limit['window_s']:g} s"
         " (`chatapp/services/limits.py`); the trials are paced to stay under that limit.",
         "- **Tab close**: A opens a tab on the conversation (until B shows A online), then"
         " `page.close()`; t0 is Python's `time.time()` just before. The browser's clock was"

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 
 from chatapp.models import Profile, User
 from chatapp.services import passwords
-from chatapp.services.errors import InvalidInput, NotFound
+from chatapp.services.errors import InvalidInput, NotFound, WrongCredentials
 
 USERNAME_RE = re.compile(r"^[a-z0-9_]{3,32}$")
 DISPLAY_NAME_MAX = 64
@@ -91,14 +91,14 @@ def authenticate(session: Session, *, username: str, password: str) -> User:
     Slow on purpose (bcrypt): call it off the event loop.
 
     Raises:
-        InvalidInput: One message for an unknown name and a wrong password alike, after
+        WrongCredentials: One message for an unknown name and a wrong password alike, after
             the same work, so neither the answer nor its timing tells which usernames exist.
     """
     user = session.exec(select(User).where(User.username == normalize_username(username))).first()
     known = user is not None and user.enabled
     if not passwords.verify(password, user.password_hash if known else None) or not known:
         msg = "Wrong username or password."
-        raise InvalidInput(msg)
+        raise WrongCredentials(msg)
     return user
 
 

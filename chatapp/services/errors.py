@@ -9,6 +9,10 @@ class InvalidInput(ChatError):
     """The request is malformed: empty, too long, or of the wrong form."""
 
 
+class WrongCredentials(InvalidInput):
+    """The username is unknown or the password wrong (one error for both, on purpose)."""
+
+
 class NotFound(ChatError):
     """The user or conversation named does not exist."""
 

@@ -5,15 +5,20 @@ attempts a second from many addresses (each trying a username of its own, which 
 per-username or per-address throttle catches) asked for more than this 2-core machine has,
 and everyone's messages waited behind it (docs/login-flood.md: p99 10.8 s). So checks run
 in a worker thread one at a time, leaving the event loop a core, and at most `QUEUE` more
-wait their turn; beyond that an attempt is refused at once, with nothing checked or
-counted, and the person is asked to try again in a moment.
+wait their turn; beyond that a request is refused at once, and the person is asked to try
+again in a moment.
+
+Admission comes first and is separate from the check (`admitted`), so that a caller can
+refuse a request before counting it anywhere: a login refused because the server is busy
+must not count as an attempt in the login throttle.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import TypeVar
 
 from chatapp.services.errors import ChatError
@@ -27,34 +32,55 @@ QUEUE = 8
 class Busy(ChatError):
     """Too many password checks are waiting; nothing was done."""
 
+    def __init__(self) -> None:
+        super().__init__("Many people are logging in right now. Try again in a few seconds.")
+
 
 class _Gate:
-    """The turn and the queue of one event loop (a process has one; tests make several)."""
+    """The turn and the admissions of one event loop (a process has one; tests make several)."""
 
     def __init__(self) -> None:
         self.turn = asyncio.Lock()
-        self.waiting = 0
+        self.admitted = 0
 
 
 _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Gate] = weakref.WeakKeyDictionary()
 
 
-async def run(check: Callable[..., T], *args: object) -> T:
-    """Run `check(*args)` (a password hash or check) in a worker thread, in turn.
+class Admission:
+    """A place in the queue: `run` waits for the turn and checks."""
+
+    def __init__(self, gate: _Gate) -> None:
+        self._gate = gate
+
+    async def run(self, check: Callable[..., T], *args: object) -> T:
+        """Run `check(*args)` (a password hash or check) in a worker thread, in turn."""
+        async with self._gate.turn:
+            return await asyncio.to_thread(check, *args)
+
+
+@contextlib.asynccontextmanager
+async def admitted() -> AsyncIterator[Admission]:
+    """A place among the checks running or waiting (at most one running, `QUEUE` waiting).
 
     Raises:
-        Busy: `QUEUE` checks are already waiting.
+        Busy: At once, when the queue is full; nothing was done.
     """
     gate = _gates.setdefault(asyncio.get_running_loop(), _Gate())
-    if gate.waiting >= QUEUE:
-        msg = "Many people are logging in right now. Try again in a few seconds."
-        raise Busy(msg)
-    gate.waiting += 1
+    if gate.admitted > QUEUE:
+        raise Busy
+    gate.admitted += 1
     try:
-        await gate.turn.acquire()
+        yield Admission(gate)
     finally:
-        gate.waiting -= 1
-    try:
-        return await asyncio.to_thread(check, *args)
-    finally:
-        gate.turn.release()
+        gate.admitted -= 1
+
+
+async def run(check: Callable[..., T], *args: object) -> T:
+    """`check(*args)` in turn, admitted at once or refused.
+
+    Raises:
+        Busy: The queue is full.
+    """
+    async with admitted() as admission:
+        return await admission.run(check, *args)

@@ -7,6 +7,7 @@ import reflex as rx
 from chatapp import routes
 from chatapp.services import accounts, limits, password_gate
 from chatapp.services.errors import ChatError
+from chatapp.services.login_throttle import login_throttle
 from chatapp.states.forms import field
 from chatapp.states.session import SessionState
 
@@ -41,14 +42,14 @@ class AuthFormState(SessionState):
         """Check the credentials and start a session.
 
         Throttled per (username, address) with growing delays, and per address and per
-        username overall (`limits.LoginThrottle`): a stranger cannot lock the owner out.
+        username overall (`login_throttle`): a stranger cannot lock the owner out. A
+        request the busy server refuses (`password_gate.Busy`) counts nowhere.
         """
         try:
             username = accounts.normalize_username(field(form_data, "username"))
             password = field(form_data, "password")
-            async with limits.login_throttle.attempt(username, self._address()):
-                user_id = await password_gate.run(_authenticate, username, password)
-        except ChatError as exc:  # a wrong password, or "Too many failed attempts…"
+            user_id = await login_throttle.check(username, self._address(), _authenticate, username, password)
+        except ChatError as exc:  # a wrong password, "Too many failed attempts…", busy
             self.form_error = str(exc)
             return None
         return await self._start_session(user_id)

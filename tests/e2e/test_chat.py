@@ -6,7 +6,7 @@ import re
 
 from playwright.sync_api import expect
 
-from chatapp.services import limits
+from chatapp.services.login_throttle import login_throttle
 from tests.support import PASSWORD, create_user, direct, group, on_backend, signed_in_context, unique_name
 
 
@@ -148,7 +148,7 @@ def test_failed_logins_slow_down_that_username_from_that_address_and_no_one_else
         _log_in(page, base_url, name, "not the password")
         expect(page.locator("#form-error")).to_have_text("Wrong username or password.")
     for _ in range(5):  # more, as a script sends them: each doubles the wait (1, 2, 4 … s)
-        on_backend(limits.login_throttle.failed(name, "127.0.0.1"))
+        on_backend(login_throttle.failed(name, "127.0.0.1"))
     _log_in(page, base_url, name, PASSWORD)  # even the right password waits
     expect(page.locator("#form-error")).to_contain_text("Too many failed attempts. Try again in")
     _log_in(page, base_url, other, PASSWORD)  # another account from the same address

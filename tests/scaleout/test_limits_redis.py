@@ -12,7 +12,8 @@ import pytest
 import redis
 
 from chatapp.services import limits
-from chatapp.services.limits import Limiter, LoginPolicy, LoginThrottle, RateLimited, Rule
+from chatapp.services.limits import Limiter, RateLimited, Rule
+from chatapp.services.login_throttle import LoginPolicy, LoginThrottle, login_throttle
 from tests.scaleout.support import REDIS_URL
 from tests.support import run_async
 
@@ -181,11 +182,11 @@ def test_the_app_configured_with_a_redis_url_counts_in_redis(prefix):
         async with limits.serving(REDIS_URL, prefix):
             for _ in range(RULE.amount):
                 await limits.take(RULE, "user:3")
-            await limits.login_throttle.failed("alice", STRANGER)
+            await login_throttle.failed("alice", STRANGER)
         # Another instance (a limiter of its own) sees what the configured one counted.
         other = Limiter.on_redis(REDIS_URL, prefix)
         try:
-            policy = limits.login_throttle.policy
+            policy = login_throttle.policy
             pair = "login:alice|addr:" + STRANGER
             return await other.used(RULE, "user:3"), await other.used(policy.failures_rule, pair)
         finally:
