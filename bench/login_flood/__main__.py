@@ -4,7 +4,9 @@ under floods of wrong-password log-in attempts, and its results page.
 Each condition starts the app (`reflex run --env prod`, fresh SQLite database), opens A's
 and B's tabs on their direct conversation, sends the messages at a steady pace while the
 attacker floods the log-in form (if the condition has a flood), and checks that every
-message arrived. Writes docs/login-flood.md; exit status 1 if any condition was incomplete.
+message arrived. Meanwhile C (not attacked) and the attacked account's owner log in with
+their right passwords every few seconds, each time from a fresh tab, and the answers are
+recorded. Writes docs/login-flood.md; exit status 1 if any condition was incomplete.
 """
 
 from __future__ import annotations
@@ -61,6 +63,15 @@ def parser() -> argparse.ArgumentParser:
         "--drain", type=float, default=d.drain, help="seconds to wait for the flood's last answers"
     )
     w.add_argument("--timeout", type=float, default=d.timeout, help="seconds to wait for the last messages")
+    w.add_argument(
+        "--owner-logins",
+        type=int,
+        default=d.owner_logins,
+        help="log-ins with the right password per condition by C and by the attacked account's owner, each",
+    )
+    w.add_argument(
+        "--login-timeout", type=float, default=d.login_timeout, help="seconds a log-in waits for its answer"
+    )
     r = p.add_argument_group("running")
     r.add_argument(
         "--app-env", action="append", default=[], metavar="KEY=VALUE", help="extra environment of the app"
@@ -106,6 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         target_share=args.target_share,
         drain=args.drain,
         timeout=args.timeout,
+        owner_logins=max(0, args.owner_logins),
+        login_timeout=args.login_timeout,
         app_env=dict(item.split("=", 1) for item in args.app_env),
     )
     conditions = [Condition(0)] if args.baseline else []
@@ -132,12 +145,20 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(text)
     if args.json is not None:
+        logins_measured, logins_met = report.logins_goal(results, config)
         args.json.write_text(
             json.dumps(
                 {
                     "config": asdict(config),
+                    "logins_goal": {"measured": logins_measured, "met": logins_met},
                     "results": [
-                        {**asdict(r), "label": r.condition.label, "correct": r.correct} for r in results
+                        {
+                            **asdict(r),
+                            "label": r.condition.label,
+                            "correct": r.correct,
+                            "login_figures": report.login_figures(r, config),
+                        }
+                        for r in results
                     ],
                 },
                 default=str,

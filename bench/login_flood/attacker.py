@@ -17,6 +17,10 @@ Every answer is classified by the form's error text: "Wrong username or password
 the password was checked (bcrypt ran); "Too many failed attempts..." means the login
 throttle refused the attempt, and "Many people are logging in right now..." that the queue
 of password checks was full (`chatapp.services.password_gate`): both before any hashing.
+An answer that signs the tab in (the right password) reads as `SIGNED_IN`.
+
+`log_in_once` is the same machinery for one log-in with the right password: the
+benchmark's legitimate users, who log in while the flood runs.
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ from multiprocessing.connection import Connection
 import aiohttp
 import socketio
 
-from bench.reflex_client import NAMESPACE, STATE
+from bench.reflex_client import AUTH_STATE, NAMESPACE, STATE
 
 AUTH_FORM_STATE = (
     f"{STATE}.chatapp___states___session____session_state.chatapp___states___auth____auth_form_state"
@@ -44,6 +48,8 @@ LOG_IN = f"{AUTH_FORM_STATE}.log_in"
 WRONG = "Wrong username or password."
 REFUSED = "Too many failed attempts"
 BUSY = "Many people are logging in right now"
+# What `answer` reads from an update that signs the tab in (no error text: a session).
+SIGNED_IN = "signed in"
 # A hard bound whatever the options say: the flood must end.
 MAX_ATTEMPTS = 50_000
 
@@ -163,22 +169,38 @@ def form_error(update: dict) -> str | None:
     return None
 
 
+def signed_in(update: dict) -> bool:
+    """Whether a state update signs the tab in: it carries a login token for the browser
+    to keep, or the redirect to the chat that follows a successful log-in."""
+    for key, value in ((update.get("delta") or {}).get(AUTH_STATE) or {}).items():
+        if key.startswith("auth_token") and isinstance(value, str) and value:
+            return True
+    return any(event.get("name") == "_redirect" for event in update.get("events") or [])
+
+
+def answer(update: dict) -> str | None:
+    """The log-in form's answer in a state update: `SIGNED_IN`, the form's error text, or
+    None when the update carries neither."""
+    return SIGNED_IN if signed_in(update) else form_error(update)
+
+
 def address(n: int) -> str:
     """The n-th source address of the botnet, in 127.1.0.0/16 and up (never 127.0.0.1)."""
     return f"127.{1 + n // 65024 % 254}.{n // 254 % 256}.{n % 254 + 1}"
 
 
 class Bot:
-    """One attacking connection: a raw socket.io client bound to its own source address.
+    """One log-in connection: a raw socket.io client bound to its own source address.
 
     Reflex answers a tab's events in order, so answers are matched to attempts first in,
-    first out.
+    first out, and each is handed to `on_answer(at_target, text, ms)` (`AttackResult.record`
+    for the attacker's).
     """
 
-    def __init__(self, url: str, source: str | None, result: AttackResult) -> None:
+    def __init__(self, url: str, source: str | None, on_answer: Callable[[bool, str, float], None]) -> None:
         self.url = url
         self.source = source
-        self.result = result
+        self.on_answer = on_answer
         self.assigned = 0
         self.pending: deque[tuple[float, bool]] = deque()
         self.http: aiohttp.ClientSession | None = None
@@ -200,13 +222,13 @@ class Bot:
 
     async def _on_event(self, update: dict) -> None:
         now = time.perf_counter()
-        text = form_error(update)
+        text = answer(update)
         if text is None or not self.pending:
             return
         sent, at_target = self.pending.popleft()
-        self.result.record(at_target, text, (now - sent) * 1000)
+        self.on_answer(at_target, text, (now - sent) * 1000)
 
-    async def attempt(self, username: str, password: str, at_target: bool) -> None:
+    async def attempt(self, username: str, password: str, at_target: bool = False) -> None:
         """Send one log-in attempt."""
         self.assigned += 1
         self.pending.append((time.perf_counter(), at_target))
@@ -236,6 +258,32 @@ class Bot:
             await self.http.close()
 
 
+async def log_in_once(
+    url: str, source: str | None, username: str, password: str, timeout: float
+) -> tuple[str | None, float | None]:
+    """One log-in through the form, as a person on the log-in page submits it: a fresh
+    connection (a fresh tab) from `source` (None: 127.0.0.1), one attempt, its answer.
+
+    Returns:
+        The answer (`SIGNED_IN` or the form's error text; None if none came within
+        `timeout` seconds of the send; "connection failed: ..." when the connection could
+        not be opened or the attempt not sent) and send → answer in milliseconds (None
+        without an answer).
+    """
+    answers: list[tuple[str, float]] = []
+    bot = Bot(url, source, lambda _at_target, text, ms: answers.append((text, ms)))
+    deadline = 0.0
+    try:
+        await bot.open()
+        await bot.attempt(username, password)
+        deadline = time.perf_counter() + timeout
+    except Exception as exc:
+        return f"connection failed: {exc!r}", None
+    finally:
+        await bot.close(lambda: deadline)
+    return answers[0] if answers else (None, None)
+
+
 class Flood:
     """Runs an `AttackPlan` on the current event loop."""
 
@@ -254,7 +302,7 @@ class Flood:
         if self.plan.per_address > 0:
             source = address(self._addresses)
             self._addresses += 1
-        bot = Bot(self.plan.url, source, self.result)
+        bot = Bot(self.plan.url, source, self.result.record)
         self.result.connections += 1
         try:
             await bot.open()

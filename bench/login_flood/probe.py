@@ -9,6 +9,9 @@ the handler (login check, insert, commit), the push into the receiving tab's sta
 way out. The sender's own tab receives the message too, as the answer to its event: that
 is the echo time. Both clients run on one event loop and one clock (perf_counter, i.e.
 CLOCK_MONOTONIC), so no clock offset enters.
+
+`Logins`: legitimate users logging in while the flood runs, with the right password, each
+time from a fresh tab (`attacker.log_in_once`: the attacker's own connection and event).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 
+from bench.login_flood.attacker import SIGNED_IN, log_in_once
 from bench.reflex_client import APP_STATE, ReflexClient
 
 CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
@@ -149,3 +153,81 @@ class Probe:
             result.errors += tab.errors
             tab.errors.clear()
         return result
+
+
+@dataclass
+class LoginAttempt:
+    """One legitimate log-in.
+
+    Attributes:
+        who: Which user ("bystander": C; "owner": the attacked account's owner).
+        address: The source address it came from.
+        due_s: When it was due, in seconds after the measured messages' first was due.
+        started_s: When its tab opened, on the same scale (later than `due_s` when the
+            same person's previous log-in was still waiting for its answer).
+        answer: `SIGNED_IN`, the form's error text, "connection failed: ..." or None
+            (no answer in time).
+        ms: Send → answer in milliseconds (None without an answer).
+    """
+
+    who: str
+    address: str
+    due_s: float
+    started_s: float
+    answer: str | None
+    ms: float | None
+
+    @property
+    def ok(self) -> bool:
+        """Signed in."""
+        return self.answer == SIGNED_IN
+
+
+@dataclass(frozen=True)
+class LoginUser:
+    """A user who logs in during the flood: who they are, their credentials, their address."""
+
+    who: str
+    username: str
+    password: str
+    address: str
+
+
+class Logins:
+    """Legitimate users logging in at a steady pace, each with the right password.
+
+    Args:
+        url: The backend's address.
+        users: Who logs in.
+        count: Log-ins per user.
+        timeout: Seconds each waits for its answer.
+    """
+
+    def __init__(self, url: str, users: list[LoginUser], count: int, timeout: float) -> None:
+        self.url = url
+        self.users = users
+        self.count = count
+        self.timeout = timeout
+
+    async def run(self, start_at: float, span: float) -> list[LoginAttempt]:
+        """`count` log-ins per user due evenly over `span` seconds from `start_at`
+        (perf_counter), the users' turns interleaved. A person does not submit the form
+        twice at once: each log-in starts when due or, if later, once the same person's
+        previous one has its answer (or gave up after `timeout`). In order of start."""
+        if self.count < 1 or not self.users:
+            return []
+        slot, n = span / self.count, len(self.users)
+        dues = [[(k + (j + 0.5) / n) * slot for k in range(self.count)] for j in range(n)]
+        per_user = await asyncio.gather(
+            *(self._person(user, due_s, start_at) for user, due_s in zip(self.users, dues, strict=True))
+        )
+        return sorted((a for attempts in per_user for a in attempts), key=lambda a: a.started_s)
+
+    async def _person(self, user: LoginUser, due_s: list[float], start_at: float) -> list[LoginAttempt]:
+        attempts = []
+        for due in due_s:
+            await asyncio.sleep(max(0.0, start_at + due - time.perf_counter()))
+            started = time.perf_counter() - start_at
+            text, ms = await log_in_once(self.url, user.address, user.username, user.password, self.timeout)
+            attempts.append(LoginAttempt(user.who, user.address, due, started, text, ms))
+        return attempts

@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
+from collections import Counter
 
 from bench.load.analysis import percentile, summary
 from bench.load.report import MARKER, app_version, machine, write
-from bench.login_flood.run import ConditionResult, FloodConfig
+from bench.login_flood.run import (
+    BYSTANDER_ADDRESS,
+    OWNER_ADDRESS,
+    TARGET,
+    ConditionResult,
+    FloodConfig,
+)
 
-__all__ = ["MARKER", "page", "write"]
+__all__ = ["MARKER", "login_figures", "logins_goal", "page", "write"]
+
+# The legitimate users, as the page names them.
+WHO = {"bystander": "C (not attacked)", "owner": "owner of the attacked account"}
 
 GOAL_RATE = 10.0
 GOAL_P99_MS = 100.0
@@ -38,6 +49,74 @@ def goal(results: list[ConditionResult]) -> tuple[str, bool | None]:
                 r.probe.complete and p99 <= GOAL_P99_MS
             )
     return "not measured", None
+
+
+def _refusal(text: str | None, config: FloodConfig) -> str:
+    """A refusal's text, its numbers (waits in seconds) as N so that equal ones group."""
+    if text is None:
+        return f"no answer within {config.login_timeout:g} s"
+    return re.sub(r"\d+(\.\d+)?", "N", text)
+
+
+def login_figures(r: ConditionResult, config: FloodConfig) -> dict[str, dict]:
+    """Per legitimate user ("bystander", "owner"): log-ins attempted and signed in, the
+    answer time (ms, every answered log-in) p50 and max, the refusals by text, the latest
+    a log-in started after it was due (s: the previous one's answer was awaited), and how
+    many started after the flood's last attempt was sent."""
+    # The probe's start and the attacker's end are on one clock (CLOCK_MONOTONIC).
+    ended = r.attack.ended if r.attack is not None and r.attack.ended else math.inf
+    figures = {}
+    for who in WHO:
+        attempts = [a for a in r.logins if a.who == who]
+        ms = [a.ms for a in attempts if a.ms is not None]
+        refusals = Counter(_refusal(a.answer, config) for a in attempts if not a.ok)
+        figures[who] = {
+            "attempted": len(attempts),
+            "succeeded": sum(a.ok for a in attempts),
+            "answer_p50_ms": percentile(ms, 50) if ms else None,
+            "answer_max_ms": max(ms) if ms else None,
+            "refusals": dict(refusals.most_common()),
+            "late_max_s": max((a.started_s - a.due_s for a in attempts), default=0.0),
+            "after_flood": sum(r.probe.started + a.started_s > ended for a in attempts),
+        }
+    return figures
+
+
+def logins_goal(results: list[ConditionResult], config: FloodConfig) -> tuple[str, bool | None]:
+    """Whether every legitimate log-in during every flood signed in, and the counts."""
+    flooded = [r for r in results if r.condition.rate > 0 and r.attack is not None]
+    totals = {who: [0, 0] for who in WHO}
+    for r in flooded:
+        for who, f in login_figures(r, config).items():
+            totals[who][0] += f["succeeded"]
+            totals[who][1] += f["attempted"]
+    if not any(attempted for _, attempted in totals.values()):
+        return "not measured", None
+    measured = ", ".join(f"{'C' if who == 'bystander' else who} {ok}/{n}" for who, (ok, n) in totals.items())
+    floods = f"{len(flooded)} flood{'s' if len(flooded) != 1 else ''}"
+    return f"signed in: {measured} over {floods}", all(ok == n for ok, n in totals.values())
+
+
+def _login_rows(r: ConditionResult, config: FloodConfig) -> list[list[str]]:
+    rows = []
+    for who, f in login_figures(r, config).items():
+        refusals = "; ".join(f"{n} × “{text}”" for text, n in f["refusals"].items()) or "none"
+        rows.append(
+            [
+                r.condition.label,
+                WHO[who],
+                _bold_unless(f["succeeded"] == f["attempted"], f"{f['succeeded']}/{f['attempted']}"),
+                f"{_ms(f['answer_p50_ms'])} / {_ms(f['answer_max_ms'])}",
+                f"{f['late_max_s']:.1f}"
+                + (f" ({f['after_flood']} after the flood)" if f["after_flood"] else ""),
+                refusals,
+            ]
+        )
+    return rows
+
+
+def _bold_unless(ok: bool, text: str) -> str:
+    return text if ok else f"**{text}**"
 
 
 def _message_row(r: ConditionResult) -> list[str]:
@@ -118,6 +197,7 @@ def page(
 ) -> str:
     """The generated part of the page."""
     measured, met = goal(results)
+    logins_measured, logins_met = logins_goal(results, config)
     rank = (config.messages - 1) * 0.99
     return "\n".join(
         [
@@ -147,6 +227,10 @@ def page(
             f"  source address of its own (127.1.0.1, ...) and sends {config.per_address} attempts, then a",
             "  fresh one takes over, as the machines of a botnet would; *one address*: every attempt",
             "  from 127.0.0.1.",
+            f"- **Log-ins:** {config.owner_logins} per condition by C, a user who is not attacked, and",
+            f"  {config.owner_logins} by the attacked account's owner, with their right passwords, spread",
+            "  evenly over the measured messages, each from a fresh tab; C from",
+            f"  {BYSTANDER_ADDRESS}, the owner from {OWNER_ADDRESS}, addresses the attacker never uses.",
             "",
             "## Target",
             "",
@@ -158,7 +242,13 @@ def page(
                         f"p99 ≤ {GOAL_P99_MS:g} ms",
                         measured,
                         "—" if met is None else ("yes" if met else "**no**"),
-                    ]
+                    ],
+                    [
+                        "A legitimate user logs in during the flood",
+                        "all attempts succeed",
+                        logins_measured,
+                        "—" if logins_met is None else ("met" if logins_met else "**not met**"),
+                    ],
                 ],
             ),
             "",
@@ -204,10 +294,35 @@ def page(
                 [_flood_row(r) for r in results],
             ),
             "",
+            "## Legitimate log-ins during the flood",
+            "",
+            "While the measured messages run (and the flood with them), C and the owner of the attacked",
+            f"account (`{TARGET}`) each log in {config.owner_logins} times with the right password,",
+            "at evenly spaced times, their turns interleaved; each log-in opens a fresh tab (a raw",
+            "socket.io connection, the attacker's own code: `attacker.log_in_once`) and submits the form",
+            "(`AuthFormState.log_in`). A person does not submit twice at once: a log-in due while the",
+            "same person's previous one still waits for its answer starts after that answer (started",
+            f"late; a log-in gives up after {config.login_timeout:g} s), and may then start after the",
+            "flood's last attempt (said in brackets). Signed in: the",
+            "answer carried a login token (or the redirect to the chat). Answer time: send → the form's",
+            "answer, in milliseconds, p50 / max over every answered log-in, refusals included.",
+            "Refusals: the form's error texts, their numbers shown as N, with how many times each came.",
+            "Each person logs in from one address all through a condition (every condition starts a",
+            "fresh app): the first log-in is from an address new to the account, so the login",
+            "throttle's caps per address and per username apply to it; once one has succeeded, that",
+            "(username, address) is known and the caps no longer hold it back",
+            "(`chatapp/services/login_throttle.py`).",
+            "",
+            _table(
+                ["Condition", "User", "Signed in", "Answer p50 / max", "Started late (max s)", "Refusals"],
+                [row for r in results for row in _login_rows(r, config)],
+            ),
+            "",
             "## Resources",
             "",
             "CPU during the measured messages (first to last send), % of one core, read with psutil:",
-            "the app's processes; the attacker's process; the probe's process (A's and B's tabs);",
+            "the app's processes; the attacker's process; the probe's process (A's and B's tabs, and",
+            "the legitimate log-ins' tabs);",
             "the whole machine's busy share of all its cores, whoever used it.",
             "",
             _table(

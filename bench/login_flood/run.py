@@ -24,9 +24,15 @@ from bench.load.profiling import profiled
 from bench.load.run import ServerSampler
 from bench.login_flood import attacker
 from bench.login_flood.attacker import AttackPlan, AttackResult
-from bench.login_flood.probe import Probe, ProbeResult
+from bench.login_flood.probe import LoginAttempt, Logins, LoginUser, Probe, ProbeResult
 
 TARGET = "target_account"
+# C: a user who is not under attack and logs in during the flood.
+BYSTANDER = "probe_c"
+# Where the legitimate log-ins come from: loopback addresses the attacker never uses (it
+# uses 127.0.0.1 alone, or 127.1.0.1 and up), one per person, the same in every condition.
+OWNER_ADDRESS = "127.0.2.1"
+BYSTANDER_ADDRESS = "127.0.2.2"
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,9 @@ class FloodConfig:
         target_share: The share of attempts aimed at the existing account.
         drain: Seconds the attacker waits for answers after its last attempt.
         timeout: Seconds the probe waits for its last messages.
+        owner_logins: Log-ins with the right password during the measured messages, by C
+            and by the attacked account's owner each, spread evenly over them.
+        login_timeout: Seconds each of those log-ins waits for its answer.
         app_env: Extra environment of the app.
     """
 
@@ -73,6 +82,8 @@ class FloodConfig:
     target_share: float = 0.1
     drain: float = 5.0
     timeout: float = 10.0
+    owner_logins: int = 10
+    login_timeout: float = 60.0
     app_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -90,6 +101,7 @@ class ConditionResult:
         probe: The messages' figures.
         attack: The attacker's figures (None without a flood).
         attack_error: Why the attacker failed, if it did.
+        logins: The legitimate log-ins (C's and the owner's), in send order.
         window_s: Seconds from the first measured message to the last.
         server_cpu_pct: CPU of the app's processes during that window, % of one core.
         attacker_cpu_pct: The attacker process's CPU in the window, % of one core.
@@ -104,6 +116,7 @@ class ConditionResult:
     probe: ProbeResult = field(default_factory=ProbeResult)
     attack: AttackResult | None = None
     attack_error: str | None = None
+    logins: list[LoginAttempt] = field(default_factory=list)
     window_s: float = 0.0
     server_cpu_pct: float = 0.0
     attacker_cpu_pct: float = 0.0
@@ -123,15 +136,25 @@ class ConditionResult:
 
 @dataclass(frozen=True)
 class World:
-    """What the fresh database holds: A and B, their conversation, the attacked account."""
+    """What the fresh database holds: A and B, their conversation, C, the attacked account.
+
+    Attributes:
+        a_token: A's login token.
+        b_token: B's login token.
+        cid: A's and B's conversation.
+        bystander_password: C's password.
+        target_password: The attacked account's password (its owner's).
+    """
 
     a_token: str
     b_token: str
     cid: int
+    bystander_password: str = ""
+    target_password: str = ""
 
 
 def seed(db_url: str) -> World:
-    """Create A, B, their direct conversation, a login for each, and the attacked account,
+    """Create A, B, their direct conversation, a login for each, C and the attacked account,
     through the app's own services (bcrypt at its real cost: the attacked account's hash
     is what a wrong guess at it is checked against)."""
     from sqlmodel import Session, create_engine
@@ -141,16 +164,21 @@ def seed(db_url: str) -> World:
 
     engine = create_engine(db_url)
     try:
+        passwords = {name: secrets.token_urlsafe(16) for name in ("probe_a", "probe_b", BYSTANDER, TARGET)}
         with Session(engine) as session:
             ids = [
-                accounts.sign_up(
-                    session, username=name, display_name=name, password=secrets.token_urlsafe(16)
-                ).id
-                for name in ("probe_a", "probe_b", TARGET)
+                accounts.sign_up(session, username=name, display_name=name, password=password).id
+                for name, password in passwords.items()
             ]
             cid, _ = conversations.open_direct(session, user_id=ids[0], other_username="probe_b")
             tokens = [logins.start(session, user_id=uid, now=utcnow())[1] for uid in ids[:2]]
-        return World(a_token=tokens[0], b_token=tokens[1], cid=cid)
+        return World(
+            a_token=tokens[0],
+            b_token=tokens[1],
+            cid=cid,
+            bystander_password=passwords[BYSTANDER],
+            target_password=passwords[TARGET],
+        )
     finally:
         engine.dispose()
 
@@ -248,6 +276,13 @@ async def _measure(
     meters = _Meters(server, proc.pid if proc is not None and condition.rate > 0 else None)
     await asyncio.sleep(max(0.0, start - 0.05 - time.perf_counter()))
     before = meters.read()
+    users = [
+        LoginUser("bystander", BYSTANDER, world.bystander_password, BYSTANDER_ADDRESS),
+        LoginUser("owner", TARGET, world.target_password, OWNER_ADDRESS),
+    ]
+    logging_in = asyncio.create_task(
+        Logins(server.backend_url, users, config.owner_logins, config.login_timeout).run(start, config.span)
+    )
     with profile():
         sending = asyncio.create_task(
             probe.run(config.messages, config.message_rate, start, timeout=config.timeout)
@@ -258,6 +293,7 @@ async def _measure(
         )
         after = meters.read()
         result.probe = await sending
+    result.logins = await logging_in
     window = max(1e-9, after["wall"] - before["wall"])
     result.window_s = window
     result.server_cpu_pct = (after["server"] - before["server"]) / window * 100

@@ -3,8 +3,9 @@
 It runs `python -m bench.login_flood` with a few messages and a small flood, which starts
 the app in production mode twice (no flood, then the flood; each on its own database),
 sends the messages between two raw clients while the attacker process sends wrong
-passwords, and writes its page and JSON into a temporary directory. No timing is asserted:
-speed is what the benchmark reports (docs/login-flood.md), never what a test checks.
+passwords and C and the attacked account's owner log in with the right ones, and writes its
+page and JSON into a temporary directory. No timing is asserted: speed is what the
+benchmark reports (docs/login-flood.md), never what a test checks.
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ import sys
 
 import pytest
 
-from bench.login_flood import attacker
+from bench.login_flood import attacker, run
+from bench.reflex_client import AUTH_STATE
 from tests.conftest import ROOT
 
 MESSAGES = 8
+LOGINS = 2  # by C and by the owner each, per condition
 QUICK = [
     *("--messages", str(MESSAGES), "--message-rate", "4", "--warmup-messages", "2"),
     *("--floods", "4", "--one-address-floods", "", "--settle", "0.5", "--drain", "10"),
-    *("--target-share", "0.5", "--max-load", "0"),
+    *("--target-share", "0.5", "--max-load", "0", "--owner-logins", str(LOGINS), "--login-timeout", "30"),
 ]
 
 
@@ -38,7 +41,8 @@ def test_a_quick_run_with_and_without_a_flood_is_complete_and_correct(tmp_path):
         check=False,
     )
     assert done.returncode == 0, f"the benchmark failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
-    results = {r["label"]: r for r in json.loads(raw.read_text())["results"]}
+    figures = json.loads(raw.read_text())
+    results = {r["label"]: r for r in figures["results"]}
     assert list(results) == ["no flood", "4/s, many addresses"]
 
     for label, r in results.items():
@@ -48,6 +52,16 @@ def test_a_quick_run_with_and_without_a_flood_is_complete_and_correct(tmp_path):
         assert probe["missing"] == [] and probe["errors"] == [], label
         assert len(probe["delivery_ms"]) == len(probe["echo_ms"]) == MESSAGES, label
         assert r["server_errors"] == [] and r["correct"] is True, label
+        # C and the owner each logged in LOGINS times, from their own addresses; every
+        # log-in was answered (an answer time for each).
+        logins = r["logins"]
+        assert sorted(a["who"] for a in logins) == ["bystander"] * LOGINS + ["owner"] * LOGINS, label
+        assert {a["address"] for a in logins} == {"127.0.2.1", "127.0.2.2"}, label
+        assert all(a["answer"] is not None and a["ms"] is not None for a in logins), label
+        for who in ("bystander", "owner"):
+            f = r["login_figures"][who]
+            assert f["attempted"] == LOGINS, (label, who)
+            assert f["answer_p50_ms"] is not None and f["answer_max_ms"] is not None, (label, who)
     assert results["no flood"]["attack"] is None
 
     flood = results["4/s, many addresses"]["attack"]
@@ -57,8 +71,16 @@ def test_a_quick_run_with_and_without_a_flood_is_complete_and_correct(tmp_path):
     assert flood["unanswered"] == 0 and flood["other"] == {}
     assert flood["checked"] + flood["refused"] + flood["busy"] == flood["sent"]
     assert flood["checked"] > 0
+    # During the flood, C and the attacked account's owner both logged in every time.
+    during = results["4/s, many addresses"]
+    for who in ("bystander", "owner"):
+        f = during["login_figures"][who]
+        assert (f["succeeded"], f["refusals"]) == (LOGINS, {}), (who, during["logins"])
+    assert figures["logins_goal"]["met"] is True
     text = page.read_text()
     assert "# Login flood benchmark" in text and "## Target" in text
+    assert "## Legitimate log-ins during the flood" in text
+    assert "| A legitimate user logs in during the flood | all attempts succeed |" in text
 
 
 def test_answers_are_read_from_the_log_in_forms_error_text():
@@ -72,7 +94,17 @@ def test_answers_are_read_from_the_log_in_forms_error_text():
     result.record(False, "Something else.", 1.0)
     assert (result.checked, result.checked_target, result.refused, result.busy) == (1, 1, 1, 1)
     assert result.other == {"Something else.": 1} and result.answered == 4
+    # A successful log-in: the update hands the tab a login token and redirects it.
+    signed_in = {
+        "delta": {AUTH_STATE: {"auth_token_rx_state_": "t0k3n"}, name: {"form_error_rx_state_": ""}},
+        "events": [{"name": "_redirect", "payload": {"path": "/"}}],
+    }
+    assert attacker.answer(signed_in) == attacker.SIGNED_IN
+    assert attacker.answer({"delta": {name: {"form_error_rx_state_": attacker.WRONG}}}) == attacker.WRONG
+    assert attacker.answer({"delta": {}}) is None
     # Source addresses: distinct, in loopback, never the probes' 127.0.0.1.
     addresses = {attacker.address(n) for n in range(100_000)}
     assert len(addresses) == 100_000
     assert all(a.startswith("127.") and a != "127.0.0.1" for a in addresses)
+    # ... nor the legitimate users' addresses.
+    assert not addresses & {run.OWNER_ADDRESS, run.BYSTANDER_ADDRESS}
