@@ -17,10 +17,9 @@ from typing import Any
 
 import socketio
 
-STATE = "reflex___state____state"
-AUTH_STATE = f"{STATE}.chatapp___states___session____session_state"
-APP_STATE = f"{AUTH_STATE}.chatapp___states___app_state____app_state"
-PRESENCE_PREFIX = "presence_map."
+from chatapp import wire
+
+PRESENCE_PREFIX = wire.keyed_prefix(wire.PRESENCE_MAP)
 # Reflex's socket.io namespace; the browser reaches it at path /_event too.
 NAMESPACE = "/_event"
 
@@ -134,7 +133,7 @@ class ReflexClient:
         if self._page is None:
             return None
         path, query = self._page
-        return {"event": self._event(f"{STATE}.hydrate_and_load", self._hydrate_payload(), path, query)}
+        return {"event": self._event(wire.HYDRATE, self._hydrate_payload(), path, query)}
 
     async def disconnect(self) -> None:
         """Close the websocket cleanly, as a closing tab does."""
@@ -167,7 +166,7 @@ class ReflexClient:
 
     def _hydrate_payload(self) -> dict:
         """The browser storage a page's hydrate sends: the login token."""
-        return {"vars": {f"{AUTH_STATE}.auth_token": self.auth_token} if self.auth_token else {}}
+        return {"vars": {wire.AUTH_TOKEN: self.auth_token} if self.auth_token else {}}
 
     async def load(
         self, path: str = "/", query: dict | None = None, *, wait: bool = True, timeout: float = 10.0
@@ -179,17 +178,17 @@ class ReflexClient:
         """
         self.hydrated = False
         self._page = (path, query)
-        await self.emit(f"{STATE}.hydrate_and_load", self._hydrate_payload(), path=path, query=query)
+        await self.emit(wire.HYDRATE, self._hydrate_payload(), path=path, query=query)
         if wait:
             await self.wait_for(lambda: self.hydrated, timeout)
 
     async def set_status(self, choice: str, path: str = "/") -> None:
         """The status menu: "away" or "auto"."""
-        await self.emit(f"{APP_STATE}.set_status", {"choice": choice}, path=path)
+        await self.emit(wire.SET_STATUS, {"choice": choice}, path=path)
 
     async def set_idle(self, idle: bool, path: str = "/") -> None:
         """The idle watcher's report."""
-        await self.emit(f"{APP_STATE}.set_idle", {"idle": idle}, path=path)
+        await self.emit(wire.SET_IDLE, {"idle": idle}, path=path)
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Wait until predicate() holds after some update.

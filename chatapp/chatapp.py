@@ -1,13 +1,10 @@
-"""chatapp: the table of contents. Pages, their routes and loaders, and the presence tracker."""
+"""chatapp: the table of contents. Pages, their routes and loaders, and what runs with them."""
 
 import reflex as rx
 
-from chatapp import log_redaction, routes
+from chatapp import log_redaction, routes, wiring
 from chatapp.pages.auth import login_page, signup_page
 from chatapp.pages.chat import conversation_page, home_page
-from chatapp.presence.tracker import presence_tracker
-from chatapp.services import limits
-from chatapp.settings import settings
 from chatapp.states.app_state import AppState
 from chatapp.states.auth import AuthFormState
 from chatapp.states.chat_state import ChatState
@@ -33,6 +30,5 @@ app.add_page(
     on_load=[AppState.load_session, ChatState.load_conversation],
 )
 
-app.register_lifespan_task(presence_tracker)
-# Rate limits and the login throttle: in Redis when there is one (shared by every instance).
-app.register_lifespan_task(limits.serving, redis_url=settings.redis_url, prefix=settings.limits_prefix)
+# The presence service, the push API and the rate limits, while the server runs.
+wiring.install(app)

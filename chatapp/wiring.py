@@ -1,9 +1,16 @@
-"""The background task that tracks every tab's websocket session for presence.
+"""The composition root: what runs while the server runs, and how the parts are joined.
 
-Registered with `app.register_lifespan_task`: it creates the process's
-`PresenceService`, hooks socket disconnects into it, writes last-seen times
-periodically, and flushes them on shutdown. With a Redis URL (several instances) the
-registry is shared in Redis and the instance beats and sweeps (`sweeper`).
+`install(app)` registers two lifespan tasks with the app:
+- `serving(app)`: checks the Reflex internals the adapter needs
+  (`reflex_adapter.internals`), makes the presence service (its registry in Redis when
+  `REFLEX_REDIS_URL` is set, with the instance's heartbeat and sweeps), the push API
+  over the app's tabs, hooks the sockets' open and close into the service, writes
+  last-seen times periodically and on shutdown, and lets closed tabs' states go.
+- the rate limits (`limits.serving`), in Redis when there is one.
+
+A presence change flows one way: socket hook → `PresenceService` → its store and
+registry → `Push.to_users` → the adapter → the tabs. Nothing below this module calls
+back up into it; states reach the running parts through `chatapp.runtime`.
 """
 
 from __future__ import annotations
@@ -12,60 +19,31 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import timedelta
 
 import reflex as rx
 
+from chatapp import runtime
+from chatapp.delivery import Push
 from chatapp.models import utcnow
-from chatapp.presence import fanout, socket_hooks
 from chatapp.presence.cleanup import ClosedTabCleanup
 from chatapp.presence.redis_registry import RedisRegistry
+from chatapp.presence.registry import InProcessRegistry
 from chatapp.presence.service import PresenceService
 from chatapp.presence.shared import PresenceRegistry
 from chatapp.presence.sweeper import Sweeper, Timing
+from chatapp.reflex_adapter import internals, sockets
+from chatapp.services import limits
 from chatapp.settings import settings
+from chatapp.states.app_state import presence_change, presence_snapshot
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Running:
-    """What the tracker runs, while the server runs."""
-
-    app: rx.App
-    service: PresenceService
-    loop: asyncio.AbstractEventLoop
-
-
-_running: Running | None = None
-
-
-def running() -> Running:
-    """The app, presence service and event loop of this process.
-
-    Raises:
-        RuntimeError: Before the app started (outside a running server).
-    """
-    if _running is None:
-        msg = "the presence tracker is not running"
-        raise RuntimeError(msg)
-    return _running
-
-
-def get_service() -> PresenceService:
-    """The running presence service of this process."""
-    return running().service
-
-
-def get_app() -> rx.App:
-    """The running app (for pushing into tabs from event handlers)."""
-    return running().app
-
-
-def get_loop() -> asyncio.AbstractEventLoop:
-    """The event loop the service runs on (to reach it from another thread)."""
-    return running().loop
+def install(app: rx.App) -> None:
+    """Register what runs while the server runs."""
+    app.register_lifespan_task(serving)
+    app.register_lifespan_task(limits.serving, redis_url=settings.redis_url, prefix=settings.limits_prefix)
 
 
 def make_shared_registry() -> RedisRegistry | None:
@@ -77,27 +55,11 @@ def make_shared_registry() -> RedisRegistry | None:
     return RedisRegistry(Redis.from_url(settings.redis_url), prefix=settings.presence_prefix)
 
 
-def make_service(app: rx.App, registry: PresenceRegistry | None = None) -> PresenceService:
-    """A presence service that delivers into this app's tabs (registry: in this process
-    if None)."""
-    from chatapp.states.app_state import AppState, presence_delta  # states import this module
-
-    async def deliver(tokens: list[str], entry: dict) -> None:
-        await fanout.push(
-            app,
-            tokens,
-            AppState,
-            apply_in_place=lambda state: state.apply_presence_in_place(entry),
-            apply=lambda state: state.handle_presence_changed(entry),
-            delta=presence_delta(entry),
-        )
-
-    async def deliver_snapshot(tokens: list[str], snapshot: dict[str, dict]) -> None:
-        await fanout.deliver(app, tokens, AppState, lambda state: state._replace_presence(snapshot))
-
+def make_presence(push: Push, registry: PresenceRegistry) -> PresenceService:
+    """A presence service over `registry` that delivers through the push API."""
     return PresenceService(
-        deliver=deliver,
-        deliver_snapshot=deliver_snapshot,
+        deliver=lambda user_ids, entry: push.to_users(user_ids, presence_change(entry)),
+        deliver_snapshot=lambda user_id, snapshot: push.to_users([user_id], presence_snapshot(snapshot)),
         session_factory=rx.session,
         grace=timedelta(seconds=settings.presence_grace),
         registry=registry,
@@ -105,11 +67,18 @@ def make_service(app: rx.App, registry: PresenceRegistry | None = None) -> Prese
 
 
 @contextlib.asynccontextmanager
-async def presence_tracker(app: rx.App) -> AsyncIterator[None]:
-    """Lifespan task: run the presence service for as long as the server runs."""
-    global _running
+async def serving(app: rx.App) -> AsyncIterator[None]:
+    """Lifespan task: the presence service and the push API, for as long as the server runs.
+
+    Raises:
+        internals.ReflexChanged: This Reflex lacks an internal the adapter needs.
+    """
+    internals.check_at_startup(app)
     shared = make_shared_registry()
-    service = make_service(app, shared)
+    # The registry knows every tab of every user: it is the push API's directory too.
+    registry: PresenceRegistry = shared if shared is not None else InProcessRegistry()
+    push = Push(app, directory=registry)
+    service = make_presence(push, registry)
     sweeper = None
     if shared is not None:
         timing = Timing(
@@ -119,7 +88,7 @@ async def presence_tracker(app: rx.App) -> AsyncIterator[None]:
         )
         sweeper = Sweeper(service, shared, timing, utcnow)
         await sweeper.start()
-    _running = Running(app=app, service=service, loop=asyncio.get_running_loop())
+    runtime.started(runtime.Runtime(presence=service, push=push, loop=asyncio.get_running_loop()))
 
     async def on_open(token: str, sid: str) -> None:
         await service.tab_reconnected(token=token, sid=sid)
@@ -129,13 +98,11 @@ async def presence_tracker(app: rx.App) -> AsyncIterator[None]:
         # A tab that has not come back within the grace is gone: its state need not be
         # kept for Reflex's hour (a reload or a short network loss is back well before).
         await asyncio.sleep(settings.presence_grace + 1)
-        if socket_hooks.forget_soon(app, token, settings.tab_state_ttl):
+        if sockets.forget_soon(app, token, settings.tab_state_ttl):
             cleanup.tab_closed()
 
-    cleanup = ClosedTabCleanup(lambda: socket_hooks.open_sockets(app), delay=settings.tab_state_ttl + 5)
-    socket_hooks.install(
-        app, on_open=on_open, on_close=on_close, max_per_address=settings.max_sockets_per_address
-    )
+    cleanup = ClosedTabCleanup(lambda: sockets.open_sockets(app), delay=settings.tab_state_ttl + 5)
+    sockets.install(app, on_open=on_open, on_close=on_close, max_per_address=settings.max_sockets_per_address)
     flusher = asyncio.create_task(_flush_periodically(service), name="presence_flush")
     try:
         yield
@@ -147,9 +114,10 @@ async def presence_tracker(app: rx.App) -> AsyncIterator[None]:
         if sweeper is not None:
             await sweeper.stop()
         await service.close()
+        await push.drain()
         if shared is not None:
             await shared.redis.aclose()
-        _running = None
+        runtime.started(None)
 
 
 async def _flush_periodically(service: PresenceService) -> None:

@@ -11,8 +11,8 @@ from datetime import timedelta
 
 import reflex as rx
 
+from chatapp import runtime, wire
 from chatapp.models import utcnow
-from chatapp.presence import tracker
 from chatapp.services import accounts, conversations, logins
 
 PASSWORD = "correct horse battery"
@@ -73,7 +73,7 @@ def run_async(coro):
 
 def on_backend(coro, timeout: float = 10):
     """Run a coroutine on the app's event loop (the backend runs in another thread)."""
-    return asyncio.run_coroutine_threadsafe(coro, tracker.get_loop()).result(timeout)
+    return asyncio.run_coroutine_threadsafe(coro, runtime.current().loop).result(timeout)
 
 
 def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message: str = "condition"):
@@ -85,3 +85,11 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message
             return value
         time.sleep(interval)
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+
+
+PRESENCE_PREFIX = wire.keyed_prefix(wire.PRESENCE_MAP)
+
+
+def presence_key(user_id: int) -> str:
+    """The wire key of a user's presence entry in a tab's state ("presence_map.42")."""
+    return wire.keyed_entry(wire.PRESENCE_MAP, user_id)

@@ -39,12 +39,9 @@ from multiprocessing.connection import Connection
 import aiohttp
 import socketio
 
-from bench.reflex_client import AUTH_STATE, NAMESPACE, STATE
+from bench.reflex_client import NAMESPACE
+from chatapp import wire
 
-AUTH_FORM_STATE = (
-    f"{STATE}.chatapp___states___session____session_state.chatapp___states___auth____auth_form_state"
-)
-LOG_IN = f"{AUTH_FORM_STATE}.log_in"
 WRONG = "Wrong username or password."
 REFUSED = "Too many failed attempts"
 BUSY = "Many people are logging in right now"
@@ -162,7 +159,7 @@ class AttackResult:
 def form_error(update: dict) -> str | None:
     """The log-in form's error text in a state update (None when it carries none)."""
     for name, substate in (update.get("delta") or {}).items():
-        if name.endswith("auth_form_state"):
+        if name == wire.AUTH_FORM_STATE:
             for key, value in substate.items():
                 if key.startswith("form_error") and isinstance(value, str):
                     return value
@@ -172,7 +169,7 @@ def form_error(update: dict) -> str | None:
 def signed_in(update: dict) -> bool:
     """Whether a state update signs the tab in: it carries a login token for the browser
     to keep, or the redirect to the chat that follows a successful log-in."""
-    for key, value in ((update.get("delta") or {}).get(AUTH_STATE) or {}).items():
+    for key, value in ((update.get("delta") or {}).get(wire.SESSION_STATE) or {}).items():
         if key.startswith("auth_token") and isinstance(value, str) and value:
             return True
     return any(event.get("name") == "_redirect" for event in update.get("events") or [])
@@ -236,7 +233,7 @@ class Bot:
             await self.sio.emit(
                 "event",
                 {
-                    "name": LOG_IN,
+                    "name": wire.LOG_IN,
                     "payload": {"form_data": {"username": username, "password": password}},
                     "router_data": {"pathname": "/login", "asPath": "/login", "query": {}},
                 },

@@ -24,9 +24,8 @@ import uuid
 from dataclasses import dataclass, field
 
 from bench.login_flood.attacker import SIGNED_IN, log_in_once
-from bench.reflex_client import APP_STATE, ReflexClient
-
-CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
+from bench.reflex_client import ReflexClient
+from chatapp import wire
 
 
 @dataclass
@@ -80,7 +79,7 @@ class _Tab:
         for number in self.pattern.findall(json.dumps(delta)):
             self.seen.setdefault(int(number), now)
         for name, substate in delta.items():
-            if name.endswith("chat_state"):
+            if name == wire.CHAT_STATE:
                 for key, value in substate.items():
                     if key.startswith("error") and isinstance(value, str) and value:
                         self.errors.append(value)
@@ -129,7 +128,7 @@ class Probe:
             result.lag_ms = max(result.lag_ms, (time.perf_counter() - due) * 1000)
             sent[number] = (time.perf_counter(), sender)
             await self.tabs[sender].client.emit(
-                f"{CHAT_STATE}.send_message",
+                wire.SEND_MESSAGE,
                 {"form_data": {"body": f"probe-{self.nonce}-{number} from {'AB'[sender]}"}},
                 self.path,
                 {"cid": str(self.cid)},

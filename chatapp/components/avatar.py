@@ -5,17 +5,17 @@ from __future__ import annotations
 import reflex as rx
 
 from chatapp.components.presence import presence_indicator
+from chatapp.reflex_adapter.js import js_var
 
 
 def initials(name: rx.Var[str]) -> rx.Var[str]:
     """Up to two initials of a name, in the browser."""
-    return rx.Var(
-        _js_expr=(
-            f'(({name}) || "?").split(/\\s+/).filter(Boolean).slice(0, 2)'
-            '.map((w) => Array.from(w)[0]).join("").toUpperCase()'
-        ),
-        _var_data=name._get_all_var_data(),
-    ).to(str)
+    return js_var(
+        f'(({name}) || "?").split(/\\s+/).filter(Boolean).slice(0, 2)'
+        '.map((w) => Array.from(w)[0]).join("").toUpperCase()',
+        str,
+        name,
+    )
 
 
 def avatar(name: rx.Var[str], *, size: str = "3") -> rx.Component:

@@ -8,9 +8,8 @@ the user back at once.
 from __future__ import annotations
 
 import reflex as rx
-from reflex_base.event import EventChain
-from reflex_base.vars.base import VarData
 
+from chatapp.reflex_adapter.js import event_callback, js_var
 from chatapp.settings import settings
 from chatapp.states.app_state import AppState
 
@@ -72,16 +71,9 @@ class IdleWatcher(rx.Fragment):
         return [_WATCHER_JS]
 
     def add_hooks(self) -> list[str | rx.Var]:
-        report = rx.Var.create(
-            EventChain.create(value=AppState.set_idle, args_spec=lambda idle: [idle], key="on_idle")
-        )
+        report = event_callback(AppState.set_idle, args_spec=lambda idle: [idle], key="on_idle")
         idle_ms = int(settings.idle_after * 1000)
-        return [
-            rx.Var(
-                _js_expr=f"useChatappIdleWatcher({report}, {idle_ms})",
-                _var_data=VarData.merge(report._get_all_var_data()),
-            )
-        ]
+        return [js_var(f"useChatappIdleWatcher({report}, {idle_ms})", None, report)]
 
 
 def idle_watcher() -> rx.Component:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import reflex as rx
-from reflex_base.vars.base import VarData
 
-from chatapp.states.app_state import PRESENCE_KEY_PREFIX, AppState
+from chatapp.reflex_adapter.js import js_var
+from chatapp.states.app_state import PRESENCE
 
 COLORS = {
     "online": "var(--grass-9)",
@@ -26,28 +26,11 @@ def status_label(status: rx.Var[str]) -> rx.Var[str]:
     return rx.match(status, ("online", "Online"), ("away", "Away"), ("dnd", "Do not disturb"), "Offline")
 
 
-def _state_js() -> tuple[str, VarData | None]:
-    probe = AppState.manual_status
-    return str(probe).rsplit(".", 1)[0], probe._get_all_var_data()
-
-
-def _js(expr: str, var_type: type, *vars_used: rx.Var) -> rx.Var:
-    _, data = _state_js()
-    return rx.Var(
-        _js_expr=expr,
-        _var_data=VarData.merge(data, *(v._get_all_var_data() for v in vars_used)),
-    ).to(var_type)
-
-
-def _entry_js(user_id: rx.Var) -> str:
-    state, _ = _state_js()
-    return f'{state}["{PRESENCE_KEY_PREFIX}" + ({user_id})]'
-
-
 def status_of(user_id: rx.Var[int] | int) -> rx.Var[str]:
     """ "online", "away" or "offline" for a user."""
     uid = rx.Var.create(user_id)
-    return _js(f'({_entry_js(uid)}?.status ?? "offline")', str, uid)
+    entry, data = PRESENCE.js_entry(str(uid))
+    return js_var(f'({entry}?.status ?? "offline")', str, uid, data=data)
 
 
 def last_seen_of(user_id: rx.Var[int] | int) -> rx.Var[int]:
@@ -57,23 +40,24 @@ def last_seen_of(user_id: rx.Var[int] | int) -> rx.Var[int]:
     "last seen in a few seconds".
     """
     uid = rx.Var.create(user_id)
-    return _js(f"Math.min({_entry_js(uid)}?.last_seen_at ?? 0, Date.now())", int, uid)
+    entry, data = PRESENCE.js_entry(str(uid))
+    return js_var(f"Math.min({entry}?.last_seen_at ?? 0, Date.now())", int, uid, data=data)
 
 
 def online_count(member_ids: rx.Var[list[int]]) -> rx.Var[int]:
     """How many of these users are online or away."""
-    state, _ = _state_js()
-    return _js(
-        f'({member_ids}).filter((i) => ({state}["{PRESENCE_KEY_PREFIX}" + i]?.status ?? "offline")'
-        ' !== "offline").length',
+    entry, data = PRESENCE.js_entry("i")
+    return js_var(
+        f'({member_ids}).filter((i) => ({entry}?.status ?? "offline") !== "offline").length',
         int,
         member_ids,
+        data=data,
     )
 
 
 def iso_time(epoch_ms: rx.Var[int]) -> rx.Var[str]:
     """An epoch-ms Var as an ISO 8601 string, for `rx.moment`."""
-    return _js(f"new Date({epoch_ms}).toISOString()", str, epoch_ms)
+    return js_var(f"new Date({epoch_ms}).toISOString()", str, epoch_ms)
 
 
 def presence_indicator(user_id: rx.Var[int] | int, *, size: str = "10px", **props: Any) -> rx.Component:
@@ -109,7 +93,7 @@ def last_seen_text(user_id: rx.Var[int] | int) -> rx.Component:
     """ "Online", "Away", "Last seen 5 minutes ago" (live, with the date on hover) or "Offline"."""
     status = status_of(user_id)
     seen = last_seen_of(user_id)
-    absolute = _js(f"new Date({seen}).toLocaleString()", str, seen)
+    absolute = js_var(f"new Date({seen}).toLocaleString()", str, seen)
     return rx.match(
         status,
         ("online", rx.text("Online", size="1", color_scheme="grass", class_name="presence-text")),

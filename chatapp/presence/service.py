@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -10,6 +9,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
+from chatapp.background import Background
 from chatapp.models import utcnow
 from chatapp.presence import store
 from chatapp.presence.logic import (
@@ -32,10 +32,10 @@ from chatapp.services.conversations import contact_ids
 
 logger = logging.getLogger(__name__)
 
-# Sends one presence entry (its wire dict) to the given tab tokens.
-Deliver = Callable[[list[str], dict], Awaitable[object]]
-# Replaces the whole presence map of the given tab tokens.
-DeliverSnapshot = Callable[[list[str], dict[str, dict]], Awaitable[object]]
+# Sends one presence entry (its wire dict) to every open tab of these users.
+Deliver = Callable[[set[int], dict], Awaitable[object]]
+# Replaces the whole presence map of every open tab of this user.
+DeliverSnapshot = Callable[[int, dict[str, dict]], Awaitable[object]]
 
 # How often one evaluation reads again after losing a commit to a concurrent change.
 # Giving up loses nothing: whoever made the change that won evaluates after it.
@@ -51,13 +51,13 @@ class PresenceService:
     again. Only the instance whose commit succeeds delivers the change.
 
     Args:
-        deliver: Sends a presence entry to tabs.
+        deliver: Sends a presence entry to the tabs of users (the push API).
         session_factory: Opens a database session (`rx.session` in the app).
         grace: How long a user without tabs still shows as before (hides reloads).
         clock: The current time; tests pass a fixed one.
         registry: Where tabs and published statuses are kept (in this process if None).
-        deliver_snapshot: Replaces the presence map of tabs (when what a user may see
-            changes as a whole: hiding last seen).
+        deliver_snapshot: Replaces the presence map of a user's tabs (when what they may
+            see changes as a whole: hiding last seen).
     """
 
     def __init__(
@@ -78,7 +78,7 @@ class PresenceService:
         self.grace = grace
         self._clock = clock
         self._timers = Timers()
-        self._deliveries: set[asyncio.Task] = set()
+        self._deliveries = Background("a presence delivery", logger)
 
     # Tab events ----------------------------------------------------------------------
 
@@ -151,9 +151,8 @@ class PresenceService:
             record = await self.registry.record(user_id)
             if record.published is None or await self._publish(record, record.published.status, None):
                 break
-        tokens = await self.registry.tokens_of([user_id])
-        if tokens and self._deliver_snapshot is not None:
-            self._spawn(self._deliver_snapshot(tokens, await self.snapshot(user_id)))
+        if self._deliver_snapshot is not None and await self.registry.tokens_of([user_id]):
+            self._deliveries.start(self._deliver_snapshot(user_id, await self.snapshot(user_id)))
 
     async def check(self, user_id: int, *, grace_due: datetime | None = None) -> None:
         """Evaluate a user again: for the sweep of a shared registry (a grace that fell
@@ -243,10 +242,14 @@ class PresenceService:
         """Commit a new published status and deliver it; False if the record changed
         since it was read (nothing was published then)."""
         user_id = record.user_id
+        # One read for everything the decision and its delivery need; a write after the
+        # commit only when a last seen changes.
         with self._session() as session:
             facts = store.load(session, [user_id]).get(user_id)
-        if facts is None:
-            return True
+            if facts is None:
+                return True
+            receivers = contact_ids(session, user_id) | {user_id}
+            hiders = store.hiding_last_seen(session, receivers - {user_id})
         last_seen = facts.last_seen_at
         if ended_at is not None and (last_seen is None or ended_at > last_seen):
             last_seen = ended_at  # as stored below: the last seen never moves backwards
@@ -262,38 +265,22 @@ class PresenceService:
         # then (SIGKILL: no flush on shutdown) never leaves someone who was online without
         # a last seen. Once per coming online, not per tab: further tabs publish nothing.
         coming_online = status != Status.OFFLINE and record.published_status == Status.OFFLINE
-        with self._session() as session:
-            if ended_at is not None:
-                store.save_last_seen(session, [user_id], ended_at)
-            elif coming_online:
-                store.save_last_seen(session, [user_id], self._clock())
-            receivers = contact_ids(session, user_id) | {user_id}
-            hiders = store.hiding_last_seen(session, receivers - {user_id})
+        if ended_at is not None or coming_online:
+            with self._session() as session:
+                store.save_last_seen(session, [user_id], ended_at or self._clock())
         data = view(facts, UserRecord(user_id=user_id, published=published), self._clock())
         # Hiding is mutual: viewers who hide their own last seen get the entry without it.
         for group, hides in ((receivers - hiders, False), (hiders, True)):
-            tokens = await self.registry.tokens_of(group)
-            if tokens:
+            if group:
                 # A task, not an await: the change may come from an event handler of one
                 # of these very tabs, which holds that tab's state lock until it returns.
                 # Receivers keep the newest by version if deliveries overtake each other.
-                self._spawn(self._deliver(tokens, data.to_wire(viewer_hides_last_seen=hides)))
+                self._deliveries.start(self._deliver(group, data.to_wire(viewer_hides_last_seen=hides)))
         return True
-
-    def _spawn(self, delivery: Awaitable[object]) -> None:
-        task = asyncio.get_running_loop().create_task(delivery)
-        self._deliveries.add(task)
-        task.add_done_callback(self._delivered)
-
-    def _delivered(self, task: asyncio.Task) -> None:
-        self._deliveries.discard(task)
-        if not task.cancelled() and (error := task.exception()) is not None:
-            logger.error("a presence delivery failed", exc_info=error)
 
     async def drain(self) -> None:
         """Wait until every delivery started so far has finished."""
-        while self._deliveries:
-            await asyncio.gather(*list(self._deliveries), return_exceptions=True)
+        await self._deliveries.drain()
 
     # Housekeeping -------------------------------------------------------------------
 

@@ -2,13 +2,15 @@
 
 Reflex 0.10.1 has no public hooks for these, and registering socket.io `connect` or
 `disconnect` handlers would replace Reflex's own. So we wrap the `on_connect` and
-`on_disconnect` methods of the app's event namespace:
+`on_disconnect` methods of the app's event namespace, forwarding whatever arguments
+Reflex passes (0.10.1 passes `(sid, environ, auth)`, newer sources `(sid, environ)`):
 - after Reflex's `on_connect` has linked the new socket to its tab token, `on_open(token,
   sid)` runs;
 - before Reflex's `on_disconnect` forgets the socket's token, we read it, and
-  `on_close(token, sid)` runs.
-Both run as tasks, outside Reflex's handlers. This leans on internals; Reflex is pinned,
-and tests/integration/test_presence_sync.py fails if either hook stops firing.
+  `on_close(token, sid)` runs (whether Reflex's handler is a plain function or a
+  coroutine function).
+Both run as tasks, outside Reflex's handlers. The internals are listed in `internals`;
+tests/contract/ and tests/integration/test_presence_sync.py fail if a hook stops firing.
 
 The same wrapper caps the sockets one client address may hold open on this instance
 (each costs a tab state, about 200 KB): one more is refused at its handshake.
@@ -17,6 +19,7 @@ The same wrapper caps the sockets one client address may hold open on this insta
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import time
 from collections import Counter
@@ -26,6 +29,8 @@ from typing import Any
 import reflex as rx
 from reflex_base import constants
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
+
+from chatapp.reflex_adapter import internals
 
 logger = logging.getLogger(__name__)
 
@@ -51,13 +56,12 @@ def install(app: rx.App, *, on_open: OnSocket, on_close: OnSocket, max_per_addre
         tasks.add(task)  # keep a reference until it is done
         task.add_done_callback(_finished(tasks))
 
-    original_connect = namespace.on_connect
-    original_disconnect = namespace.on_disconnect
+    original_connect = takes_what_it_can(namespace.on_connect)
+    original_disconnect = takes_what_it_can(namespace.on_disconnect)
     open_by_address: Counter[str] = Counter()
     address_of: dict[str, str] = {}
 
     async def on_connect(sid: str, environ: dict, *args: Any, **kwargs: Any):
-        # Reflex 0.10.1 passes (sid, environ, auth); newer versions (sid, environ).
         address = namespace._build_static_router_data(sid, environ)[constants.RouteVar.CLIENT_IP]
         if max_per_address and open_by_address[address] >= max_per_address:
             raise SocketRefused("too many connections from this address")
@@ -80,10 +84,12 @@ def install(app: rx.App, *, on_open: OnSocket, on_close: OnSocket, max_per_addre
             if open_by_address[address] <= 0:
                 del open_by_address[address]
 
-    def on_disconnect(sid: str, *args: Any, **kwargs: Any):
+    async def on_disconnect(sid: str, *args: Any, **kwargs: Any):
         _release(sid)
         token = namespace.sid_to_token.get(sid)
         result = original_disconnect(sid, *args, **kwargs)
+        if inspect.iscoroutine(result):  # a coroutine function in some Reflex; 0.10.1 returns a Task
+            result = await result
         if token:
             spawn(on_close, token, sid)
         return result
@@ -91,6 +97,24 @@ def install(app: rx.App, *, on_open: OnSocket, on_close: OnSocket, max_per_addre
     namespace.on_connect = on_connect
     namespace.on_disconnect = on_disconnect
     setattr(namespace, _HOOKED, True)
+
+
+def takes_what_it_can(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """`fn`, called with as many of the positional arguments given as it accepts.
+
+    python-socketio passes `on_connect(sid, environ, auth)` (and, if that raises
+    TypeError, `(sid, environ)`), and `on_disconnect(sid, reason)` (then `(sid)`); the
+    hooks accept all of these and call Reflex's handler with the ones its signature has.
+    """
+    params = list(inspect.signature(fn).parameters.values())
+    if any(p.kind is p.VAR_POSITIONAL for p in params):
+        return fn
+    most = sum(1 for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args[:most], **kwargs)
+
+    return call
 
 
 def _finished(tasks: set[asyncio.Task]) -> Callable[[asyncio.Task], None]:
@@ -118,8 +142,11 @@ def forget_soon(app: rx.App, token: str, after: float) -> bool:
     keep their own expiry.
 
     Returns:
-        Whether the tab's state will go (False: back on a socket, or not held here).
+        Whether the tab's state will go (False: back on a socket, not held here, or this
+        Reflex lacks the internals: see `internals`).
     """
+    if not internals.forget_early(app):
+        return False
     manager = app.state_manager
     deadlines = getattr(manager, "_token_expires_at", None)
     if not isinstance(deadlines, dict):

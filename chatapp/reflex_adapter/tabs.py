@@ -1,22 +1,59 @@
-"""Delivering a change into the open tabs of the users who may see it."""
+"""Changing the state of a set of tabs (on any instance) and sending each its delta.
+
+`send(app, tokens, change)` is the one entry: a `TabChange` says which state class it
+changes, how (`apply`, through Reflex's tracking), and optionally how to do it without
+Reflex's tracking (`in_place`) together with the delta that results (`delta`), which
+enables the fast path of `push`. Who the tabs are is the caller's business
+(`chatapp.delivery` finds the tabs of users).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import reflex as rx
-from reflex.istate.manager.memory import StateManagerMemory
-from reflex.state import StateUpdate
-from reflex_base.constants import SocketEvent
+
+from chatapp.reflex_adapter import internals
 
 logger = logging.getLogger(__name__)
 
 Apply = Callable[[Any], Awaitable[None] | None]
 # Changes a state in place, outside Reflex's change tracking; True if it changed.
 ApplyInPlace = Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
+class TabChange:
+    """One change to the `state` substate of every tab it is sent to.
+
+    Attributes:
+        state: The state class it changes (its tab's substate of that class).
+        apply: Makes the change through Reflex's tracking (may be a coroutine function).
+        in_place: Makes the same change without Reflex's tracking and says whether
+            anything changed; with `delta`, enables the fast path.
+        delta: The delta a tab gets for it, as Reflex would compute it
+            ({state full name: {var: value}}), the same for every tab.
+    """
+
+    state: type
+    apply: Apply
+    in_place: ApplyInPlace | None = None
+    delta: dict[str, dict[str, Any]] | None = None
+
+
+async def send(app: rx.App, tokens: Iterable[str], change: TabChange) -> int:
+    """Make `change` in each tab's state and send each tab its delta.
+
+    Returns:
+        How many tabs were updated.
+    """
+    if change.in_place is not None and change.delta is not None:
+        return await push(app, tokens, change.state, change.in_place, change.apply, change.delta)
+    return await deliver(app, tokens, change.state, change.apply)
 
 
 class _Batch:
@@ -116,8 +153,8 @@ async def push(
     """Send one change to many tabs as one message, and keep their states in step.
 
     `deliver` costs a tab a whole Reflex state modification (lock, delta computed over
-    the state, its own message): about 0.5 ms of the event loop per tab, which made a
-    change to 1,000 tabs take 0.35 s (docs/benchmarks.md). Most of it is not needed when
+    the state, its own message), which made a change to 1,000 tabs slow (figures in
+    docs/benchmarks.md). Most of it is not needed when
     the change and its delta are known in advance and the states live in this process:
     `apply_in_place` changes each state that nothing is modifying right now (no event
     handler holds its lock), without Reflex's tracking, and every tab it changed gets
@@ -128,12 +165,21 @@ async def push(
     being modified (it is running an event handler), or kept elsewhere (Reflex's Redis
     state manager), goes through `deliver` with `apply`, and waits for its turn as before.
 
+    Without the internals this needs (`internals.fast_path`), every tab goes through
+    `deliver`: slower, never unsafe.
+
     Returns:
         How many tabs were updated.
     """
+    if not internals.fast_path(app):
+        return await deliver(app, tokens, state_cls, apply)
+    from reflex.istate.manager.memory import StateManagerMemory
+    from reflex.state import StateUpdate
+    from reflex_base.constants import SocketEvent
+
     manager = app.state_manager
     states = manager.states if isinstance(manager, StateManagerMemory) else None
-    locks: dict[str, asyncio.Lock] = getattr(manager, "_states_locks", {})
+    locks: dict[str, asyncio.Lock] = manager._states_locks if states is not None else {}
     namespace = app.event_namespace
     sids: list[str] = []
     queued: list[str] = []
@@ -179,14 +225,12 @@ def _sid_lookup(namespace: Any) -> Callable[[str], str | None]:
     """The socket of a tab connected to this process, by token.
 
     Reflex's public `token_to_sid` builds a new dict of every connected tab on each
-    read (2.3% of the server's samples in the main phase at 1,000 tabs), so this reads
-    its token manager's record directly, with the check `emit_update` makes; the public
-    mapping, read once, if that record is not there.
+    read (a measurable share of the server's time at 1,000 tabs: docs/benchmarks.md),
+    so this reads its token manager's record directly, with the check `emit_update`
+    makes (`internals.fast_path` has checked the record exists).
     """
-    manager = getattr(namespace, "_token_manager", None)
-    records = getattr(manager, "token_to_socket", None)
-    if not isinstance(records, dict):
-        return namespace.token_to_sid.get if namespace is not None else _no_sid
+    manager = namespace._token_manager
+    records = manager.token_to_socket
     instance = manager.instance_id
 
     def sid_of(token: str) -> str | None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import reflex as rx
 
-from chatapp import routes
-from chatapp.presence import fanout, tracker
+from chatapp import routes, runtime
+from chatapp.delivery import TabChange
 from chatapp.services import conversations as conv
 from chatapp.services import inbox, limits
 from chatapp.services import messages as msgs
@@ -21,15 +20,6 @@ from chatapp.states.app_state import AppState
 from chatapp.states.forms import field
 
 logger = logging.getLogger(__name__)
-
-_background: set[asyncio.Task] = set()
-
-
-def _spawn(coro) -> None:
-    """Run a delivery without holding up the handler (and this tab's state lock)."""
-    task = asyncio.get_running_loop().create_task(coro)
-    _background.add(task)
-    task.add_done_callback(_background.discard)
 
 
 def _split_usernames(raw: str) -> list[str]:
@@ -138,8 +128,8 @@ class ChatState(AppState):
         self.error = ""
         self.draft = ""
         self._receive_message(view)
-        me = self.router.session.client_token
-        _spawn(_deliver_message(member_ids, me, view))
+        push = runtime.push()
+        push.soon(push.to_users(member_ids, message_posted(view), skip=self.router.session.client_token))
         return None
 
     def _receive_message(self, view: MessageView) -> None:
@@ -159,10 +149,6 @@ class ChatState(AppState):
                 self.conversations = [row, *self.conversations[:i], *self.conversations[i + 1 :]]
                 return
         self._reload_list()  # a conversation this tab did not know yet
-
-    def _refresh_list(self) -> None:
-        """Membership changed elsewhere: reload the list."""
-        self._reload_list()
 
     # Creating ---------------------------------------------------------------------------
 
@@ -266,27 +252,23 @@ class ChatState(AppState):
     async def _membership_changed(self, user_ids: list[int]) -> None:
         """New or lost contacts: fresh presence for everyone involved, fresh lists for
         their other tabs (this tab refreshes itself)."""
-        service = tracker.get_service()
-        me = self.router.session.client_token
-        self._replace_presence(await service.snapshot(self.user_id))
+        self._replace_presence(await runtime.presence().snapshot(self.user_id))
         self._reload_list()
-        tokens = [t for t in await service.registry.tokens_of([*user_ids, self.user_id]) if t != me]
-        _spawn(_refresh_tabs(tokens))
+        push = runtime.push()
+        me = self.router.session.client_token
+        push.soon(push.to_users([*user_ids, self.user_id], CONTACTS_CHANGED, skip=me))
 
 
-async def _deliver_message(member_ids: list[int], sender: str, view: MessageView) -> None:
-    # The members' tabs may be on any instance: the registry knows them all.
-    tokens = [t for t in await tracker.get_service().registry.tokens_of(member_ids) if t != sender]
-    await fanout.deliver(tracker.get_app(), tokens, ChatState, lambda s: s._receive_message(view))
+def message_posted(view: MessageView) -> TabChange:
+    """A new message for the tabs of its conversation's members."""
+    return TabChange(ChatState, apply=lambda state: state._receive_message(view))
 
 
-async def _refresh_tabs(tokens: list[str]) -> None:
-    service = tracker.get_service()
-    app = tracker.get_app()
+async def _refresh_contacts(state: ChatState) -> None:
+    """Membership changed: the conversation list and the presence map afresh."""
+    state._reload_list()
+    if state.user_id:
+        state._replace_presence(await runtime.presence().snapshot(state.user_id))
 
-    async def refresh(state: ChatState) -> None:
-        state._refresh_list()
-        if state.user_id:
-            state._replace_presence(await service.snapshot(state.user_id))
 
-    await fanout.deliver(app, tokens, ChatState, refresh)
+CONTACTS_CHANGED = TabChange(ChatState, apply=_refresh_contacts)

@@ -17,7 +17,8 @@ import sys
 import pytest
 
 from bench.login_flood import attacker, run
-from bench.reflex_client import AUTH_STATE
+from chatapp import wire
+from chatapp.wire import SESSION_STATE
 from tests.conftest import ROOT
 
 MESSAGES = 8
@@ -84,7 +85,7 @@ def test_a_quick_run_with_and_without_a_flood_is_complete_and_correct(tmp_path):
 
 
 def test_answers_are_read_from_the_log_in_forms_error_text():
-    name = attacker.AUTH_FORM_STATE
+    name = wire.AUTH_FORM_STATE
     assert attacker.form_error({"delta": {name: {"form_error_rx_state_": attacker.WRONG}}}) == attacker.WRONG
     assert attacker.form_error({"delta": {"reflex___state____state": {"x": 1}}}) is None
     result = attacker.AttackResult()
@@ -96,7 +97,7 @@ def test_answers_are_read_from_the_log_in_forms_error_text():
     assert result.other == {"Something else.": 1} and result.answered == 4
     # A successful log-in: the update hands the tab a login token and redirects it.
     signed_in = {
-        "delta": {AUTH_STATE: {"auth_token_rx_state_": "t0k3n"}, name: {"form_error_rx_state_": ""}},
+        "delta": {SESSION_STATE: {"auth_token_rx_state_": "t0k3n"}, name: {"form_error_rx_state_": ""}},
         "events": [{"name": "_redirect", "payload": {"path": "/"}}],
     }
     assert attacker.answer(signed_in) == attacker.SIGNED_IN

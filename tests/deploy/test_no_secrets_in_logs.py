@@ -18,14 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.reflex_client import AUTH_STATE, NAMESPACE, STATE, ReflexClient
+from bench.reflex_client import NAMESPACE, ReflexClient
+from chatapp.wire import AUTH_FORM_STATE, CHAT_STATE, ROOT_STATE, SESSION_STATE
 from deploy.render_nginx import MAIN_CONFIG, nginx_command, render_site, write_run_dir
 from tests.deploy.support import PASSWORD, end_group, free_port, start_group, wait_for_http
 from tests.support import run_async
 
-AUTH_FORM = f"{AUTH_STATE}.chatapp___states___auth____auth_form_state"
-APP_STATE = f"{AUTH_STATE}.chatapp___states___app_state____app_state"
-CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
 # Variables that write a query string, the Referer, cookies or a request body.
 LEAKY_VARIABLES = re.compile(
     r"\$(request|request_uri|args|query_string|is_args|arg_\w+|request_body\w*|http_referer"
@@ -186,7 +184,7 @@ def test_a_session_with_malformed_events_leaves_no_token_in_any_log(proxy, backe
         await tab_a.connect()
         await tab_a.load("/login")
         await tab_a.emit(
-            f"{AUTH_FORM}.log_in",
+            f"{AUTH_FORM_STATE}.log_in",
             {"form_data": {"username": a.username, "password": PASSWORD}},
             path="/login",
         )
@@ -218,10 +216,10 @@ def test_a_session_with_malformed_events_leaves_no_token_in_any_log(proxy, backe
         # data with its token), a dict without a name ("Failed to deserialize event
         # data: {...}"), a raw string ("Event data: ..."), a list ("but received [...]").
         hydrate_like = {
-            "vars": {f"{AUTH_STATE}.auth_token": tab_a.auth_token},
+            "vars": {f"{SESSION_STATE}.auth_token": tab_a.auth_token},
             "form_data": {"password": PASSWORD, "token": tab_a.token},
         }
-        await tab_a.emit(f"{STATE}.no_such_handler", hydrate_like, path)
+        await tab_a.emit(f"{ROOT_STATE}.no_such_handler", hydrate_like, path)
         await tab_a.sio.emit("event", {"payload": hydrate_like, "router_data": {"pathname": path}}, NAMESPACE)
         await tab_a.sio.emit("event", f"not json {tab_a.auth_token} {tab_a.token}", NAMESPACE)
         await tab_a.sio.emit("event", [tab_a.auth_token, tab_a.token, PASSWORD], NAMESPACE)

@@ -10,12 +10,11 @@ import urllib.request
 
 import pytest
 
-from bench.reflex_client import AUTH_STATE, ReflexClient
+from bench.reflex_client import ReflexClient
+from chatapp.wire import AUTH_FORM_STATE, SESSION_STATE
 from deploy.render_nginx import render_site
 from tests.deploy.support import PASSWORD, User
 from tests.support import run_async
-
-AUTH_FORM = f"{AUTH_STATE}.chatapp___states___auth____auth_form_state"
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -61,11 +60,11 @@ async def _log_in(url: str, user: User) -> ReflexClient:
     await tab.connect()
     await tab.load("/login")
     form = {"username": user.username, "password": PASSWORD}
-    await tab.emit(f"{AUTH_FORM}.log_in", {"form_data": form}, path="/login")
+    await tab.emit(f"{AUTH_FORM_STATE}.log_in", {"form_data": form}, path="/login")
 
     def session_token() -> str | None:
         for update in tab.updates:
-            for key, value in (update.get("delta") or {}).get(AUTH_STATE, {}).items():
+            for key, value in (update.get("delta") or {}).get(SESSION_STATE, {}).items():
                 if key.startswith("auth_token") and value:
                     return value
         return None

@@ -12,11 +12,11 @@ import pytest
 import reflex as rx
 from playwright.sync_api import expect
 
-from chatapp.presence import tracker
+from chatapp import runtime, wire
 from chatapp.settings import settings
-from chatapp.states.app_state import PRESENCE_KEY_PREFIX, AppState
+from chatapp.states.app_state import AppState
 from tests.conftest import CHROMIUM_ARGS
-from tests.support import create_user, direct, on_backend, signed_in_context, wait_until
+from tests.support import create_user, direct, on_backend, presence_key, signed_in_context, wait_until
 
 # Records every presence state the watcher's screen shows for the watched user, so a
 # test can check what was never displayed (a reload must never show "offline").
@@ -189,7 +189,7 @@ def test_a_frozen_or_killed_browser_goes_offline_at_the_peer_within_15_seconds(
 
 
 async def _presence_map_of(token: str) -> dict:
-    app = tracker.get_app()
+    app = runtime.push().app
     root = await app.state_manager.get_state(rx.BaseStateToken(ident=token, cls=AppState))
     state = await root.get_state(AppState)
     return dict(state.presence_map)
@@ -211,7 +211,7 @@ def test_after_a_burst_of_changes_the_peer_holds_the_servers_truth(browser, base
         tab.close()
     _choose_status(a, "away")
 
-    service = tracker.get_service()
+    service = runtime.presence()
     b_token = b.evaluate("window.sessionStorage.getItem('token')")
     wait_until(lambda: on_backend(service.status_of(a_id)).value == "away", message="server sees A away")
     on_backend(service.drain())
@@ -250,7 +250,7 @@ def test_a_user_sharing_no_conversation_receives_nothing_about_them_on_the_wire(
     a.close()
     expect(_dot(b, a_id)).to_have_attribute("data-presence", "offline")
 
-    key = f'"{PRESENCE_KEY_PREFIX}{a_id}"'
+    key = f'"{wire.keyed_entry(wire.PRESENCE_MAP, a_id)}"'
     assert any(key in f for f in frames["b"]), "control: B must have received A's presence"
     assert frames["c"], "control: C's socket must have carried frames"
     assert not any(key in f for f in frames["c"])
@@ -295,7 +295,7 @@ def test_logging_out_shows_offline_at_once_and_stops_updates_to_that_tab(browser
     mark = len(frames)
     _choose_status(b, "away")
     b.wait_for_timeout(1000)
-    assert not any(f"presence_map.{b_id}" in f for f in frames[mark:])
+    assert not any(presence_key(b_id) in f for f in frames[mark:])
 
 
 def test_appear_offline_do_not_disturb_and_hidden_last_seen_as_the_peer_sees_them(browser, base_url):
@@ -324,7 +324,7 @@ def test_appear_offline_do_not_disturb_and_hidden_last_seen_as_the_peer_sees_the
     expect(a.locator("#conversation-title")).to_be_visible()
     a.locator("#composer").fill("typing while invisible")
     b.wait_for_timeout(settings.presence_grace * 1000 + 500)
-    assert not any(f"presence_map.{a_id}" in f for f in frames[mark:])
+    assert not any(presence_key(a_id) in f for f in frames[mark:])
 
     _choose_status(a, "auto")
     expect(_dot(b, a_id)).to_have_attribute("data-presence", "online")

@@ -8,7 +8,8 @@ import pytest
 import socketio
 
 from bench.app_server import AppServer
-from bench.reflex_client import APP_STATE, ReflexClient
+from bench.reflex_client import ReflexClient
+from chatapp.wire import APP_STATE
 from tests.scaleout.support import People
 from tests.support import run_async
 

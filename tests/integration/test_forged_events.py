@@ -7,11 +7,10 @@ import json
 import reflex as rx
 import sqlalchemy as sa
 
-from bench.reflex_client import APP_STATE, ReflexClient
+from bench.reflex_client import ReflexClient
 from chatapp.models import Message
+from chatapp.wire import CHAT_STATE
 from tests.support import auth_token_for, create_user, direct, run_async
-
-CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
 
 
 def _messages_in(cid: int) -> int:

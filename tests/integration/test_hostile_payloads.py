@@ -9,14 +9,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bench.reflex_client import APP_STATE, STATE, ReflexClient
+from bench.reflex_client import ReflexClient
+from chatapp.wire import APP_STATE, CHAT_STATE, ROOT_STATE
 from tests.support import auth_token_for, create_user, direct, run_async
 
-CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
 HANDLERS = [
     f"{APP_STATE}.set_status",
     f"{APP_STATE}.set_idle",
     f"{APP_STATE}.handle_presence_changed",
+    f"{APP_STATE}._presence_changed",
+    f"{APP_STATE}._presence_changed_in_place",
     f"{APP_STATE}.load_session",
     f"{CHAT_STATE}.send_message",
     f"{CHAT_STATE}.set_draft",
@@ -24,7 +26,7 @@ HANDLERS = [
     f"{CHAT_STATE}.create_group",
     f"{CHAT_STATE}.add_members",
     f"{CHAT_STATE}.leave_group",
-    f"{STATE}.no_such_handler",
+    f"{ROOT_STATE}.no_such_handler",
     "not.a.state.at_all",
 ]
 scalars = st.one_of(

@@ -8,12 +8,11 @@ import json
 import reflex as rx
 import sqlalchemy as sa
 
-from bench.reflex_client import APP_STATE, ReflexClient
+from bench.reflex_client import ReflexClient
 from chatapp.models import Message
 from chatapp.services import limits
-from tests.support import auth_token_for, create_user, direct, run_async
-
-CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
+from chatapp.wire import CHAT_STATE
+from tests.support import auth_token_for, create_user, direct, presence_key, run_async
 
 
 def _count(cid: int, author: int) -> int:
@@ -68,7 +67,7 @@ def test_a_presence_flood_reaches_peers_only_up_to_the_limit(backend_url):
             await a.set_status("away" if i % 2 == 0 else "auto")
         await a.load()
         await asyncio.sleep(0.5)
-        changes = [u for u in b.updates[mark:] if f"presence_map.{a_id}" in json.dumps(u)]
+        changes = [u for u in b.updates[mark:] if presence_key(a_id) in json.dumps(u)]
         for c in (a, b):
             await c.disconnect()
         return len(changes), json.dumps(a.updates)

@@ -9,11 +9,10 @@ import pytest
 import reflex as rx
 import sqlalchemy as sa
 
-from bench.reflex_client import AUTH_STATE, STATE, ReflexClient
+from bench.reflex_client import ReflexClient
 from chatapp.models import Profile, User
+from chatapp.wire import AUTH_FORM_STATE, ROOT_STATE
 from tests.support import create_user, run_async
-
-AUTH_FORM_STATE = f"{AUTH_STATE}.chatapp___states___auth____auth_form_state"
 
 # Every handler of the whole state tree, by state, that a socket may name. Reflex's own:
 # the page's loading and hydration, its on_load dispatcher, and `setvar`, which every
@@ -88,11 +87,11 @@ def test_the_former_library_handlers_are_refused_and_create_nothing(backend_url)
     before = _accounts()
     gone = [
         (
-            f"{STATE}.reflex_local_auth___login____login_state.on_submit",
+            f"{ROOT_STATE}.reflex_local_auth___login____login_state.on_submit",
             {"form_data": {"username": victim, "password": "guess"}},
         ),
         (
-            f"{STATE}.reflex_local_auth___registration____registration_state.handle_registration",
+            f"{ROOT_STATE}.reflex_local_auth___registration____registration_state.handle_registration",
             {"form_data": {"username": "Vic_x", "password": "1", "confirm_password": "1"}},
         ),
     ]

@@ -1,4 +1,4 @@
-"""The fast path of a presence change (chatapp.presence.fanout.push) against the real app:
+"""The fast path of a presence change (chatapp.reflex_adapter.tabs.push) against the real app:
 the tab's server-side state stays in step with what its browser was sent, and a tab that
 is busy in an event handler still gets the change, once the handler is done."""
 
@@ -8,15 +8,16 @@ import asyncio
 
 import reflex as rx
 
-from chatapp.presence import fanout, tracker
-from chatapp.states.app_state import AppState
+from chatapp import runtime
+from chatapp.reflex_adapter import tabs
+from chatapp.states.app_state import AppState, presence_change
 from tests.integration.test_presence_sync import _tab
-from tests.support import create_user, direct, run_async
+from tests.support import create_user, direct, presence_key, run_async
 
 
 def _server_state(token: str) -> AppState:
     """The tab's AppState as the server holds it (memory state manager, one process)."""
-    root = tracker.get_app().state_manager.states[token]
+    root = runtime.push().app.state_manager.states[token]
     return root.get_substate(AppState.get_full_name().split("."))
 
 
@@ -33,7 +34,7 @@ def test_a_pushed_change_is_in_the_tabs_server_state_and_is_not_sent_again(backe
     c_id, _ = create_user("pc")
     direct(a_id, b_name)
     direct(c_id, b_name)
-    app = tracker.get_app()
+    app = runtime.push().app
 
     async def scenario():
         b = await _tab(backend_url, b_id)
@@ -49,8 +50,8 @@ def test_a_pushed_change_is_in_the_tabs_server_state_and_is_not_sent_again(backe
         entry = {**b.presence[str(c_id)], "status": "dnd", "v": b.presence[str(c_id)]["v"] + 1}
         await asyncio.wrap_future(
             asyncio.run_coroutine_threadsafe(
-                fanout.deliver(app, [b.token], AppState, lambda s: s.handle_presence_changed(entry)),
-                tracker.get_loop(),
+                tabs.deliver(app, [b.token], AppState, lambda s: s._presence_changed(entry)),
+                runtime.current().loop,
             )
         )
         await b.wait_for(lambda: b.status_of(c_id) == "dnd")
@@ -63,15 +64,15 @@ def test_a_pushed_change_is_in_the_tabs_server_state_and_is_not_sent_again(backe
     (in_map, in_sent), frames = run_async(scenario())
     assert in_map is not None and in_map["status"] == "away"
     assert in_sent == in_map
-    assert any(f"presence_map.{c_id}" in str(f) for f in frames)
-    assert not any(f"presence_map.{a_id}" in str(f) for f in frames), frames
+    assert any(presence_key(c_id) in str(f) for f in frames)
+    assert not any(presence_key(a_id) in str(f) for f in frames), frames
 
 
 def test_a_tab_busy_in_a_handler_gets_the_change_when_the_handler_ends(backend_url):
     a_id, _ = create_user("ba")
     b_id, b_name = create_user("bb")
     direct(a_id, b_name)
-    app = tracker.get_app()
+    app = runtime.push().app
 
     async def hold_b(token: str) -> None:
         """Keep B's state locked, as a long event handler of B's does."""
@@ -82,7 +83,7 @@ def test_a_tab_busy_in_a_handler_gets_the_change_when_the_handler_ends(backend_u
         b = await _tab(backend_url, b_id)
         a = await _tab(backend_url, a_id)
         await b.wait_for(lambda: b.status_of(a_id) == "online")
-        holder = asyncio.run_coroutine_threadsafe(hold_b(b.token), tracker.get_loop())
+        holder = asyncio.run_coroutine_threadsafe(hold_b(b.token), runtime.current().loop)
         await asyncio.sleep(0.2)
         await a.set_status("away")
         await asyncio.sleep(0.4)
@@ -102,11 +103,11 @@ def test_a_tab_busy_in_a_handler_gets_the_change_when_the_handler_ends(backend_u
 
 def test_the_fast_path_finds_a_tabs_socket_in_reflexs_own_records(backend_url):
     user_id, _ = create_user("sock")
-    namespace = tracker.get_app().event_namespace
+    namespace = runtime.push().app.event_namespace
 
     async def scenario():
         tab = await _tab(backend_url, user_id)
-        found = fanout._sid_lookup(namespace)(tab.token), dict(namespace.token_to_sid).get(tab.token)
+        found = tabs._sid_lookup(namespace)(tab.token), dict(namespace.token_to_sid).get(tab.token)
         await tab.disconnect()
         return found
 
@@ -121,7 +122,7 @@ def test_a_tab_whose_socket_is_gone_is_changed_in_place_without_a_state_modifica
     a_id, _ = create_user("da")
     b_id, b_name = create_user("db")
     direct(a_id, b_name)
-    app = tracker.get_app()
+    app = runtime.push().app
 
     async def scenario():
         b = await _tab(backend_url, b_id)
@@ -133,15 +134,8 @@ def test_a_tab_whose_socket_is_gone_is_changed_in_place_without_a_state_modifica
             await asyncio.sleep(0.02)
         updated = await asyncio.wrap_future(
             asyncio.run_coroutine_threadsafe(
-                fanout.push(
-                    app,
-                    [b.token],
-                    AppState,
-                    apply_in_place=lambda s: s.apply_presence_in_place(entry),
-                    apply=lambda s: s.handle_presence_changed(entry),
-                    delta={},
-                ),
-                tracker.get_loop(),
+                tabs.send(app, [b.token], presence_change(entry)),
+                runtime.current().loop,
             )
         )
         await a.disconnect()

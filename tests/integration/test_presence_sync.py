@@ -8,12 +8,20 @@ import time
 import reflex as rx
 import sqlalchemy as sa
 
-from bench.reflex_client import APP_STATE, ReflexClient
+from bench.reflex_client import ReflexClient
+from chatapp import runtime
 from chatapp.models import Conversation, Participant, Profile, User, utcnow
-from chatapp.presence import tracker
-from tests.support import auth_token_for, create_user, direct, on_backend, run_async, wait_until
-
-CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
+from chatapp.wire import CHAT_STATE
+from tests.support import (
+    PRESENCE_PREFIX,
+    auth_token_for,
+    create_user,
+    direct,
+    on_backend,
+    presence_key,
+    run_async,
+    wait_until,
+)
 
 
 async def _tab(backend_url: str, user_id: int, path: str = "/", query=None) -> ReflexClient:
@@ -63,7 +71,7 @@ def test_a_forged_status_is_refused_and_changes_nothing(backend_url):
         await a.set_status("offline")  # not a status a user may choose here
         await a.set_status("away")  # a real change, to know the first one was processed
         await b.wait_for(lambda: b.status_of(a_id) == "away")
-        seen = [u for u in b.updates[mark:] if f"presence_map.{a_id}" in str(u)]
+        seen = [u for u in b.updates[mark:] if presence_key(a_id) in str(u)]
         for c in (a, b):
             await c.disconnect()
         return seen
@@ -74,7 +82,7 @@ def test_a_forged_status_is_refused_and_changes_nothing(backend_url):
         for u in seen
         for s in u["delta"].values()
         for k, v in s.items()
-        if k.startswith("presence_map.")
+        if k.startswith(PRESENCE_PREFIX)
     ]
     assert statuses == ["away"]
 
@@ -172,13 +180,18 @@ def test_joining_a_shared_conversation_brings_presence_and_leaving_stops_it(back
         return after
 
     after = run_async(scenario())
-    assert not any(f"presence_map.{a_id}" in str(f) for f in after)
+    assert not any(presence_key(a_id) in str(f) for f in after)
     assert a_name  # named for readability of failures
+
+
+async def _registered(service, user_id: int, token: str):
+    """The registry's record of a tab of the user (None if it holds none)."""
+    return next((t for t in await service.registry.tabs_of(user_id) if t.token == token), None)
 
 
 def test_the_disconnect_hook_ends_the_tab_when_its_socket_closes(backend_url):
     user_id, _ = create_user("hook")
-    service = tracker.get_service()
+    service = runtime.presence()
 
     async def scenario():
         tab = await _tab(backend_url, user_id)
@@ -189,7 +202,7 @@ def test_the_disconnect_hook_ends_the_tab_when_its_socket_closes(backend_url):
 
     token = run_async(scenario())
     wait_until(
-        lambda: on_backend(service.registry.tab(token)) is None,
+        lambda: on_backend(_registered(service, user_id, token)) is None,
         timeout=5,
         message="the tab to be unregistered",
     )
@@ -202,20 +215,20 @@ def test_the_connect_hook_takes_back_a_tab_whose_socket_reopens_within_the_grace
     from chatapp.settings import settings
 
     user_id, _ = create_user("back")
-    service = tracker.get_service()
-    namespace = tracker.get_app().event_namespace
+    service = runtime.presence()
+    namespace = runtime.push().app.event_namespace
 
     async def scenario():
         tab = await _tab(backend_url, user_id)
         await tab.wait_for(lambda: tab.status_of(user_id) == "online")
         token = tab.token
         await tab.disconnect()
-        while on_backend(service.registry.tab(token)) is not None:  # the close is handled
+        while on_backend(_registered(service, user_id, token)) is not None:  # the close is handled
             await asyncio.sleep(0.02)
         tab.sio = tab._new_socket()
         await tab.connect()  # a new socket with the same tab token, no page load yet
         await asyncio.sleep(settings.presence_grace + 0.5)
-        held = on_backend(service.registry.tab(token))
+        held = on_backend(_registered(service, user_id, token))
         sid = dict(namespace.token_to_sid).get(token)
         status = on_backend(service.status_of(user_id))
         await tab.disconnect()
@@ -246,7 +259,7 @@ def test_a_reconnecting_tab_whose_login_ended_meanwhile_goes_offline_at_its_page
         await a.reconnect(load_path="/", wait=False)
         # Its socket stays open: only the page load can end it.
         await b.wait_for(lambda: b.status_of(a_id) == "offline", timeout=10)
-        registered = on_backend(tracker.get_service().registry.tab(a.token))
+        registered = on_backend(_registered(runtime.presence(), a_id, a.token))
         for x in (a, b):
             await x.disconnect()
         return registered

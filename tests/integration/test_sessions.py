@@ -9,17 +9,14 @@ import json
 import reflex as rx
 import sqlalchemy as sa
 
-from bench.reflex_client import APP_STATE, AUTH_STATE, ReflexClient
+from bench.reflex_client import ReflexClient
 from chatapp.models import LoginSession, Message
 from chatapp.services import logins
+from chatapp.wire import ACCOUNT_STATE, APP_STATE, AUTH_FORM_STATE, CHAT_STATE, SESSION_STATE
 from tests.support import PASSWORD, auth_token_for, create_user, direct, run_async
 
-CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
-AUTH_FORM_STATE = f"{AUTH_STATE}.chatapp___states___auth____auth_form_state"
-ACCOUNT_STATE = f"{APP_STATE}.chatapp___states___account____account_state"
 
-
-def _latest(client: ReflexClient, var: str, state: str = AUTH_STATE):
+def _latest(client: ReflexClient, var: str, state: str = SESSION_STATE):
     """The last value the server sent this tab for a var (None if never sent)."""
     for update in reversed(client.updates):
         sub = (update.get("delta") or {}).get(state) or {}

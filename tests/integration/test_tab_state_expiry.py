@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 
 from bench.reflex_client import ReflexClient
-from chatapp.presence import socket_hooks, tracker
+from chatapp import runtime
+from chatapp.reflex_adapter import sockets
 from tests.support import auth_token_for, create_user, run_async
 
 
 def _held(token: str) -> bool:
-    return token in tracker.get_app().state_manager.states
+    return token in runtime.push().app.state_manager.states
 
 
 async def _until(predicate, timeout: float = 5.0) -> bool:
@@ -23,17 +24,17 @@ async def _until(predicate, timeout: float = 5.0) -> bool:
 
 
 async def _forget(token: str, after: float) -> None:
-    """`forget_soon` on the app's own event loop, as the tracker calls it."""
+    """`forget_soon` on the app's own event loop, as the wiring calls it."""
 
     async def call() -> None:
-        socket_hooks.forget_soon(tracker.get_app(), token, after)
+        sockets.forget_soon(runtime.push().app, token, after)
 
-    await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call(), tracker.get_loop()))
+    await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(call(), runtime.current().loop))
 
 
 def test_a_closed_tabs_state_is_dropped_after_its_time_and_an_open_ones_is_kept(backend_url):
     a_id, _ = create_user("expiry")
-    namespace = tracker.get_app().event_namespace
+    namespace = runtime.push().app.event_namespace
 
     async def scenario():
         gone = ReflexClient(backend_url, auth_token_for(a_id))

@@ -20,6 +20,7 @@ from sqlmodel import Session, create_engine
 from bench.app_server import AppServer, free_port, migrate_database
 from chatapp.models import utcnow
 from chatapp.services import accounts, conversations, logins
+from tests.support import presence_key
 
 REDIS_URL = os.environ.get("CHATAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # A database of the machine's PostgreSQL to connect to while creating the test's own.
@@ -193,7 +194,7 @@ def presence_keys(prefix: str) -> dict[str, object]:
 def received(client, user_id: int, since: int = 0) -> list[dict]:
     """The presence entries about a user that a raw client received (in order), from
     its `since`-th update on."""
-    key = f"presence_map.{user_id}"
+    key = presence_key(user_id)
     return [
         sub[key]
         for update in client.updates[since:]

@@ -47,8 +47,10 @@ async def node(prefix: str, people, name: str) -> Node:
     registry = RedisRegistry(Redis.from_url(REDIS_URL), prefix=prefix, instance_id=name)
     sent: list[tuple[list[str], dict]] = []
 
-    async def deliver(tokens: list[str], entry: dict) -> None:
-        sent.append((sorted(tokens), entry))
+    async def deliver(user_ids: set[int], entry: dict) -> None:
+        tokens = await registry.tokens_of(user_ids)  # as the push API finds them
+        if tokens:
+            sent.append((sorted(tokens), entry))
 
     service = PresenceService(deliver=deliver, session_factory=people.session, grace=GRACE, registry=registry)
     sweeper = Sweeper(service, registry, TIMING, utcnow)

@@ -7,12 +7,12 @@ import asyncio
 import json
 import time
 
-from bench.reflex_client import APP_STATE, ReflexClient
+from bench.reflex_client import ReflexClient
 from chatapp.settings import settings
+from chatapp.wire import CHAT_STATE
 from tests.scaleout.support import presence_keys, received, tab
 from tests.support import run_async
 
-CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
 GRACE = settings.presence_grace  # the instances run with the default grace
 # One change, from the event on one instance to the tab on the other. One process
 # measured about 10-30 ms; this bound only catches a relay that is broken or polled.

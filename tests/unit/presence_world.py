@@ -36,13 +36,18 @@ def make_probe(session_factory: Callable) -> Probe:
     sent: list[tuple[list[str], dict]] = []
     now = [T0]
 
-    async def capture(tokens: list[str], entry: dict) -> None:
-        sent.append((sorted(tokens), entry))
+    # What the push API would do with a delivery: the users' tabs, from the registry.
+    async def capture(user_ids: set[int], entry: dict) -> None:
+        tokens = await service.registry.tokens_of(user_ids)
+        if tokens:
+            sent.append((sorted(tokens), entry))
 
     snapshots: list[tuple[list[str], dict[str, dict]]] = []
 
-    async def capture_snapshot(tokens: list[str], snapshot: dict[str, dict]) -> None:
-        snapshots.append((sorted(tokens), snapshot))
+    async def capture_snapshot(user_id: int, snapshot: dict[str, dict]) -> None:
+        tokens = await service.registry.tokens_of([user_id])
+        if tokens:
+            snapshots.append((sorted(tokens), snapshot))
 
     service = PresenceService(
         deliver=capture,

@@ -1,0 +1,81 @@
+"""Push to users: one change into every open tab of a set of users, on every instance.
+
+The one way anything reaches tabs other than the one whose handler is running (as
+Zulip's `send_event(realm, event, users)`): presence, new messages, conversation-list
+updates, logging tabs out; typing and read receipts later. A caller says *who* (user
+ids) and *what* (a `TabChange`: which state it changes, how, and the delta if it can
+be sent without Reflex's tracking); `Push` finds the users' tabs in the tab directory
+(the presence registry: every tab of every instance) and hands them to the adapter,
+which changes each tab's state and sends it one small delta (Reflex relays to tabs on
+other instances through Redis).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Iterable
+from typing import Protocol
+
+import reflex as rx
+
+from chatapp.background import Background
+from chatapp.reflex_adapter import tabs
+from chatapp.reflex_adapter.tabs import TabChange
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Push", "TabChange", "TabDirectory"]
+
+
+class TabDirectory(Protocol):
+    """Knows the open tabs of every user on every instance."""
+
+    async def tokens_of(self, user_ids: Iterable[int]) -> list[str]:
+        """The tokens of every open tab of these users."""
+        ...
+
+
+class Push:
+    """Delivers changes into the tabs of users.
+
+    Args:
+        app: The running app.
+        directory: Where the users' tabs are found.
+    """
+
+    def __init__(self, app: rx.App, directory: TabDirectory) -> None:
+        self.app = app
+        self.directory = directory
+        self._later = Background("a delivery to tabs", logger)
+
+    async def tabs_of(self, user_ids: Iterable[int]) -> list[str]:
+        """The tokens of the users' open tabs, on every instance."""
+        return list(dict.fromkeys(await self.directory.tokens_of(user_ids)))
+
+    async def to_users(self, user_ids: Iterable[int], change: TabChange, *, skip: str | None = None) -> int:
+        """Make `change` in every open tab of these users and send each its delta.
+
+        Args:
+            user_ids: Who gets it.
+            change: What changes.
+            skip: A tab to leave out: the one whose handler calls this (its state is
+                locked by that handler: a change for it would wait for itself).
+
+        Returns:
+            How many tabs were updated.
+        """
+        tokens = [t for t in await self.tabs_of(user_ids) if t != skip]
+        return await self.to_tabs(tokens, change) if tokens else 0
+
+    async def to_tabs(self, tokens: Iterable[str], change: TabChange) -> int:
+        """Make `change` in these tabs and send each its delta."""
+        return await tabs.send(self.app, tokens, change)
+
+    def soon(self, delivery: Awaitable[object]) -> None:
+        """Run a delivery without waiting for it (a handler must return, releasing its
+        tab's lock, before a change for that tab can be made)."""
+        self._later.start(delivery)
+
+    async def drain(self) -> None:
+        """Wait for every delivery started with `soon` (shutdown, tests)."""
+        await self._later.drain()

@@ -1,0 +1,257 @@
+"""Every Reflex internal the adapter uses, in one list, checked at startup and by tests.
+
+Each entry names the attribute or signature as Reflex spells it, what needs it and what
+happens if it is gone:
+- "refuse": the app cannot work safely without it; `check_at_startup` raises
+  `ReflexChanged` naming it.
+- "public path": the fast path of `tabs.push` is switched off and every change goes
+  through Reflex's public `modify_state` (slower, still right).
+- "skip": a saving is lost (a closed tab's state stays for Reflex's own hour).
+
+`tests/contract/test_reflex_internals.py` asserts every entry is present on the pinned
+Reflex, so an upgrade that changes one fails there with its name.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import reflex as rx
+
+logger = logging.getLogger(__name__)
+
+IfMissing = Literal["refuse", "public path", "skip"]
+
+
+class ReflexChanged(RuntimeError):
+    """A Reflex internal the app needs is gone or changed: upgrade the adapter first."""
+
+
+@dataclass(frozen=True)
+class Internal:
+    """One internal of Reflex that the adapter relies on.
+
+    Attributes:
+        name: Where it is, as Reflex spells it.
+        needed_by: The adapter's use of it.
+        if_missing: What the app does without it.
+        present: Whether the running app has it (given the app).
+    """
+
+    name: str
+    needed_by: str
+    if_missing: IfMissing
+    present: Callable[[rx.App], bool]
+
+
+def _positional(fn: Any) -> list[inspect.Parameter]:
+    params = inspect.signature(fn).parameters.values()
+    return [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def _memory_manager(app: rx.App) -> Any | None:
+    """The app's in-memory state manager (None for any other kind: Redis, disk)."""
+    from reflex.istate.manager.memory import StateManagerMemory
+
+    manager = app.state_manager
+    return manager if isinstance(manager, StateManagerMemory) else None
+
+
+def _memory_has(*names: str, kind: type | None = None) -> Callable[[rx.App], bool]:
+    def present(app: rx.App) -> bool:
+        manager = _memory_manager(app)
+        if manager is None:
+            return True  # not used with other state managers
+        values = [getattr(manager, n, None) for n in names]
+        return all(v is not None and (kind is None or isinstance(v, kind)) for v in values)
+
+    return present
+
+
+def _namespace_has(name: str, check: Callable[[Any], bool]) -> Callable[[rx.App], bool]:
+    def present(app: rx.App) -> bool:
+        namespace = app.event_namespace
+        value = getattr(namespace, name, None) if namespace is not None else None
+        return value is not None and check(value)
+
+    return present
+
+
+def _callable_with(*names: str) -> Callable[[Any], bool]:
+    return lambda fn: callable(fn) and [p.name for p in _positional(fn)][: len(names)] == list(names)
+
+
+def _importable(module: str, *names: str) -> Callable[[rx.App], bool]:
+    def present(_app: rx.App) -> bool:
+        try:
+            loaded = __import__(module, fromlist=list(names))
+        except ImportError:
+            return False
+        return all(hasattr(loaded, n) for n in names)
+
+    return present
+
+
+def _token_records(app: rx.App) -> bool:
+    namespace = app.event_namespace
+    manager = getattr(namespace, "_token_manager", None)
+    return isinstance(getattr(manager, "token_to_socket", None), dict) and hasattr(manager, "instance_id")
+
+
+def _state_methods(*names: str) -> Callable[[rx.App], bool]:
+    return lambda _app: all(callable(getattr(rx.State, n, None)) for n in names)
+
+
+def _var_internals(_app: rx.App) -> bool:
+    try:
+        var = rx.Var(_js_expr="1", _var_data=None)
+    except TypeError:
+        return False
+    return callable(getattr(var, "_get_all_var_data", None))
+
+
+INTERNALS: tuple[Internal, ...] = (
+    Internal(
+        "reflex.app.EventNamespace.on_connect(sid, environ, ...) (a coroutine function)",
+        "sockets: a tab's socket opened",
+        "refuse",
+        _namespace_has(
+            "on_connect", lambda f: _callable_with("sid", "environ")(f) and inspect.iscoroutinefunction(f)
+        ),
+    ),
+    Internal(
+        "reflex.app.EventNamespace.on_disconnect(sid, ...)",
+        "sockets: a tab's socket closed",
+        "refuse",
+        _namespace_has("on_disconnect", _callable_with("sid")),
+    ),
+    Internal(
+        "reflex.app.EventNamespace.sid_to_token (a dict: socket id → tab token)",
+        "sockets: whose socket opened or closed",
+        "refuse",
+        _namespace_has("sid_to_token", lambda v: isinstance(v, dict)),
+    ),
+    Internal(
+        "reflex.app.EventNamespace._build_static_router_data(sid, environ) → {RouteVar.CLIENT_IP: …}",
+        "sockets: the client's address (as REFLEX_TRUSTED_PROXY_HOPS says) for the per-address cap",
+        "refuse",
+        _namespace_has("_build_static_router_data", _callable_with("sid", "environ")),
+    ),
+    Internal(
+        "reflex.istate.manager.memory.StateManagerMemory._token_expires_at, _expiration_task,"
+        " _ensure_expiration_task",
+        "sockets.forget_soon: a closed tab's state goes after CHATAPP_TAB_STATE_TTL",
+        "skip",
+        lambda app: (
+            _memory_has("_token_expires_at", kind=dict)(app)
+            and _memory_has("_ensure_expiration_task")(app)
+            and (_memory_manager(app) is None or hasattr(_memory_manager(app), "_expiration_task"))
+        ),
+    ),
+    Internal(
+        "reflex.istate.manager.memory.StateManagerMemory.states, _states_locks (dicts by tab token)",
+        "tabs.push: change a tab's state in place when no handler holds it",
+        "public path",
+        _memory_has("states", "_states_locks", kind=dict),
+    ),
+    Internal(
+        "reflex.utils.token_manager (EventNamespace._token_manager).token_to_socket, instance_id",
+        "tabs.push: the socket of a tab on this instance",
+        "public path",
+        _token_records,
+    ),
+    Internal(
+        "reflex.state.BaseState.get_substate(path), get_value(name)",
+        "tabs.push and keyed_dict: read a tab's state without change tracking",
+        "public path",
+        _state_methods("get_substate", "get_value"),
+    ),
+    Internal(
+        "reflex.state.StateUpdate(delta=…), reflex_base.constants.SocketEvent.EVENT",
+        "tabs.push: send one encoded delta to many sockets",
+        "public path",
+        lambda app: (
+            _importable("reflex.state", "StateUpdate")(app)
+            and _importable("reflex_base.constants", "SocketEvent")(app)
+        ),
+    ),
+    Internal(
+        "reflex.state.BaseState.get_delta(), dict(include_computed, initial),"
+        " reflex_base.constants.state.FIELD_MARKER",
+        "keyed_dict: a dict var's entries as one-key deltas",
+        "refuse",
+        lambda app: (
+            _state_methods("get_delta", "dict")(app)
+            and _importable("reflex_base.constants.state", "FIELD_MARKER")(app)
+        ),
+    ),
+    Internal(
+        "reflex Var(_js_expr=…, _var_data=…), Var._get_all_var_data(), reflex_base.vars.base.VarData,"
+        " reflex_base.event.EventChain.create(value, args_spec, key)",
+        "js: Vars from JS expressions, the idle watcher's callback",
+        "refuse",
+        lambda app: (
+            _var_internals(app)
+            and _importable("reflex_base.vars.base", "VarData")(app)
+            and _importable("reflex_base.event", "EventChain")(app)
+        ),
+    ),
+)
+
+
+def missing(app: rx.App) -> list[Internal]:
+    """The internals this app lacks (empty on the pinned Reflex)."""
+    return [i for i in INTERNALS if not _safely(i.present, app)]
+
+
+def _safely(present: Callable[[rx.App], bool], app: rx.App) -> bool:
+    try:
+        return bool(present(app))
+    except Exception:  # a changed internal may fail in any way: it is missing
+        return False
+
+
+def fast_path(app: rx.App) -> bool:
+    """Whether `tabs.push` may change tabs in place (every "public path" internal there):
+    decided by `check_at_startup` (or at the first push, if it did not run)."""
+    cached = _fast_path.get(id(app))
+    if cached is None or cached[0] is not app:
+        cached = _decide_fast_path(app, missing(app))
+    return cached[1]
+
+
+def _decide_fast_path(app: rx.App, gone: list[Internal]) -> tuple[rx.App, bool]:
+    decided = _fast_path[id(app)] = (app, not any(i.if_missing == "public path" for i in gone))
+    return decided
+
+
+def forget_early(app: rx.App) -> bool:
+    """Whether `sockets.forget_soon` can shorten a closed tab's stay."""
+    return not any(i.if_missing == "skip" for i in missing(app))
+
+
+_fast_path: dict[int, tuple[rx.App, bool]] = {}
+
+
+def check_at_startup(app: rx.App) -> None:
+    """Refuse to start without a needed internal; say which savings are off.
+
+    Raises:
+        ReflexChanged: Naming every "refuse" internal that is missing.
+    """
+    gone = missing(app)
+    _decide_fast_path(app, gone)
+    refused = [i for i in gone if i.if_missing == "refuse"]
+    if refused:
+        names = "; ".join(f"{i.name} (for {i.needed_by})" for i in refused)
+        msg = (
+            f"This Reflex ({rx.constants.Reflex.VERSION}) lacks what chatapp's adapter needs: {names}. "
+            "See README, 'Upgrading Reflex'."
+        )
+        raise ReflexChanged(msg)
+    for i in gone:
+        logger.warning("Reflex internal missing: %s; %s goes the %s way", i.name, i.needed_by, i.if_missing)

@@ -1,0 +1,42 @@
+"""What travels on the websocket, named once: the state and event names a client sends,
+and the format of keyed-dict entries.
+
+Reflex names a state by its module and class (`reflex___state____state.<module>___<class>`,
+snake-cased); a client that speaks the protocol without a browser (the benchmark's, the
+tests' raw clients) needs those names. They are spelled here, and
+tests/contract/test_wire_names.py checks them against the classes, so a renamed state
+fails there instead of in a silent benchmark. No import of Reflex: raw clients use this
+module without loading the app.
+"""
+
+from __future__ import annotations
+
+ROOT_STATE = "reflex___state____state"
+SESSION_STATE = f"{ROOT_STATE}.chatapp___states___session____session_state"
+APP_STATE = f"{SESSION_STATE}.chatapp___states___app_state____app_state"
+AUTH_FORM_STATE = f"{SESSION_STATE}.chatapp___states___auth____auth_form_state"
+CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
+ACCOUNT_STATE = f"{APP_STATE}.chatapp___states___account____account_state"
+
+# Events a page sends (state name + "." + handler).
+HYDRATE = f"{ROOT_STATE}.hydrate_and_load"
+LOG_IN = f"{AUTH_FORM_STATE}.log_in"
+SET_STATUS = f"{APP_STATE}.set_status"
+SET_IDLE = f"{APP_STATE}.set_idle"
+SEND_MESSAGE = f"{CHAT_STATE}.send_message"
+
+# The login token's var (kept in the browser's localStorage, sent with every hydrate).
+AUTH_TOKEN = f"{SESSION_STATE}.auth_token"
+
+# The tab's presence entries: a keyed dict (see `chatapp.reflex_adapter.keyed_dict`).
+PRESENCE_MAP = "presence_map"
+
+
+def keyed_prefix(field: str) -> str:
+    """What starts the wire key of every entry of a keyed dict var: "presence_map."."""
+    return field + "."
+
+
+def keyed_entry(field: str, key: object) -> str:
+    """The wire key of one entry of a keyed dict var: "presence_map.42"."""
+    return keyed_prefix(field) + str(key)

@@ -1,0 +1,39 @@
+"""The names raw clients send (chatapp.wire) are the names Reflex gives the app's states
+and handlers: a renamed state or handler fails here, not in a silent benchmark."""
+
+from __future__ import annotations
+
+from chatapp import wire
+from chatapp.chatapp import app  # noqa: F401  (every state registered, as in the app)
+from chatapp.states.account import AccountState
+from chatapp.states.app_state import PRESENCE, AppState
+from chatapp.states.auth import AuthFormState
+from chatapp.states.chat_state import ChatState
+from chatapp.states.session import SessionState
+
+
+def test_state_names_are_reflexs():
+    assert SessionState.get_full_name() == wire.SESSION_STATE
+    assert AppState.get_full_name() == wire.APP_STATE
+    assert AuthFormState.get_full_name() == wire.AUTH_FORM_STATE
+    assert ChatState.get_full_name() == wire.CHAT_STATE
+    assert AccountState.get_full_name() == wire.ACCOUNT_STATE
+    assert SessionState.get_parent_state().get_full_name() == wire.ROOT_STATE
+
+
+def test_event_names_name_real_handlers():
+    for event, (state, handler) in {
+        wire.LOG_IN: (AuthFormState, "log_in"),
+        wire.SET_STATUS: (AppState, "set_status"),
+        wire.SET_IDLE: (AppState, "set_idle"),
+        wire.SEND_MESSAGE: (ChatState, "send_message"),
+    }.items():
+        assert event == f"{state.get_full_name()}.{handler}"
+        assert handler in state.event_handlers, event
+    assert f"{SessionState.get_full_name()}.auth_token" == wire.AUTH_TOKEN
+
+
+def test_presence_entries_travel_under_the_wire_key():
+    delta = PRESENCE.delta("42", {"user_id": 42, "status": "online"})
+    assert delta == {AppState.get_full_name(): {"presence_map.42": {"user_id": 42, "status": "online"}}}
+    assert wire.keyed_entry(wire.PRESENCE_MAP, 42) == "presence_map.42"
