@@ -11,9 +11,9 @@ Every SQLite connection the app opens (Reflex's sessions, migrations, scripts) i
   to); migrations turn it off for themselves (alembic/env.py), since SQLite rebuilds a
   table to alter it.
 
-Measured on this machine (a commit of one row): 0.79 ms median, 2.9 ms p99 with SQLite's
-defaults, 0.012 / 0.039 ms with these. Database calls run on the event loop, so every
-millisecond of a commit was a millisecond of every tab's latency (docs/benchmarks.md).
+With SQLite's defaults a commit of one row waited for the disk; with these it costs a
+small fraction of that. Database calls run on the event loop, so every millisecond of
+a commit was a millisecond of every tab's latency (the figures: docs/benchmarks.md).
 """
 
 from __future__ import annotations

@@ -27,7 +27,8 @@ def status_label(status: rx.Var[str]) -> rx.Var[str]:
 
 
 def status_of(user_id: rx.Var[int] | int) -> rx.Var[str]:
-    """ "online", "away" or "offline" for a user."""
+    """ "online", "away", "dnd" (do not disturb) or "offline" for a user (a user who
+    appears offline reads "offline")."""
     uid = rx.Var.create(user_id)
     entry, data = PRESENCE.js_entry(str(uid))
     return js_var(f'({entry}?.status ?? "offline")', str, uid, data=data)

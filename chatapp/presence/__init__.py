@@ -1,4 +1,5 @@
-"""Real-time presence: who is online, away or offline, and when they were last seen.
+"""Real-time presence: who is online, away, in do not disturb or offline, and when they
+were last seen.
 
 Layers, each in its own module:
 - `logic`: the pure rules (aggregation, grace, wire data), taking `now` as an argument.
@@ -7,8 +8,11 @@ Layers, each in its own module:
 - `redis_registry`, `redis_scripts`: the registry shared by every instance, in Redis.
 - `store`: the persisted facts (last seen, choices); `preferences`: the choices.
 - `views`: what watchers see of a user.
-- `fanout`: delivering a change to the open tabs of the users who may see it.
-- `service`: `PresenceService`, the one place that decides; `timers`: its timers.
+- `service`: `PresenceService`, the one place that decides; it hands each change to a
+  `deliver` callback (the push API, `chatapp.delivery`, wired in `chatapp.wiring`);
+  `timers`: its timers.
 - `sweeper`: with Redis, each instance's heartbeat and its sweep for dead instances.
-- `tracker`: the background task that owns the service, its timers and the disconnect hook.
+- `cleanup`: one garbage collection after many tabs closed.
+
+Nothing here imports Reflex (an import-linter contract).
 """

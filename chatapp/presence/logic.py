@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 
 class Status(enum.StrEnum):
@@ -66,30 +66,17 @@ class Action(enum.StrEnum):
     """What to do when a user's computed status may have changed."""
 
     NOTHING = "nothing"
-    PUBLISH = "publish"  # tell watchers now (and drop any pending offline)
+    PUBLISH = "publish"  # tell watchers now
     START_GRACE = "start_grace"  # the last tab went away: wait before saying offline
-    CANCEL_GRACE = "cancel_grace"  # a tab came back during the grace: say nothing
 
 
-def decide(published: Status, current: Status, *, grace_pending: bool) -> Action:
-    """Compare what watchers were told with what is true now.
-
-    Offline is never published at once: a reload closes the socket and opens a new one
-    a moment later, and watchers must not see that blink. Everything else is at once.
-    """
-    if current == Status.OFFLINE:
-        if published == Status.OFFLINE or grace_pending:
-            return Action.NOTHING
-        return Action.START_GRACE
-    if current == published:
-        return Action.CANCEL_GRACE if grace_pending else Action.NOTHING
-    return Action.PUBLISH
-
-
-def decide_shared(
+def decide(
     published: Status, current: Status, *, grace_due: bool, grace_over: bool, immediate: bool = False
 ) -> Action:
-    """`decide` for a user whose tabs and published status are shared by every instance.
+    """Compare what watchers were told with what is true now.
+
+    Offline is not published at once: a reload closes the socket and opens a new one a
+    moment later, and watchers must not see that blink. Everything else is at once.
 
     No instance owns a user's grace: the registry records when the offline falls due
     (`grace_due`) in the same step that removes the last tab, and whichever instance's
@@ -107,11 +94,12 @@ def decide_shared(
     Returns:
         PUBLISH, NOTHING, or START_GRACE: make sure a timer runs until the due time.
     """
-    action = decide(published, current, grace_pending=False)
-    if action == Action.START_GRACE and (immediate or grace_over or not grace_due):
+    if current == published:
+        return Action.NOTHING
+    if current != Status.OFFLINE or immediate or grace_over or not grace_due:
         # Without a due time nobody would ever publish the offline: do it now.
         return Action.PUBLISH
-    return action
+    return Action.START_GRACE
 
 
 def next_version(previous: int, now_us: int) -> int:
@@ -152,24 +140,9 @@ def dead_instances(beats: dict[str, int], alive: set[str], me: str) -> dict[str,
     return {inst: beat for inst, beat in beats.items() if inst not in alive and inst != me}
 
 
-def offline_due(ended_at: datetime, now: datetime, grace: timedelta) -> bool:
-    """Whether a user whose last tab ended at `ended_at` is to be published offline now."""
-    return now - ended_at >= grace
-
-
 def epoch_ms(moment: datetime | None) -> int | None:
     """A timezone-aware datetime as UTC epoch milliseconds (None stays None)."""
     return None if moment is None else int(moment.timestamp() * 1000)
-
-
-def last_seen_for_display(last_seen_ms: int | None, now_ms: int) -> int | None:
-    """The last-seen time to show: never later than now, None for a user never seen.
-
-    A clock ahead of the viewer's must not show "last seen in 2 minutes".
-    """
-    if last_seen_ms is None or last_seen_ms <= 0:
-        return None
-    return min(last_seen_ms, now_ms)
 
 
 @dataclass(frozen=True)
@@ -180,7 +153,7 @@ class PresenceData:
         user_id: Whose presence this is.
         username: Their username.
         display_name: Their display name.
-        status: online, away or offline.
+        status: online, away, dnd or offline (also for a user who appears offline).
         last_seen_at: When their last tab ended, UTC epoch ms; None if never seen.
         version: Grows with every change of this user, so that a tab that gets two
             changes out of order keeps the newer.
@@ -197,7 +170,7 @@ class PresenceData:
 
     @property
     def is_online(self) -> bool:
-        """Whether the user has a connected tab (online or away)."""
+        """Whether watchers see the user connected (online, away or do not disturb)."""
         return self.status != Status.OFFLINE
 
     def to_wire(self, *, viewer_hides_last_seen: bool = False) -> dict:

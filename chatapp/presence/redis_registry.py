@@ -127,13 +127,6 @@ class RedisRegistry:
             self.own[token] = replace(self.own[token], idle=idle)
         return tab
 
-    async def tab(self, token: str) -> Tab | None:
-        uid = await self.redis.get(self.key("tab", token))
-        if uid is None:
-            return None
-        entry = await self.redis.hget(self.key("t", _text(uid)), token)
-        return None if entry is None else self._decode(token, uid, entry)
-
     async def tabs_of(self, user_id: int) -> list[Tab]:
         held = await self.redis.hgetall(self.key("t", user_id))
         return [self._decode(_text(token), user_id, entry) for token, entry in held.items()]

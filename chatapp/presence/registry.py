@@ -48,10 +48,6 @@ class LocalRegistry:
         self._by_user[tab.user_id][token] = tab
         return tab
 
-    def tab(self, token: str) -> Tab | None:
-        """The tab with this token, if open."""
-        return self._tabs.get(token)
-
     def tabs_of(self, user_id: int) -> list[Tab]:
         """The open tabs of a user."""
         return list(self._by_user.get(user_id, {}).values())
@@ -134,9 +130,6 @@ class InProcessRegistry:
         if tab is not None:
             self._bump(tab.user_id)
         return tab
-
-    async def tab(self, token: str) -> Tab | None:
-        return self.tabs.tab(token)
 
     async def tabs_of(self, user_id: int) -> list[Tab]:
         return self.tabs.tabs_of(user_id)

@@ -18,7 +18,7 @@ from chatapp.presence.logic import (
     Status,
     Tab,
     aggregate,
-    decide_shared,
+    decide,
     manual_in_force,
     next_version,
     offline_last_seen,
@@ -212,7 +212,7 @@ class PresenceService:
         for _ in range(_ATTEMPTS):
             record = await self.registry.record(user_id)
             current = await self._current_status(record)
-            action = decide_shared(
+            action = decide(
                 record.published_status,
                 current,
                 grace_due=record.grace_due is not None,

@@ -109,10 +109,6 @@ class PresenceRegistry(Protocol):
         """Mark a tab idle or active; returns the updated tab, None if unknown."""
         ...
 
-    async def tab(self, token: str) -> Tab | None:
-        """The tab with this token, if open."""
-        ...
-
     async def tabs_of(self, user_id: int) -> list[Tab]:
         """The open tabs of a user, on every instance."""
         ...

@@ -1,6 +1,7 @@
 """A dict var whose entries travel as one-key deltas, and its accessor in JavaScript.
 
-Reflex resends a dict var whole on every change (a 1,000-entry map: 100 KB per change).
+Reflex resends a dict var whole on every change (for a map of 1,000 entries, the whole
+map for each change of one).
 A keyed dict is an ordinary `dict[str, …]` var of a state, declared with `install`, whose
 entries travel under keys of their own (`wire.keyed_entry(field, key)`): a full snapshot
 (hydration) carries every entry, and each delta only the entries that changed or went
@@ -12,7 +13,7 @@ Reflex's `get_delta` and `dict` are meant to be overridden (`reflex.istate.delta
 build_delta` calls `get_delta` "so an override applies to it"), but Reflex takes every
 method in a state's body for an event handler, so `install` wraps them after the class
 is made. `get_value` reads a var without Reflex's change-tracking proxy (the proxy made
-the diff of a 1,000-entry map cost milliseconds).
+the diff of a large map slow).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ Both run as tasks, outside Reflex's handlers. The internals are listed in `inter
 tests/contract/ and tests/integration/test_presence_sync.py fail if a hook stops firing.
 
 The same wrapper caps the sockets one client address may hold open on this instance
-(each costs a tab state, about 200 KB): one more is refused at its handshake.
+(each costs a tab state: docs/socket-memory.md): one more is refused at its handshake.
 """
 
 from __future__ import annotations

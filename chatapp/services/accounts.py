@@ -132,16 +132,3 @@ def find_user_ids(session: Session, usernames: list[str]) -> dict[str, int]:
         msg = "No such user: " + ", ".join("@" + n for n in missing) + "."
         raise NotFound(msg)
     return found
-
-
-def profile_of(session: Session, user_id: int) -> tuple[str, str]:
-    """The (username, display name) of a user."""
-    row = session.exec(
-        select(User.username, Profile.display_name)
-        .join(Profile, Profile.user_id == User.id)
-        .where(User.id == user_id)
-    ).first()
-    if row is None:
-        msg = "No such user."
-        raise NotFound(msg)
-    return row[0], row[1]

@@ -178,7 +178,7 @@ def members(session: Session, conversation_id: int) -> list[Member]:
 
 
 # Built once: making the two aliases of Participant took longer than running the query
-# (8% of the server's busy time in the load benchmark's reconnect storm).
+# (a visible share of the server's time in the load benchmark's reconnect storm).
 _MINE = sa.orm.aliased(Participant, name="mine")
 _THEIRS = sa.orm.aliased(Participant, name="theirs")
 

@@ -3,7 +3,7 @@
 bcrypt costs a quarter of a second of a core per check, on purpose. A flood of 10 log-in
 attempts a second from many addresses (each trying a username of its own, which no
 per-username or per-address throttle catches) asked for more than this 2-core machine has,
-and everyone's messages waited behind it (docs/login-flood.md: p99 10.8 s). So checks run
+and everyone's messages waited seconds behind it (docs/login-flood.md). So checks run
 in a worker thread one at a time, leaving the event loop a core, and at most `QUEUE` more
 wait their turn; beyond that a request is refused at once, and the person is asked to try
 again in a moment.

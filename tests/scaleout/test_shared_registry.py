@@ -323,7 +323,7 @@ def test_a_socket_reopening_on_another_instance_within_the_grace_is_taken_back_o
         await asyncio.sleep(GRACE.total_seconds() * 2)  # n1's grace timer has fired
         await settle(n1, n2)
         sent = n1.entries(a) + n2.entries(a)
-        tab = await n1.registry.tab("a1")
+        tab = next(t for t in await n1.registry.tabs_of(a) if t.token == "a1")
         # A socket closing for good is not taken back once the grace is over.
         await n2.service.mark_offline(token="a1", sid="new")
         await asyncio.sleep(GRACE.total_seconds() * 2)

@@ -4,23 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
-import pytest
-
 from chatapp.presence.logic import (
-    Action,
     PresenceData,
     Status,
     Tab,
     aggregate,
-    decide,
     epoch_ms,
-    last_seen_for_display,
     newer,
-    offline_due,
 )
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
-GRACE = timedelta(seconds=1.5)
 
 
 def _tab(token: str, *, idle: bool = False, user_id: int = 1) -> Tab:
@@ -57,86 +50,6 @@ def test_aggregate_manual_away_beats_active_tabs():
     assert aggregate(tabs, manual="away") == Status.AWAY
 
 
-# decide -------------------------------------------------------------------------------
-
-
-def test_decide_last_tab_gone_while_online_starts_grace_instead_of_publishing_offline():
-    assert decide(Status.ONLINE, Status.OFFLINE, grace_pending=False) == Action.START_GRACE
-
-
-def test_decide_last_tab_gone_while_away_starts_grace():
-    assert decide(Status.AWAY, Status.OFFLINE, grace_pending=False) == Action.START_GRACE
-
-
-def test_decide_offline_while_grace_already_pending_does_not_restart_it():
-    assert decide(Status.ONLINE, Status.OFFLINE, grace_pending=True) == Action.NOTHING
-    assert decide(Status.AWAY, Status.OFFLINE, grace_pending=True) == Action.NOTHING
-
-
-def test_decide_offline_already_published_does_nothing():
-    assert decide(Status.OFFLINE, Status.OFFLINE, grace_pending=False) == Action.NOTHING
-
-
-def test_decide_reconnect_during_grace_cancels_it_silently():
-    assert decide(Status.ONLINE, Status.ONLINE, grace_pending=True) == Action.CANCEL_GRACE
-    assert decide(Status.AWAY, Status.AWAY, grace_pending=True) == Action.CANCEL_GRACE
-
-
-def test_decide_unchanged_status_without_grace_does_nothing():
-    assert decide(Status.ONLINE, Status.ONLINE, grace_pending=False) == Action.NOTHING
-    assert decide(Status.AWAY, Status.AWAY, grace_pending=False) == Action.NOTHING
-
-
-def test_decide_coming_online_from_offline_publishes():
-    assert decide(Status.OFFLINE, Status.ONLINE, grace_pending=False) == Action.PUBLISH
-    assert decide(Status.OFFLINE, Status.AWAY, grace_pending=False) == Action.PUBLISH
-
-
-def test_decide_away_to_online_publishes():
-    assert decide(Status.AWAY, Status.ONLINE, grace_pending=False) == Action.PUBLISH
-
-
-def test_decide_online_to_away_publishes():
-    assert decide(Status.ONLINE, Status.AWAY, grace_pending=False) == Action.PUBLISH
-
-
-def test_decide_status_change_on_reconnect_during_grace_publishes():
-    # Last tab closed while online, a tab came back but the user is now away (or the
-    # reverse): the new status is news, and publishing drops the pending offline.
-    assert decide(Status.ONLINE, Status.AWAY, grace_pending=True) == Action.PUBLISH
-    assert decide(Status.AWAY, Status.ONLINE, grace_pending=True) == Action.PUBLISH
-
-
-@pytest.mark.parametrize("published", list(Status))
-@pytest.mark.parametrize("grace_pending", [False, True])
-def test_decide_never_publishes_offline_directly(published, grace_pending):
-    assert decide(published, Status.OFFLINE, grace_pending=grace_pending) != Action.PUBLISH
-
-
-# offline_due --------------------------------------------------------------------------
-
-
-def test_offline_due_not_before_grace_has_elapsed():
-    assert not offline_due(T0, T0, GRACE)
-    assert not offline_due(T0, T0 + GRACE - timedelta(microseconds=1), GRACE)
-
-
-def test_offline_due_exactly_at_end_of_grace():
-    assert offline_due(T0, T0 + GRACE, GRACE)
-
-
-def test_offline_due_long_after_grace():
-    assert offline_due(T0, T0 + timedelta(hours=1), GRACE)
-
-
-def test_offline_due_not_when_clock_is_behind_end_time():
-    assert not offline_due(T0, T0 - timedelta(seconds=5), GRACE)
-
-
-def test_offline_due_with_zero_grace_is_immediate():
-    assert offline_due(T0, T0, timedelta(0))
-
-
 # epoch_ms -----------------------------------------------------------------------------
 
 
@@ -159,35 +72,6 @@ def test_epoch_ms_is_the_same_instant_in_any_timezone():
 
 def test_epoch_ms_of_unix_epoch_is_zero():
     assert epoch_ms(datetime(1970, 1, 1, tzinfo=UTC)) == 0
-
-
-# last_seen_for_display ---------------------------------------------------------------
-
-NOW_MS = 1_714_564_800_000
-
-
-def test_last_seen_for_display_never_seen_is_none():
-    assert last_seen_for_display(None, NOW_MS) is None
-
-
-def test_last_seen_for_display_zero_is_none():
-    assert last_seen_for_display(0, NOW_MS) is None
-
-
-def test_last_seen_for_display_negative_is_none():
-    assert last_seen_for_display(-5, NOW_MS) is None
-
-
-def test_last_seen_for_display_future_is_clamped_to_now():
-    assert last_seen_for_display(NOW_MS + 120_000, NOW_MS) == NOW_MS
-
-
-def test_last_seen_for_display_past_is_kept():
-    assert last_seen_for_display(NOW_MS - 60_000, NOW_MS) == NOW_MS - 60_000
-
-
-def test_last_seen_for_display_now_is_kept():
-    assert last_seen_for_display(NOW_MS, NOW_MS) == NOW_MS
 
 
 # PresenceData -------------------------------------------------------------------------

@@ -21,7 +21,7 @@ def test_a_socket_reopening_within_the_grace_keeps_its_user_online_while_the_pag
         await asyncio.sleep(PAST_GRACE)  # the page has not loaded yet
         sent = await p.settled()
         status = await p.service.status_of(ids["alice"])
-        tab = await p.service.registry.tab("a1")
+        tab = next(t for t in await p.service.registry.tabs_of(ids["alice"]) if t.token == "a1")
         again = await p.service.tab_reconnected(token="a1", sid="s3")
         await p.service.close()
         return taken_back, sent, status, tab, again

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chatapp.presence.logic import Action, Status, Tab, dead_instances, decide_shared, next_version
+from chatapp.presence.logic import Action, Status, Tab, dead_instances, decide, next_version
 from chatapp.presence.logic import offline_last_seen as last_seen
 from chatapp.presence.redis_registry import from_us, to_us
 from chatapp.presence.registry import InProcessRegistry
@@ -20,38 +20,43 @@ T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 GRACE = timedelta(seconds=1.5)
 ON, AWAY, OFF = Status.ONLINE, Status.AWAY, Status.OFFLINE
 
-# decide_shared ------------------------------------------------------------------------
+# decide ------------------------------------------------------------------------
 
 
-def test_decide_shared_last_tab_gone_waits_for_the_due_grace():
-    assert decide_shared(ON, OFF, grace_due=True, grace_over=False) == Action.START_GRACE
+def test_decide_last_tab_gone_waits_for_the_due_grace():
+    assert decide(ON, OFF, grace_due=True, grace_over=False) == Action.START_GRACE
 
 
-def test_decide_shared_publishes_offline_when_the_grace_it_runs_for_is_over():
-    assert decide_shared(ON, OFF, grace_due=True, grace_over=True) == Action.PUBLISH
+def test_decide_publishes_offline_when_the_grace_it_runs_for_is_over():
+    assert decide(ON, OFF, grace_due=True, grace_over=True) == Action.PUBLISH
 
 
-def test_decide_shared_publishes_offline_at_once_when_no_grace_is_due():
+def test_decide_publishes_offline_at_once_when_no_grace_is_due():
     # Nobody would ever publish it otherwise (a record left without a due time).
-    assert decide_shared(AWAY, OFF, grace_due=False, grace_over=False) == Action.PUBLISH
+    assert decide(AWAY, OFF, grace_due=False, grace_over=False) == Action.PUBLISH
 
 
-def test_decide_shared_immediate_skips_the_grace():
-    assert decide_shared(ON, OFF, grace_due=True, grace_over=False, immediate=True) == Action.PUBLISH
+def test_decide_immediate_skips_the_grace():
+    assert decide(ON, OFF, grace_due=True, grace_over=False, immediate=True) == Action.PUBLISH
 
 
-def test_decide_shared_offline_already_published_does_nothing_even_when_over():
-    assert decide_shared(OFF, OFF, grace_due=True, grace_over=True) == Action.NOTHING
+def test_decide_offline_already_published_does_nothing_even_when_over():
+    assert decide(OFF, OFF, grace_due=True, grace_over=True) == Action.NOTHING
 
 
-def test_decide_shared_a_tab_back_before_the_timer_fires_does_nothing():
-    assert decide_shared(ON, ON, grace_due=False, grace_over=False) == Action.NOTHING
+def test_decide_a_tab_back_before_the_timer_fires_does_nothing():
+    assert decide(ON, ON, grace_due=False, grace_over=False) == Action.NOTHING
+
+
+@pytest.mark.parametrize("published", list(Status))
+def test_decide_never_publishes_offline_while_a_grace_is_due_and_not_over(published):
+    assert decide(published, OFF, grace_due=True, grace_over=False) != Action.PUBLISH
 
 
 @pytest.mark.parametrize("grace_due", [True, False])
-def test_decide_shared_real_changes_publish_whatever_the_grace(grace_due):
-    assert decide_shared(ON, AWAY, grace_due=grace_due, grace_over=False) == Action.PUBLISH
-    assert decide_shared(OFF, ON, grace_due=grace_due, grace_over=False) == Action.PUBLISH
+def test_decide_real_changes_publish_whatever_the_grace(grace_due):
+    assert decide(ON, AWAY, grace_due=grace_due, grace_over=False) == Action.PUBLISH
+    assert decide(OFF, ON, grace_due=grace_due, grace_over=False) == Action.PUBLISH
 
 
 # Versions, last seen, dead instances, times ------------------------------------------
