@@ -16,7 +16,7 @@ from chatapp.presence.logic import epoch_ms, newer
 from chatapp.reflex_adapter import keyed_dict
 from chatapp.services import limits, logins
 from chatapp.settings import settings
-from chatapp.states.session import SessionState
+from chatapp.states.session import SessionState, signed_in
 
 logger = logging.getLogger(__name__)
 # The status menu's choices: (status, for how long) for the presence service.
@@ -178,10 +178,9 @@ class AppState(SessionState):
         await runtime.presence().set_idle(token=self.router.session.client_token, idle=idle is True)
 
     @rx.event
+    @signed_in
     async def set_status(self, choice: str):
         """The status menu: "auto", "away", "dnd", "dnd_1h" or "invisible"."""
-        if not await self._signed_in():
-            return rx.redirect(routes.LOGIN)
         if not isinstance(choice, str) or choice not in MANUAL_CHOICES:
             return rx.toast.error(f"Unknown status {str(choice)[:20]!r}.")
         try:
@@ -195,10 +194,9 @@ class AppState(SessionState):
         return None
 
     @rx.event
+    @signed_in
     async def set_hide_last_seen(self, hide: bool):
         """The "hide my last seen" switch."""
-        if not await self._signed_in():
-            return rx.redirect(routes.LOGIN)
         try:
             await limits.take(limits.STATUS_CHANGES, self._limit_key())
         except limits.RateLimited as exc:

@@ -18,6 +18,7 @@ from chatapp.services.inbox import ConversationSummary
 from chatapp.services.messages import MessageView
 from chatapp.states.app_state import AppState
 from chatapp.states.forms import field
+from chatapp.states.session import signed_in
 
 logger = logging.getLogger(__name__)
 
@@ -109,10 +110,9 @@ class ChatState(AppState):
         self.draft = value if isinstance(value, str) else ""
 
     @rx.event
+    @signed_in
     async def send_message(self, form_data: dict | None = None):
         """Send the draft to the open conversation (Enter in the composer)."""
-        if not await self._signed_in():
-            return rx.redirect(routes.LOGIN)
         body = self.draft
         with rx.session() as session:
             try:
@@ -163,10 +163,9 @@ class ChatState(AppState):
         self.dialog_error = ""
 
     @rx.event
+    @signed_in
     async def start_direct(self, form_data: dict):
         """Open (or create) the direct conversation with a username."""
-        if not await self._signed_in():
-            return rx.redirect(routes.LOGIN)
         with rx.session() as session:
             try:
                 username = field(form_data, "username")
@@ -183,10 +182,9 @@ class ChatState(AppState):
         return rx.redirect(routes.conversation(cid))
 
     @rx.event
+    @signed_in
     async def create_group(self, form_data: dict):
         """Create a group from the dialog's title and usernames."""
-        if not await self._signed_in():
-            return rx.redirect(routes.LOGIN)
         with rx.session() as session:
             try:
                 title = field(form_data, "title")
@@ -203,10 +201,9 @@ class ChatState(AppState):
         return rx.redirect(routes.conversation(cid))
 
     @rx.event
+    @signed_in
     async def add_members(self, form_data: dict):
         """Add users to the open group."""
-        if not await self._signed_in():
-            return rx.redirect(routes.LOGIN)
         try:
             names = _split_usernames(field(form_data, "usernames"))
         except ChatError as exc:
@@ -234,10 +231,9 @@ class ChatState(AppState):
         return None
 
     @rx.event
+    @signed_in
     async def leave_group(self):
         """Leave the open group."""
-        if not await self._signed_in():
-            return rx.redirect(routes.LOGIN)
         cid = self.current_id
         with rx.session() as session:
             try:

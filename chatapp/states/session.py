@@ -3,19 +3,41 @@
 The login's token lives in the browser's localStorage (shared by the tabs of one
 browser) and reaches the server with the tab's state; the database keeps only its digest
 (`services.logins`). Identity never comes from an event's arguments: every handler that
-acts for a user starts with `await self._signed_in()`, which looks the token up again,
-so a login that ended (logged out here or elsewhere, revoked by a password change or
-"log out everywhere", expired) is refused at its very next event.
+acts for a user is decorated `@signed_in` (or, where it answers differently, starts with
+`await self._signed_in()`), which looks the token up again, so a login that ended
+(logged out here or elsewhere, revoked by a password change or "log out everywhere",
+expired) is refused at its very next event.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import reflex as rx
 
+from chatapp import routes
 from chatapp.models import utcnow
 from chatapp.services import logins
 
 AUTH_TOKEN_KEY = "_auth_token"
+
+Handler = Callable[..., Awaitable[Any]]
+
+
+def signed_in(handler: Handler) -> Handler:
+    """An event handler that acts for the tab's user: it runs only while the tab's login
+    is valid (checked now, `SessionState._signed_in`); otherwise the tab goes to the
+    log-in form and nothing is done. Put it under `@rx.event`."""
+
+    @functools.wraps(handler)
+    async def guarded(self: SessionState, *args: Any, **kwargs: Any) -> Any:
+        if not await self._signed_in():
+            return rx.redirect(routes.LOGIN)
+        return await handler(self, *args, **kwargs)
+
+    return guarded
 
 
 class SessionState(rx.State):
