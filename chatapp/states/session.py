@@ -12,6 +12,8 @@ expired) is refused at its very next event.
 from __future__ import annotations
 
 import functools
+import inspect
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -20,6 +22,8 @@ import reflex as rx
 from chatapp import routes
 from chatapp.models import utcnow
 from chatapp.services import logins
+
+logger = logging.getLogger(__name__)
 
 AUTH_TOKEN_KEY = "_auth_token"
 
@@ -31,8 +35,15 @@ def signed_in(handler: Handler) -> Handler:
     is valid (checked now, `SessionState._signed_in`); otherwise the tab goes to the
     log-in form and nothing is done. Put it under `@rx.event`."""
 
+    signature = inspect.signature(handler)
+
     @functools.wraps(handler)
     async def guarded(self: SessionState, *args: Any, **kwargs: Any) -> Any:
+        try:
+            signature.bind(self, *args, **kwargs)
+        except TypeError:  # a client that sent arguments the handler does not take
+            logger.warning("%s refused: arguments %s do not fit", handler.__qualname__, sorted(kwargs)[:8])
+            return None
         if not await self._signed_in():
             return rx.redirect(routes.LOGIN)
         return await handler(self, *args, **kwargs)
