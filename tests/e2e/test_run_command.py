@@ -33,7 +33,7 @@ from sqlmodel import Session, create_engine, select
 from bench.app_server import ServerProcess, free_port
 from chatapp.models import User
 from tests.conftest import ROOT
-from tests.integration.test_allowed_origins import websocket_opens
+from tests.integration.support import websocket_opens
 
 # What a first start may print; anything else that looks like a warning fails the test.
 NOISE = re.compile(r"warning|failed to connect|uv run|out of date|killing worker|error", re.IGNORECASE)

@@ -10,58 +10,16 @@ its frontend's port after the socket server exists: it cannot know its origin.)
 
 from __future__ import annotations
 
-import base64
-import os
-import socket
 import urllib.request
 from collections.abc import Iterator
-from urllib.parse import urlsplit
 
 import pytest
 
 from bench.app_server import AppServer
+from tests.integration.support import websocket_opens
 
 SITE = "http://chat.example.test:8080"
 FOREIGN = "https://evil.example"
-
-
-def websocket_opens(base_url: str, origin: str | None, timeout: float = 10) -> bool:
-    """Open Reflex's socket (engine.io over a websocket at /_event/) as a browser does,
-    with `origin` as its Origin header (none when None).
-
-    Returns:
-        True when the socket opened (101, then engine.io's OPEN packet), False when the
-        handshake was refused (403 from the production server, Granian).
-    """
-    parts = urlsplit(base_url)
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = [
-        "GET /_event/?EIO=4&transport=websocket HTTP/1.1",
-        f"Host: {parts.netloc}",
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        f"Sec-WebSocket-Key: {key}",
-        "Sec-WebSocket-Version: 13",
-        *([f"Origin: {origin}"] if origin is not None else []),
-    ]
-    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
-        sock.sendall(("\r\n".join(request) + "\r\n\r\n").encode())
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(4096)
-            if not chunk:
-                break
-            data += chunk
-        status = int(data.split(b" ", 2)[1])
-        if status != 101:
-            assert 400 <= status < 500, data[:200]
-            return False
-        frame = data.split(b"\r\n\r\n", 1)[1]
-        while len(frame) < 4:
-            frame += sock.recv(4096)
-        # A text frame carrying engine.io's OPEN packet: "0{"sid": ...".
-        assert frame[0] == 0x81 and frame[2:4] == b"0{", frame[:40]
-        return True
 
 
 def cors_origin_answered(base_url: str, origin: str) -> str | None:

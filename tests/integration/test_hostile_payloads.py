@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bench.reflex_client import ReflexClient
 from chatapp.wire import APP_STATE, CHAT_STATE, ROOT_STATE
+from tests.integration.support import watching
 from tests.support import auth_token_for, create_user, direct, run_async
 
 HANDLERS = [
@@ -78,12 +79,7 @@ def test_malformed_events_do_not_crash_the_server_or_disturb_other_users(backend
     fuzz()
 
     async def still_works():
-        b = ReflexClient(backend_url, auth_token_for(b_id))
-        c = ReflexClient(backend_url, auth_token_for(c_id))
-        for x in (b, c):
-            await x.connect()
-            await x.load("/")
-        await b.wait_for(lambda: b.status_of(c_id) == "online")
+        b, c = await watching(backend_url, b_id, c_id)
         await c.set_status("away")
         await b.wait_for(lambda: b.status_of(c_id) == "away")
         leaked = b.status_of(a_id)

@@ -8,11 +8,11 @@ import json
 import reflex as rx
 import sqlalchemy as sa
 
-from bench.reflex_client import ReflexClient
 from chatapp.models import Message
 from chatapp.services import limits
 from chatapp.wire import CHAT_STATE
-from tests.support import auth_token_for, create_user, direct, presence_key, run_async
+from tests.integration.support import open_tab, two_contacts, watching
+from tests.support import create_user, direct, presence_key, run_async
 
 
 def _count(cid: int, author: int) -> int:
@@ -29,11 +29,8 @@ def test_a_message_flood_is_cut_at_the_limit_and_the_other_user_is_unaffected(ba
     burst = limits.MESSAGES.amount + 5
 
     async def scenario():
-        a = ReflexClient(backend_url, auth_token_for(a_id))
-        b = ReflexClient(backend_url, auth_token_for(b_id))
-        for c in (a, b):
-            await c.connect()
-            await c.load(path, query)
+        a = await open_tab(backend_url, a_id, path, query)
+        b = await open_tab(backend_url, b_id, path, query)
         for i in range(burst):
             await a.emit(f"{CHAT_STATE}.send_message", {"form_data": {"body": f"spam {i}"}}, path)
         await b.emit(f"{CHAT_STATE}.send_message", {"form_data": {"body": "still here"}}, path)
@@ -50,18 +47,11 @@ def test_a_message_flood_is_cut_at_the_limit_and_the_other_user_is_unaffected(ba
 
 
 def test_a_presence_flood_reaches_peers_only_up_to_the_limit(backend_url):
-    a_id, _ = create_user("flap")
-    b_id, b_name = create_user("watch")
-    direct(a_id, b_name)
+    a_id, b_id = two_contacts("flap", "watch")
     toggles = limits.STATUS_CHANGES.amount + 10
 
     async def scenario():
-        b = ReflexClient(backend_url, auth_token_for(b_id))
-        a = ReflexClient(backend_url, auth_token_for(a_id))
-        for c in (b, a):
-            await c.connect()
-            await c.load()
-        await b.wait_for(lambda: b.status_of(a_id) == "online")
+        b, a = await watching(backend_url, b_id, a_id)
         mark = len(b.updates)
         for i in range(toggles):
             await a.set_status("away" if i % 2 == 0 else "auto")

@@ -11,7 +11,7 @@ import reflex as rx
 from chatapp import runtime
 from chatapp.reflex_adapter import tabs
 from chatapp.states.app_state import AppState, presence_change
-from tests.integration.test_presence_sync import _tab
+from tests.integration.support import open_tab, two_contacts, watching
 from tests.support import create_user, direct, presence_key, run_async
 
 
@@ -37,9 +37,9 @@ def test_a_pushed_change_is_in_the_tabs_server_state_and_is_not_sent_again(backe
     app = runtime.push().app
 
     async def scenario():
-        b = await _tab(backend_url, b_id)
-        a = await _tab(backend_url, a_id)
-        c = await _tab(backend_url, c_id)
+        b = await open_tab(backend_url, b_id)
+        a = await open_tab(backend_url, a_id)
+        c = await open_tab(backend_url, c_id)
         await b.wait_for(lambda: b.status_of(a_id) == "online" and b.status_of(c_id) == "online")
         await a.set_status("away")
         await b.wait_for(lambda: b.status_of(a_id) == "away")
@@ -69,9 +69,7 @@ def test_a_pushed_change_is_in_the_tabs_server_state_and_is_not_sent_again(backe
 
 
 def test_a_tab_busy_in_a_handler_gets_the_change_when_the_handler_ends(backend_url):
-    a_id, _ = create_user("ba")
-    b_id, b_name = create_user("bb")
-    direct(a_id, b_name)
+    a_id, b_id = two_contacts("ba", "bb")
     app = runtime.push().app
 
     async def hold_b(token: str) -> None:
@@ -80,9 +78,7 @@ def test_a_tab_busy_in_a_handler_gets_the_change_when_the_handler_ends(backend_u
             await asyncio.sleep(1.0)
 
     async def scenario():
-        b = await _tab(backend_url, b_id)
-        a = await _tab(backend_url, a_id)
-        await b.wait_for(lambda: b.status_of(a_id) == "online")
+        b, a = await watching(backend_url, b_id, a_id)
         holder = asyncio.run_coroutine_threadsafe(hold_b(b.token), runtime.current().loop)
         await asyncio.sleep(0.2)
         await a.set_status("away")
@@ -106,7 +102,7 @@ def test_the_fast_path_finds_a_tabs_socket_in_reflexs_own_records(backend_url):
     namespace = runtime.push().app.event_namespace
 
     async def scenario():
-        tab = await _tab(backend_url, user_id)
+        tab = await open_tab(backend_url, user_id)
         found = tabs._sid_lookup(namespace)(tab.token), dict(namespace.token_to_sid).get(tab.token)
         await tab.disconnect()
         return found
@@ -119,15 +115,11 @@ def test_the_fast_path_finds_a_tabs_socket_in_reflexs_own_records(backend_url):
 
 
 def test_a_tab_whose_socket_is_gone_is_changed_in_place_without_a_state_modification(backend_url, caplog):
-    a_id, _ = create_user("da")
-    b_id, b_name = create_user("db")
-    direct(a_id, b_name)
+    a_id, b_id = two_contacts("da", "db")
     app = runtime.push().app
 
     async def scenario():
-        b = await _tab(backend_url, b_id)
-        a = await _tab(backend_url, a_id)
-        await b.wait_for(lambda: b.status_of(a_id) == "online")
+        b, a = await watching(backend_url, b_id, a_id)
         entry = {**b.presence[str(a_id)], "status": "away", "v": b.presence[str(a_id)]["v"] + 1}
         await b.disconnect()  # Reflex forgets its socket at once; its state stays
         while dict(app.event_namespace.token_to_sid).get(b.token):

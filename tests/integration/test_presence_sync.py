@@ -8,15 +8,13 @@ import time
 import reflex as rx
 import sqlalchemy as sa
 
-from bench.reflex_client import ReflexClient
 from chatapp import runtime
 from chatapp.models import Conversation, Participant, Profile, User, utcnow
 from chatapp.wire import CHAT_STATE
+from tests.integration.support import open_tab, two_contacts, watching
 from tests.support import (
     PRESENCE_PREFIX,
-    auth_token_for,
     create_user,
-    direct,
     on_backend,
     presence_key,
     run_async,
@@ -24,22 +22,11 @@ from tests.support import (
 )
 
 
-async def _tab(backend_url: str, user_id: int, path: str = "/", query=None) -> ReflexClient:
-    client = ReflexClient(backend_url, auth_token_for(user_id))
-    await client.connect()
-    await client.load(path, query)
-    return client
-
-
 def test_toggling_a_users_status_updates_the_other_users_client_state(backend_url):
-    a_id, _ = create_user("sa")
-    b_id, b_name = create_user("sb")
-    direct(a_id, b_name)
+    a_id, b_id = two_contacts("sa", "sb")
 
     async def scenario():
-        b = await _tab(backend_url, b_id)
-        a = await _tab(backend_url, a_id)
-        await b.wait_for(lambda: b.status_of(a_id) == "online")
+        b, a = await watching(backend_url, b_id, a_id)
         await a.set_status("away")
         await b.wait_for(lambda: b.status_of(a_id) == "away")
         await a.set_status("auto")
@@ -59,14 +46,10 @@ def test_toggling_a_users_status_updates_the_other_users_client_state(backend_ur
 
 
 def test_a_forged_status_is_refused_and_changes_nothing(backend_url):
-    a_id, _ = create_user("fa")
-    b_id, b_name = create_user("fb")
-    direct(a_id, b_name)
+    a_id, b_id = two_contacts("fa", "fb")
 
     async def scenario():
-        b = await _tab(backend_url, b_id)
-        a = await _tab(backend_url, a_id)
-        await b.wait_for(lambda: b.status_of(a_id) == "online")
+        b, a = await watching(backend_url, b_id, a_id)
         mark = len(b.updates)
         await a.set_status("offline")  # not a status a user may choose here
         await a.set_status("away")  # a real change, to know the first one was processed
@@ -133,11 +116,11 @@ def test_one_change_costs_a_few_hundred_bytes_for_a_watcher_with_1000_contacts(b
     a_id = contacts[0]
 
     async def scenario():
-        b = await _tab(backend_url, b_id)
+        b = await open_tab(backend_url, b_id)
         await b.wait_for(lambda: len(b.presence) == 1001)
         await asyncio.sleep(0.3)
         mark = len(b.raw_frames)
-        a = await _tab(backend_url, a_id)
+        a = await open_tab(backend_url, a_id)
         await b.wait_for(lambda: b.status_of(a_id) == "online")
         await asyncio.sleep(0.3)  # anything else this change causes arrives too
         frames = b.raw_frames[mark:]
@@ -157,8 +140,8 @@ def test_joining_a_shared_conversation_brings_presence_and_leaving_stops_it(back
     c_id, c_name = create_user("jc")
 
     async def scenario():
-        a = await _tab(backend_url, a_id)
-        c = await _tab(backend_url, c_id)
+        a = await open_tab(backend_url, a_id)
+        c = await open_tab(backend_url, c_id)
         await asyncio.sleep(0.3)
         assert c.status_of(a_id) is None and a.status_of(c_id) is None
         await a.emit(f"{CHAT_STATE}.create_group", {"form_data": {"title": "Joined", "members": c_name}})
@@ -180,8 +163,7 @@ def test_joining_a_shared_conversation_brings_presence_and_leaving_stops_it(back
         return after
 
     after = run_async(scenario())
-    assert not any(presence_key(a_id) in str(f) for f in after)
-    assert a_name  # named for readability of failures
+    assert not any(presence_key(a_id) in str(f) for f in after), f"@{a_name}'s status still reaches @{c_name}"
 
 
 async def _registered(service, user_id: int, token: str):
@@ -194,7 +176,7 @@ def test_the_disconnect_hook_ends_the_tab_when_its_socket_closes(backend_url):
     service = runtime.presence()
 
     async def scenario():
-        tab = await _tab(backend_url, user_id)
+        tab = await open_tab(backend_url, user_id)
         await tab.wait_for(lambda: tab.status_of(user_id) == "online")
         token = tab.token
         await tab.disconnect()
@@ -219,7 +201,7 @@ def test_the_connect_hook_takes_back_a_tab_whose_socket_reopens_within_the_grace
     namespace = runtime.push().app.event_namespace
 
     async def scenario():
-        tab = await _tab(backend_url, user_id)
+        tab = await open_tab(backend_url, user_id)
         await tab.wait_for(lambda: tab.status_of(user_id) == "online")
         token = tab.token
         await tab.disconnect()
@@ -243,14 +225,10 @@ def test_a_reconnecting_tab_whose_login_ended_meanwhile_goes_offline_at_its_page
     from chatapp.models import LoginSession
     from chatapp.services import logins
 
-    a_id, _ = create_user("ea")
-    b_id, b_name = create_user("eb")
-    direct(a_id, b_name)
+    a_id, b_id = two_contacts("ea", "eb")
 
     async def scenario():
-        b = await _tab(backend_url, b_id)
-        a = await _tab(backend_url, a_id)
-        await b.wait_for(lambda: b.status_of(a_id) == "online")
+        b, a = await watching(backend_url, b_id, a_id)
         with rx.session() as session:  # logged out elsewhere: the login session is gone
             ended = sa.delete(LoginSession).where(LoginSession.session_id == logins.digest(a.auth_token))
             session.exec(ended)

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 
-from bench.reflex_client import ReflexClient
 from chatapp import runtime
 from chatapp.reflex_adapter import sockets
-from tests.support import auth_token_for, create_user, run_async
+from tests.integration.support import open_tab
+from tests.support import create_user, run_async
 
 
 def _held(token: str) -> bool:
@@ -37,11 +37,8 @@ def test_a_closed_tabs_state_is_dropped_after_its_time_and_an_open_ones_is_kept(
     namespace = runtime.push().app.event_namespace
 
     async def scenario():
-        gone = ReflexClient(backend_url, auth_token_for(a_id))
-        kept = ReflexClient(backend_url, auth_token_for(a_id))
-        for tab in (gone, kept):
-            await tab.connect()
-            await tab.load("/")
+        gone = await open_tab(backend_url, a_id)
+        kept = await open_tab(backend_url, a_id)
         await gone.disconnect()
         closed = await _until(lambda: gone.token not in namespace.sid_to_token.values())
         both_held = _held(gone.token) and _held(kept.token)

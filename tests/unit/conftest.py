@@ -13,8 +13,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 import chatapp.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from chatapp.services import accounts, conversations
-
-PASSWORD = "correct horse battery"
+from tests.unit.service_helpers import PASSWORD
 
 
 @pytest.fixture(autouse=True)
@@ -58,9 +57,15 @@ def make_user(session) -> Callable[..., int]:
 
 
 @pytest.fixture
-def ids(make_user, session) -> dict[str, int]:
-    """alice, bob, carol and dave, with the conversations described above."""
-    people = {name: make_user(name, name.title()) for name in ("alice", "bob", "carol", "dave")}
+def people(make_user) -> dict[str, int]:
+    """Four accounts: alice, bob, carol and dave (display names capitalised)."""
+    return {name: make_user(name, name.title()) for name in ("alice", "bob", "carol", "dave")}
+
+
+@pytest.fixture
+def ids(people, session) -> dict[str, int]:
+    """The four `people`, in three conversations: alice and bob share a direct chat,
+    alice and dave a group, bob and carol a direct chat."""
     conversations.open_direct(session, user_id=people["alice"], other_username="bob")
     conversations.create_group(session, user_id=people["alice"], title="Team", member_usernames=["dave"])
     conversations.open_direct(session, user_id=people["bob"], other_username="carol")

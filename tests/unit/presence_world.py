@@ -3,11 +3,13 @@ captured, its clock held), shared by the test modules that drive `PresenceServic
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from chatapp.models import Profile
+from chatapp.presence.logic import Status
 from chatapp.presence.service import PresenceService
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
@@ -64,8 +66,30 @@ def profile_of(session_factory, user_id: int) -> Profile:
         return session.get(Profile, user_id)
 
 
-async def bob_watching_alice(p: Probe, ids: dict[str, int]) -> None:
-    """Bob's tab b1 and Alice's tab a1 (socket s1) open, and what that published forgotten."""
+async def bob_watching_alice(p: Probe, ids: dict[str, int], alice_tabs: int = 1) -> None:
+    """Bob's tab b1 and Alice's tab a1 (socket s1) open, and what that published forgotten.
+    With `alice_tabs=2`, Alice's tab a2 (socket s2) too, and so on."""
     await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
-    await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+    for n in range(1, alice_tabs + 1):
+        await p.service.mark_online(token=f"a{n}", sid=f"s{n}", user_id=ids["alice"])
     await p.settled()
+
+
+async def alice_gone_at(p: Probe, ids: dict[str, int], closed_at: datetime) -> None:
+    """Alice's only tab a1 (socket s1) opens, closes at `closed_at`, and stays closed past
+    the grace; what that published is forgotten."""
+    await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+    p.now[0] = closed_at
+    await p.service.mark_offline(token="a1", sid="s1")
+    await asyncio.sleep(PAST_GRACE)
+    await p.settled()
+
+
+async def after_the_grace(p: Probe, user_id: int) -> tuple[list[tuple[list[str], dict]], Status]:
+    """Once a grace begun now has run out: what was delivered, and the user's status; the
+    service is closed."""
+    await asyncio.sleep(PAST_GRACE)
+    sent = await p.settled()
+    status = await p.service.status_of(user_id)
+    await p.service.close()
+    return sent, status

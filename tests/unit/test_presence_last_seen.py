@@ -7,7 +7,6 @@ dropped without `close()`, and a "restart" a new service on the same database.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 
 import pytest
@@ -15,7 +14,7 @@ from sqlalchemy import event
 
 from chatapp.presence.logic import epoch_ms
 from tests.support import run_async
-from tests.unit.presence_world import PAST_GRACE, T0, make_probe, profile_of
+from tests.unit.presence_world import T0, alice_gone_at, bob_watching_alice, make_probe, profile_of
 
 
 @pytest.fixture
@@ -35,9 +34,7 @@ def last_seen_writes(engine) -> list[str]:
 def test_a_crash_after_the_first_tab_leaves_the_connect_time_as_last_seen(session_factory, ids):
     async def crash():
         p = make_probe(session_factory)
-        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
-        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
-        await p.settled()
+        await bob_watching_alice(p, ids)
         # SIGKILL: no close(), so neither the shutdown flush nor the periodic one ran.
 
     async def restart():
@@ -85,11 +82,7 @@ def test_coming_back_after_being_offline_writes_last_seen_again(session_factory,
 
     async def scenario():
         p = make_probe(session_factory)
-        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
-        p.now[0] = closed_at
-        await p.service.mark_offline(token="a1", sid="s1")
-        await asyncio.sleep(PAST_GRACE)
-        await p.settled()
+        await alice_gone_at(p, ids, closed_at)
         gone = profile_of(session_factory, ids["alice"]).last_seen_at
         p.now[0] = back_at
         await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])

@@ -14,7 +14,15 @@ from datetime import timedelta
 from chatapp.presence.logic import Status, epoch_ms
 from chatapp.services import conversations
 from tests.support import run_async
-from tests.unit.presence_world import PAST_GRACE, T0, make_probe, profile_of
+from tests.unit.presence_world import (
+    PAST_GRACE,
+    T0,
+    after_the_grace,
+    alice_gone_at,
+    bob_watching_alice,
+    make_probe,
+    profile_of,
+)
 
 # Going online -------------------------------------------------------------------------
 
@@ -80,9 +88,7 @@ def test_mark_online_with_nobody_watching_delivers_nothing_but_records_the_statu
 def test_second_tab_publishes_nothing_new(session_factory, ids):
     async def scenario():
         p = make_probe(session_factory)
-        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
-        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
-        await p.settled()
+        await bob_watching_alice(p, ids)
         await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
         sent = await p.settled()
         tabs = await p.service.registry.tabs_of(ids["alice"])
@@ -100,16 +106,9 @@ def test_second_tab_publishes_nothing_new(session_factory, ids):
 def test_closing_one_of_two_tabs_publishes_nothing(session_factory, ids):
     async def scenario():
         p = make_probe(session_factory)
-        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
-        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
-        await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
-        await p.settled()
+        await bob_watching_alice(p, ids, alice_tabs=2)
         await p.service.mark_offline(token="a1", sid="s1")
-        await asyncio.sleep(PAST_GRACE)
-        sent = await p.settled()
-        status = await p.service.status_of(ids["alice"])
-        await p.service.close()
-        return sent, status
+        return await after_the_grace(p, ids["alice"])
 
     sent, status = run_async(scenario())
     assert sent == []
@@ -121,9 +120,7 @@ def test_closing_the_last_tab_publishes_offline_only_after_the_grace(session_fac
 
     async def scenario():
         p = make_probe(session_factory)
-        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
-        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
-        await p.settled()
+        await bob_watching_alice(p, ids)
 
         p.now[0] = closed_at
         await p.service.mark_offline(token="a1", sid="s1")
@@ -154,17 +151,11 @@ def test_closing_the_last_tab_publishes_offline_only_after_the_grace(session_fac
 def test_reopen_within_the_grace_publishes_nothing(session_factory, ids):
     async def scenario():
         p = make_probe(session_factory)
-        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
-        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
-        await p.settled()
+        await bob_watching_alice(p, ids)
         # A reload: the socket closes, and the same tab comes back on a new one.
         await p.service.mark_offline(token="a1", sid="s1")
         await p.service.mark_online(token="a1", sid="s2", user_id=ids["alice"])
-        await asyncio.sleep(PAST_GRACE)
-        sent = await p.settled()
-        status = await p.service.status_of(ids["alice"])
-        await p.service.close()
-        return sent, status
+        return await after_the_grace(p, ids["alice"])
 
     sent, status = run_async(scenario())
     assert sent == []  # neither offline nor a second online
@@ -174,9 +165,7 @@ def test_reopen_within_the_grace_publishes_nothing(session_factory, ids):
 def test_reopen_in_another_tab_within_the_grace_publishes_nothing(session_factory, ids):
     async def scenario():
         p = make_probe(session_factory)
-        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
-        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
-        await p.settled()
+        await bob_watching_alice(p, ids)
         await p.service.mark_offline(token="a1", sid="s1")
         await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
         await asyncio.sleep(PAST_GRACE)
@@ -195,11 +184,7 @@ def test_stale_socket_close_after_a_reconnect_publishes_nothing(session_factory,
         await p.service.mark_online(token="a1", sid="new", user_id=ids["alice"])
         await p.settled()
         await p.service.mark_offline(token="a1", sid="old")  # arrives after the reconnect
-        await asyncio.sleep(PAST_GRACE)
-        sent = await p.settled()
-        status = await p.service.status_of(ids["alice"])
-        await p.service.close()
-        return sent, status
+        return await after_the_grace(p, ids["alice"])
 
     sent, status = run_async(scenario())
     assert sent == []
@@ -211,9 +196,7 @@ def test_logout_publishes_offline_immediately(session_factory, ids):
 
     async def scenario():
         p = make_probe(session_factory)
-        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
-        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
-        await p.settled()
+        await bob_watching_alice(p, ids)
         p.now[0] = logout_at
         await p.service.mark_offline(token="a1", sid=None)
         at_once = await p.settled()  # no sleep: no grace for a logout
@@ -235,10 +218,7 @@ def test_logout_publishes_offline_immediately(session_factory, ids):
 def test_logout_of_one_tab_while_another_is_open_publishes_nothing(session_factory, ids):
     async def scenario():
         p = make_probe(session_factory)
-        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
-        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
-        await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
-        await p.settled()
+        await bob_watching_alice(p, ids, alice_tabs=2)
         await p.service.mark_offline(token="a1", sid=None)
         sent = await p.settled()
         await p.service.close()
@@ -277,10 +257,7 @@ def test_tab_switching_account_takes_the_previous_user_offline_with_last_seen(se
 def test_idle_in_every_tab_is_away_and_input_in_one_is_online(session_factory, ids):
     async def scenario():
         p = make_probe(session_factory)
-        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
-        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
-        await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])
-        await p.settled()
+        await bob_watching_alice(p, ids, alice_tabs=2)
         steps = []
         await p.service.set_idle(token="a1", idle=True)
         steps.append(await p.settled())  # a2 still active: nothing
@@ -334,9 +311,7 @@ def test_set_idle_of_an_unknown_tab_publishes_nothing(session_factory, ids):
 def test_manual_away_beats_activity_until_back_to_automatic(session_factory, ids):
     async def scenario():
         p = make_probe(session_factory)
-        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
-        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
-        await p.settled()
+        await bob_watching_alice(p, ids)
         steps = []
         await p.service.set_manual(user_id=ids["alice"], status="away")
         steps.append(await p.settled())
@@ -454,11 +429,7 @@ def test_snapshot_shows_the_published_offline_with_last_seen(session_factory, id
 
     async def scenario():
         p = make_probe(session_factory)
-        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
-        p.now[0] = closed_at
-        await p.service.mark_offline(token="a1", sid="s1")
-        await asyncio.sleep(PAST_GRACE)
-        await p.settled()
+        await alice_gone_at(p, ids, closed_at)
         snap = await p.service.snapshot(ids["bob"])
         await p.service.close()
         return snap
