@@ -8,13 +8,10 @@ processes, checks every result, and writes docs/benchmarks.md and its plot.
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
 import sys
 from dataclasses import asdict
-from pathlib import Path
 
-from bench.app_server import ROOT
+from bench import common
 from bench.load import plot, report
 from bench.load.config import KINDS, LoadConfig
 from bench.load.suite import run_suite
@@ -103,42 +100,17 @@ def parser() -> argparse.ArgumentParser:
         default=d.connect_concurrency,
         help="tabs opening at once per process",
     )
-    run.add_argument(
-        "--app-env",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra environment of the app (repeatable)",
-    )
+    common.add_app_env(run, "extra environment of the app (repeatable)")
     run.add_argument("--app-dir", default=None, help="run the app from this checkout (to compare versions)")
-    run.add_argument("--app-label", default=None, help="what the page calls the app under test")
+    common.add_app_label(run)
     run.add_argument(
         "--receivers-reps", type=int, default=1000, help="calls of the receivers query to time (0: skip)"
     )
-    run.add_argument(
-        "--max-load",
-        type=float,
-        default=1.5,
-        help="wait before each run until the load average is at most this (0: never)",
+    common.add_max_load(run, 1.5, "wait before each run until the load average is at most this (0: never)")
+    common.add_profile(
+        run, "write py-spy profiles of each server's main, wide and storm phases here (needs py-spy)"
     )
-    run.add_argument(
-        "--profile",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="write py-spy profiles of each server's main, wide and storm phases here (needs py-spy)",
-    )
-    run.add_argument(
-        "--profile-format",
-        choices=["flamegraph", "raw", "speedscope"],
-        default="flamegraph",
-        help="py-spy's format",
-    )
-    out = p.add_argument_group("output")
-    out.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md", help="the results page")
-    out.add_argument("--plot", type=Path, default=ROOT / "docs" / "benchmarks-latency.png", help="the plot")
-    out.add_argument("--json", type=Path, default=None, help="also write every figure as JSON here")
-    out.add_argument("--no-docs", dest="docs", action="store_false", help="print the results, write no page")
+    common.add_output(p, "benchmarks.md", plot="benchmarks-latency.png")
     return p
 
 
@@ -164,13 +136,13 @@ def main(argv: list[str] | None = None) -> int:
         client_procs=args.client_procs,
         connect_concurrency=args.connect_concurrency,
         seed=args.seed,
-        app_env=dict(item.split("=", 1) for item in args.app_env),
+        app_env=common.app_env(args.app_env),
         app_dir=args.app_dir,
         app_label=args.app_label,
         truth_check=args.truth_check,
     )
-    started = report.now()
-    command = "python -m bench.load " + shlex.join(argv if argv is not None else sys.argv[1:])
+    started = common.now()
+    command = common.command_line("bench.load", argv)
     suite = run_suite(
         config,
         args.sessions,
@@ -180,27 +152,18 @@ def main(argv: list[str] | None = None) -> int:
         profile_dir=args.profile,
         profile_format=args.profile_format,
     )
-    text = report.page(suite.results, suite.receivers, config, command.strip(), args.plot.name, started)
-    if args.docs:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        plot.plot(suite.results, args.plot)
-        report.write(text, args.out)
-        print(f"wrote {args.out} and {args.plot}")
-    else:
-        print(text)
-    if args.json is not None:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "results": [
-                        {**asdict(r), "target": t, "sessions": n, "correct": r.correct}
-                        for (t, n), r in suite.results.items()
-                    ],
-                    "receivers": asdict(suite.receivers) if suite.receivers else None,
-                },
-                default=str,
-            )
-        )
+    text = report.page(suite.results, suite.receivers, config, command, args.plot.name, started)
+    common.publish(text, args, plot=lambda path: plot.plot(suite.results, path))
+    common.write_json(
+        args.json,
+        {
+            "results": [
+                {**asdict(r), "target": t, "sessions": n, "correct": r.correct}
+                for (t, n), r in suite.results.items()
+            ],
+            "receivers": asdict(suite.receivers) if suite.receivers else None,
+        },
+    )
     return 0 if suite.correct else 1
 
 

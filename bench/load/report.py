@@ -8,57 +8,14 @@ from __future__ import annotations
 
 import datetime
 import math
-import os
-import platform
-import subprocess
-from pathlib import Path
 
-import psutil
-
-from bench.app_server import ROOT
+from bench.common import app_version, machine
+from bench.common import table as _table
 from bench.load.analysis import PhaseStats, summary
 from bench.load.config import LoadConfig
 from bench.load.receivers import ReceiversTiming
 from bench.load.run import RunResult
 from bench.load.targets import targets
-
-MARKER = "<!-- Everything below this line is kept when the benchmark rewrites the page. -->"
-
-
-def machine() -> str:
-    """The machine, in one line: CPU model, cores, memory, OS, Python."""
-    model = platform.processor() or "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    memory = psutil.virtual_memory().total / 2**30
-    return (
-        f"{model}, {os.cpu_count()} cores, {memory:.0f} GiB memory; "
-        f"{platform.system()} {platform.release()}; Python {platform.python_version()}"
-    )
-
-
-def app_version(app_dir: str | None) -> str:
-    """The commit of the app's checkout, and whether it has uncommitted changes."""
-    where = Path(app_dir) if app_dir else ROOT
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=where, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=where,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return str(where)
-    return f"commit {commit}" + (" with uncommitted changes" if dirty else "")
 
 
 def _ratio(a: float, b: float) -> str:
@@ -84,15 +41,6 @@ def _phase_row(target: str, r: RunResult, stats: PhaseStats) -> list[str]:
         f"{fan['p50']:.1f}",
         f"{_mean(stats.bytes_per_delivery):.0f}",
     ]
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|",
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def page(
@@ -333,18 +281,3 @@ def _correct_row(target: str, r: RunResult) -> list[str]:
         str(errors),
         str(len(r.server_errors)),
     ]
-
-
-def write(text: str, path: Path) -> None:
-    """Write the generated text above the marker, keeping what is below it."""
-    kept = ""
-    if path.exists():
-        old = path.read_text()
-        if MARKER in old:
-            kept = old.split(MARKER, 1)[1]
-    path.write_text(text.rstrip() + "\n\n" + MARKER + (kept if kept else "\n"))
-
-
-def now() -> datetime.datetime:
-    """The current time in UTC."""
-    return datetime.datetime.now(datetime.UTC)

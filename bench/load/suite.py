@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.common import wait_for_quiet
 from bench.load import run as run_mod
 from bench.load.config import LoadConfig
 from bench.load.receivers import ReceiversTiming, time_receivers
@@ -30,17 +29,6 @@ class Suite:
     def correct(self) -> bool:
         """Every run was complete and correct."""
         return bool(self.results) and all(r.correct for r in self.results.values())
-
-
-def wait_for_quiet(max_load: float, *, timeout: float, log: Callable[[str], None]) -> float:
-    """Wait until the 1-minute load average is at most `max_load` (or `timeout` passed)."""
-    deadline = time.monotonic() + timeout
-    load = os.getloadavg()[0]
-    while load > max_load and time.monotonic() < deadline:
-        log(f"load average {load:.2f} > {max_load:g}: waiting")
-        time.sleep(15)
-        load = os.getloadavg()[0]
-    return load
 
 
 def run_suite(
@@ -69,8 +57,7 @@ def run_suite(
     suite = Suite()
     for size in sizes:
         for target in targets:
-            if max_load > 0:
-                wait_for_quiet(max_load, timeout=900, log=log)
+            wait_for_quiet(max_load, timeout=900, log=log)
             log(f"{target}, {size} tabs")
             result = run_mod.run(
                 target,

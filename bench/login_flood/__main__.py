@@ -12,15 +12,10 @@ recorded. Writes docs/login-flood.md; exit status 1 if any condition was incompl
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
 import sys
 from dataclasses import asdict
-from pathlib import Path
 
-from bench.app_server import ROOT
-from bench.load.report import app_version, now
-from bench.load.suite import wait_for_quiet
+from bench import common
 from bench.login_flood import report
 from bench.login_flood.run import Condition, FloodConfig, run_condition
 
@@ -73,33 +68,11 @@ def parser() -> argparse.ArgumentParser:
         "--login-timeout", type=float, default=d.login_timeout, help="seconds a log-in waits for its answer"
     )
     r = p.add_argument_group("running")
-    r.add_argument(
-        "--app-env", action="append", default=[], metavar="KEY=VALUE", help="extra environment of the app"
-    )
-    r.add_argument("--app-label", default=None, help="what the page calls the app under test")
-    r.add_argument(
-        "--max-load",
-        type=float,
-        default=1.5,
-        help="before each condition, wait (up to 5 min) until the load average is at most this (0: never)",
-    )
-    r.add_argument(
-        "--profile",
-        type=Path,
-        default=None,
-        metavar="DIR",
-        help="write a py-spy profile of the app's worker during each condition's messages here",
-    )
-    r.add_argument(
-        "--profile-format",
-        choices=["flamegraph", "raw", "speedscope"],
-        default="flamegraph",
-        help="py-spy's format",
-    )
-    o = p.add_argument_group("output")
-    o.add_argument("--out", type=Path, default=ROOT / "docs" / "login-flood.md", help="the results page")
-    o.add_argument("--json", type=Path, default=None, help="also write every figure as JSON here")
-    o.add_argument("--no-docs", dest="docs", action="store_false", help="print the results, write no page")
+    common.add_app_env(r)
+    common.add_app_label(r)
+    common.add_max_load(r, 1.5, common.MAX_LOAD_EACH_CONDITION)
+    common.add_profile(r, "write a py-spy profile of the app's worker during each condition's messages here")
+    common.add_output(p, "login-flood.md")
     return p
 
 
@@ -119,50 +92,42 @@ def main(argv: list[str] | None = None) -> int:
         timeout=args.timeout,
         owner_logins=max(0, args.owner_logins),
         login_timeout=args.login_timeout,
-        app_env=dict(item.split("=", 1) for item in args.app_env),
+        app_env=common.app_env(args.app_env),
     )
     conditions = [Condition(0)] if args.baseline else []
     conditions += [Condition(rate) for rate in args.floods if rate > 0]
     conditions += [Condition(rate, one_address=True) for rate in args.one_address_floods if rate > 0]
-    started = now()
+    started = common.now()
     # Read before the runs: the checkout may change while they last (a shared one does).
-    app_label = args.app_label or app_version(None)
-    command = "python -m bench.login_flood " + shlex.join(argv if argv is not None else sys.argv[1:])
+    app_label = args.app_label or common.app_version(None)
+    command = common.command_line("bench.login_flood", argv)
     results = []
     for condition in conditions:
-        if args.max_load > 0:
-            wait_for_quiet(args.max_load, timeout=300, log=print)
+        common.wait_for_quiet(args.max_load, timeout=300, log=print)
         result = run_condition(
             condition, config, profile_dir=args.profile, profile_format=args.profile_format
         )
         results.append(result)
         print(f"  {condition.label}: {'correct' if result.correct else 'NOT CORRECT'}")
-    text = report.page(results, config, command.strip(), started, app_label)
-    if args.docs:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        report.write(text, args.out)
-        print(f"wrote {args.out}")
-    else:
-        print(text)
+    text = report.page(results, config, command, started, app_label)
+    common.publish(text, args)
     if args.json is not None:
         logins_measured, logins_met = report.logins_goal(results, config)
-        args.json.write_text(
-            json.dumps(
-                {
-                    "config": asdict(config),
-                    "logins_goal": {"measured": logins_measured, "met": logins_met},
-                    "results": [
-                        {
-                            **asdict(r),
-                            "label": r.condition.label,
-                            "correct": r.correct,
-                            "login_figures": report.login_figures(r, config),
-                        }
-                        for r in results
-                    ],
-                },
-                default=str,
-            )
+        common.write_json(
+            args.json,
+            {
+                "config": asdict(config),
+                "logins_goal": {"measured": logins_measured, "met": logins_met},
+                "results": [
+                    {
+                        **asdict(r),
+                        "label": r.condition.label,
+                        "correct": r.correct,
+                        "login_figures": report.login_figures(r, config),
+                    }
+                    for r in results
+                ],
+            },
         )
     return 0 if results and all(r.correct for r in results) else 1
 

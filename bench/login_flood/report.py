@@ -8,8 +8,9 @@ import math
 import re
 from collections import Counter
 
+from bench.common import MARKER, app_version, machine, server_errors, write
+from bench.common import table as _table
 from bench.load.analysis import percentile, summary
-from bench.load.report import MARKER, app_version, machine, write
 from bench.login_flood.run import (
     BYSTANDER_ADDRESS,
     OWNER_ADDRESS,
@@ -29,15 +30,6 @@ GOAL_P99_MS = 100.0
 
 def _ms(value: float) -> str:
     return "—" if value is None or math.isnan(value) else f"{value:.1f}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|",
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def goal(results: list[ConditionResult]) -> tuple[str, bool | None]:
@@ -347,21 +339,6 @@ def page(
                 [_correct_row(r) for r in results],
             ),
             "",
-            *_server_errors(results),
+            *server_errors(results, "Errors the app logged (a traceback by its exception's line):"),
         ]
     )
-
-
-def _server_errors(results: list[ConditionResult]) -> list[str]:
-    """The app's logged errors, each distinct line once, with where it was seen."""
-    seen: dict[str, list[str]] = {}
-    for r in results:
-        for line in r.server_errors:
-            where = seen.setdefault(line, [])
-            if r.condition.label not in where:
-                where.append(r.condition.label)
-    if not seen:
-        return []
-    out = ["Errors the app logged (a traceback by its exception's line):", ""]
-    out += [f"- `{line[:300]}` ({', '.join(where)})" for line, where in seen.items()]
-    return [*out, ""]

@@ -10,15 +10,10 @@ open, load or sign in, or did not close).
 from __future__ import annotations
 
 import argparse
-import json
-import shlex
 import sys
 from dataclasses import asdict
-from pathlib import Path
 
-from bench.app_server import ROOT
-from bench.load.report import app_version, now
-from bench.load.suite import wait_for_quiet
+from bench import common
 from bench.socket_memory import report
 from bench.socket_memory.run import Condition, MemoryConfig, run_condition
 
@@ -66,20 +61,10 @@ def parser() -> argparse.ArgumentParser:
     r = p.add_argument_group("running")
     r.add_argument("--client-procs", type=int, default=d.client_procs, help="client processes")
     r.add_argument("--concurrency", type=int, default=d.concurrency, help="tabs opening at once per process")
-    r.add_argument(
-        "--app-env", action="append", default=[], metavar="KEY=VALUE", help="extra environment of the app"
-    )
-    r.add_argument("--app-label", default=None, help="what the page calls the app under test")
-    r.add_argument(
-        "--max-load",
-        type=float,
-        default=0.0,
-        help="before each condition, wait (up to 5 min) until the load average is at most this (0: never)",
-    )
-    o = p.add_argument_group("output")
-    o.add_argument("--out", type=Path, default=ROOT / "docs" / "socket-memory.md", help="the results page")
-    o.add_argument("--json", type=Path, default=None, help="also write every figure as JSON here")
-    o.add_argument("--no-docs", dest="docs", action="store_false", help="print the results, write no page")
+    common.add_app_env(r)
+    common.add_app_label(r)
+    common.add_max_load(r, 0.0, common.MAX_LOAD_EACH_CONDITION)
+    common.add_output(p, "socket-memory.md")
     return p
 
 
@@ -103,43 +88,32 @@ def main(argv: list[str] | None = None) -> int:
         client_procs=max(1, args.client_procs),
         concurrency=max(1, args.concurrency),
         probe=args.probe,
-        app_env=dict(item.split("=", 1) for item in args.app_env),
+        app_env=common.app_env(args.app_env),
     )
-    started = now()
+    started = common.now()
     # Read before the runs: others may commit to the checkout while they last.
-    app_label = args.app_label or app_version(None)
-    command = "python -m bench.socket_memory " + shlex.join(argv if argv is not None else sys.argv[1:])
+    app_label = args.app_label or common.app_version(None)
+    command = common.command_line("bench.socket_memory", argv)
     conditions = [Condition(ttl) for ttl in args.ttls]
     if args.reflex_expiry > 0:
         conditions.insert(1, Condition(args.ttls[0], args.reflex_expiry))
     results = []
     for condition in conditions:
-        if args.max_load > 0:
-            wait_for_quiet(args.max_load, timeout=300, log=print)
+        common.wait_for_quiet(args.max_load, timeout=300, log=print)
         print(condition.label)
         result = run_condition(config, condition)
         results.append(result)
         print(f"  {condition.label}: {'complete' if result.complete else 'NOT COMPLETE'}")
         print(report.samples_table(result))
-    text = report.page(results, config, command.strip(), started, app_label)
-    if args.docs:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        report.write(text, args.out)
-        print(f"wrote {args.out}")
-    else:
-        print(text)
-    if args.json is not None:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "config": asdict(config),
-                    "results": [
-                        {**asdict(r), "label": r.condition.label, "complete": r.complete} for r in results
-                    ],
-                },
-                default=str,
-            )
-        )
+    text = report.page(results, config, command, started, app_label)
+    common.publish(text, args)
+    common.write_json(
+        args.json,
+        {
+            "config": asdict(config),
+            "results": [{**asdict(r), "label": r.condition.label, "complete": r.complete} for r in results],
+        },
+    )
     return 0 if results and all(r.complete for r in results) else 1
 
 

@@ -11,16 +11,15 @@ states on the server), as a new visitor's tabs would.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import multiprocessing
 import time
 import traceback
 from multiprocessing.connection import Connection
 
+from bench.common import ProcessPool, WorkerError
 from bench.load.tabs import Tab
 
 
-class ClientError(RuntimeError):
+class ClientError(WorkerError):
     """A client process failed a command (its traceback is the message)."""
 
 
@@ -109,7 +108,7 @@ def _main(conn: Connection, spec: dict) -> None:
     asyncio.run(_Holder(spec).serve(conn))
 
 
-class ClientPool:
+class ClientPool(ProcessPool):
     """`count` client processes sharing the tabs, each user's tabs in one process.
 
     Args:
@@ -118,55 +117,14 @@ class ClientPool:
         count: How many client processes.
     """
 
+    error = ClientError
+    exit_command = "exit"
+    join_timeout = 30.0
+
     def __init__(self, url: str, tabs: list[tuple[int, int, str, list[int]]], count: int) -> None:
         users = sorted({uid for _, uid, _, _ in tabs})
-        self.count = max(1, min(count, len(users)))
-        owner = {uid: i % self.count for i, uid in enumerate(users)}
-        context = multiprocessing.get_context("spawn")  # no copy of this process's state
-        self._conns: list[Connection] = []
-        self._procs = []
-        for i in range(self.count):
-            spec = {"url": url, "tabs": [t for t in tabs if owner[t[1]] == i]}
-            ours, theirs = context.Pipe()
-            proc = context.Process(target=_main, args=(theirs, spec), daemon=True, name=f"bench-client-{i}")
-            proc.start()
-            theirs.close()
-            self._conns.append(ours)
-            self._procs.append(proc)
-
-    @property
-    def pids(self) -> list[int]:
-        """The client processes' PIDs."""
-        return [p.pid for p in self._procs]
-
-    def all(self, name: str, **args) -> list[dict]:
-        """Send a command to every process at once; return their answers, in order.
-
-        Raises:
-            ClientError: A process failed the command.
-        """
-        for conn in self._conns:
-            conn.send((name, args))
-        answers = []
-        for conn in self._conns:
-            status, value = conn.recv()
-            if status != "ok":
-                raise ClientError(value)
-            answers.append(value)
-        return answers
-
-    def close(self) -> None:
-        """Close every tab and end the processes."""
-        with contextlib.suppress(ClientError, EOFError, OSError):
-            self.all("exit")
-        for proc in self._procs:
-            proc.join(30)
-            if proc.is_alive():
-                proc.kill()
-                proc.join()
-
-    def __enter__(self) -> ClientPool:
-        return self
-
-    def __exit__(self, *exc_info) -> None:
-        self.close()
+        count = max(1, min(count, len(users)))
+        owner = {uid: i % count for i, uid in enumerate(users)}
+        super().__init__(
+            _main, [{"url": url, "tabs": [t for t in tabs if owner[t[1]] == i]} for i in range(count)]
+        )

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import datetime
 
-from bench.load.report import MARKER, app_version, machine, write
+from bench.common import MARKER, app_version, machine, server_errors, write
+from bench.common import table as _table
 from bench.socket_memory.probe import Sample
 from bench.socket_memory.run import WAVES, ConditionResult, MemoryConfig
 
@@ -24,15 +25,6 @@ def _signed_mib(value: int | None) -> str:
 
 def _count(value: int | None) -> str:
     return "—" if value is None else f"{value:,}"
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    lines = [
-        "| " + " | ".join(header) + " |",
-        "|" + "|".join("---:" if i else "---" for i in range(len(header))) + "|",
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def _pymalloc(s: Sample) -> tuple[int | None, int | None]:
@@ -394,21 +386,6 @@ def page(
                 [_wave_row(r, name, wave) for r, name, wave in waves],
             ),
             "",
-            *_server_errors(results),
+            *server_errors(results, "Errors the app logged:", "; "),
         ]
     )
-
-
-def _server_errors(results: list[ConditionResult]) -> list[str]:
-    """The app's logged errors, each distinct line once, with the conditions it was seen in."""
-    seen: dict[str, list[str]] = {}
-    for r in results:
-        for line in r.server_errors:
-            where = seen.setdefault(line, [])
-            if r.condition.label not in where:
-                where.append(r.condition.label)
-    if not seen:
-        return []
-    out = ["Errors the app logged:", ""]
-    out += [f"- `{line[:300]}` ({'; '.join(where)})" for line, where in seen.items()]
-    return [*out, ""]

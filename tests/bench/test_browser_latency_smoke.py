@@ -15,6 +15,7 @@ import sys
 
 import pytest
 
+from bench.browser_latency.stats import summary
 from tests.conftest import ROOT
 
 TRIALS = 3
@@ -69,3 +70,11 @@ def test_a_quick_run_measures_every_scenario(tmp_path):
     text = out.read_text()
     assert "| Away toggle: A clicks → B's dot changes (DOM) | 3 |" in text
     assert results["machine"]["reflex"] in text and results["machine"]["chromium"] in text
+    assert "linear interpolation between the two nearest ranks" in text
+
+
+def test_percentiles_interpolate_between_the_nearest_ranks_as_on_the_other_pages():
+    figures = summary([float(v) for v in range(1, 11)])
+    assert figures["median"] == 5.5
+    assert math.isclose(figures["p95"], 9.55) and math.isclose(figures["p99"], 9.91)
+    assert (figures["n"], figures["min"], figures["max"]) == (10, 1.0, 10.0)
