@@ -123,9 +123,9 @@ class Profile(SQLModel, table=True):
     last_seen_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     # The status the user chose ("away"), or None for automatic. Kept here so the
     # choice holds across tabs, devices and restarts until they change it.
-    manual_status: str | None = Field(default=None, max_length=16)
+    chosen_status: str | None = Field(default=None, max_length=16)
     # When a chosen status ends by itself ("do not disturb for an hour"); None: never.
-    manual_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    chosen_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     # The user hides their last-seen time from everyone (and then sees no one's).
     hide_last_seen: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 

@@ -60,19 +60,19 @@ def _menu(me, status) -> rx.Component:
                     rx.text("@", AppState.username, size="2", weight="medium"),
                     rx.text(
                         rx.cond(
-                            AppState.manual_status == "invisible",
+                            AppState.chosen_status == "invisible",
                             "Invisible: others see you offline",
                             status_label(status),
                         ),
                         rx.cond(
-                            (AppState.manual_status == "away") | (AppState.manual_status == "dnd"),
+                            (AppState.chosen_status == "away") | (AppState.chosen_status == "dnd"),
                             " (set by you)",
                             "",
                         ),
                         rx.cond(
-                            AppState.manual_until_ms > 0,
+                            AppState.chosen_until_ms > 0,
                             rx.fragment(
-                                " until ", rx.moment(date=iso_time(AppState.manual_until_ms), format="HH:mm")
+                                " until ", rx.moment(date=iso_time(AppState.chosen_until_ms), format="HH:mm")
                             ),
                         ),
                         size="1",

@@ -17,9 +17,15 @@ class Status(enum.StrEnum):
     OFFLINE = "offline"
 
 
-# What a user may choose instead of automatic. "invisible" ("appear offline") shows
-# them offline to everyone while they keep using the app.
-MANUAL_STATUSES = ("away", "dnd", "invisible")
+class Chosen(enum.StrEnum):
+    """A chosen status: what a user may pick instead of automatic (None)."""
+
+    AWAY = "away"
+    DND = "dnd"  # do not disturb
+    INVISIBLE = "invisible"  # "appear offline": offline to everyone while using the app
+
+
+CHOSEN_STATUSES = frozenset(Chosen)
 
 
 @dataclass(frozen=True)
@@ -39,27 +45,27 @@ class Tab:
     idle: bool = False
 
 
-def aggregate(tabs: Collection[Tab], *, manual: str | None = None) -> Status:
+def aggregate(tabs: Collection[Tab], *, chosen: str | None = None) -> Status:
     """The status others see of a user, from their open tabs and their own choice.
 
     Offline with no tab, or when they chose to appear offline. Otherwise a chosen
     status beats activity until they go back to automatic (None): do not disturb, away;
     automatic is online while any tab is active and away when every tab is idle.
     """
-    if not tabs or manual == "invisible":
+    if not tabs or chosen == Chosen.INVISIBLE:
         return Status.OFFLINE
-    if manual == "dnd":
+    if chosen == Chosen.DND:
         return Status.DND
-    if manual == "away" or all(tab.idle for tab in tabs):
+    if chosen == Chosen.AWAY or all(tab.idle for tab in tabs):
         return Status.AWAY
     return Status.ONLINE
 
 
-def manual_in_force(manual: str | None, until: datetime | None, now: datetime) -> str | None:
+def chosen_in_force(chosen: str | None, until: datetime | None, now: datetime) -> str | None:
     """The chosen status, unless the time it was chosen for has passed."""
-    if manual is not None and until is not None and now >= until:
+    if chosen is not None and until is not None and now >= until:
         return None
-    return manual
+    return chosen
 
 
 class Action(enum.StrEnum):

@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from chatapp.presence import store
+from chatapp.presence.logic import Chosen
 from chatapp.presence.shared import Choices, PresenceRegistry
 
 __all__ = ["Choices", "Preferences", "from_facts"]
@@ -23,7 +24,7 @@ __all__ = ["Choices", "Preferences", "from_facts"]
 
 def from_facts(facts: store.PersonFacts) -> Choices:
     """The choices stored in a user's profile."""
-    return Choices(manual=facts.manual_status, until=facts.manual_until, hide_last_seen=facts.hide_last_seen)
+    return Choices(chosen=facts.chosen_status, until=facts.chosen_until, hide_last_seen=facts.hide_last_seen)
 
 
 class Preferences:
@@ -48,14 +49,14 @@ class Preferences:
             facts = store.load(session, [user_id]).get(user_id)
         return await self._registry.seed_choices(user_id, from_facts(facts) if facts else Choices())
 
-    async def choose_status(self, user_id: int, manual: str | None, until: datetime | None) -> Choices:
+    async def choose_status(self, user_id: int, chosen: str | None, until: datetime | None) -> Choices:
         """Persist a chosen status; returns the choices before it."""
         before = await self.of(user_id)
         with self._session() as session:
-            store.save_manual_status(session, user_id, manual, until)
+            store.save_chosen_status(session, user_id, chosen, until)
         # Only the fields chosen: a concurrent choice of the other field on another
         # instance must not be overwritten with what this one read before.
-        await self._registry.store_choices(user_id, manual=manual, until=until if manual else None)
+        await self._registry.store_choices(user_id, chosen=chosen, until=until if chosen else None)
         return before
 
     async def choose_hide_last_seen(self, user_id: int, hide: bool) -> None:
@@ -67,4 +68,4 @@ class Preferences:
 
     async def invisible(self, user_id: int) -> bool:
         """Whether the user chose to appear offline."""
-        return (await self.of(user_id)).manual == "invisible"
+        return (await self.of(user_id)).chosen == Chosen.INVISIBLE

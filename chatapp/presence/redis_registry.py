@@ -35,7 +35,7 @@ _SCRIPTS = (
     "FINISH_DUE",
 )
 # Names of the choice fields in a user's record.
-_CHOICE_FIELDS = {"manual": "cm", "until": "cu", "hide_last_seen": "ch"}
+_CHOICE_FIELDS = {"chosen": "cm", "until": "cu", "hide_last_seen": "ch"}
 
 
 def new_instance_id() -> str:
@@ -171,7 +171,7 @@ class RedisRegistry:
         choices = None
         if get("cl") == "1":
             choices = Choices(
-                manual=get("cm") or None, until=from_us(get("cu")), hide_last_seen=get("ch") == "1"
+                chosen=get("cm") or None, until=from_us(get("cu")), hide_last_seen=get("ch") == "1"
             )
         return UserRecord(
             user_id=user_id,
@@ -213,8 +213,8 @@ class RedisRegistry:
 
     async def seed_choices(self, user_id: int, choices: Choices) -> Choices:
         args = [self._choice_value(name, getattr(choices, name)) for name in _CHOICE_FIELDS]
-        manual, until, hide = await self._run("SEED_CHOICES", [self.key("u", user_id)], args)
-        return Choices(manual=_text(manual) or None, until=from_us(until), hide_last_seen=_text(hide) == "1")
+        chosen, until, hide = await self._run("SEED_CHOICES", [self.key("u", user_id)], args)
+        return Choices(chosen=_text(chosen) or None, until=from_us(until), hide_last_seen=_text(hide) == "1")
 
     async def schedule_expiry(self, user_id: int, until: datetime | None) -> None:
         if until is None:

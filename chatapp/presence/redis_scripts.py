@@ -3,7 +3,7 @@
 Keys, under a prefix P (one deployment's, or one test run's):
 - `P:u:<user>`: hash, the user's record: `rev` (bumped by every change of tabs or
   choices), `ps`/`pv`/`pl` (published status, version, last seen), `end` (when the last
-  tab ended), `due` (when the offline falls due), `cm`/`cu`/`ch`/`cl` (choices: manual,
+  tab ended), `due` (when the offline falls due), `cm`/`cu`/`ch`/`cl` (choices: chosen,
   until, hide last seen, held at all).
 - `P:t:<user>`: hash, the user's open tabs: token -> JSON {sid, idle, inst}.
 - `P:tab:<token>`: the user a tab token belongs to.
@@ -120,7 +120,7 @@ redis.call('HINCRBY', KEYS[1], 'rev', 1)
 return 1
 """
 
-# KEYS: the user's record. ARGV: manual, until, hide (read from the database). Holds them
+# KEYS: the user's record. ARGV: chosen, until, hide (read from the database). Holds them
 # unless choices are held already; returns those held.
 SEED_CHOICES = """
 if redis.call('HGET', KEYS[1], 'cl') ~= '1' then

@@ -13,13 +13,14 @@ from chatapp.background import Background
 from chatapp.models import utcnow
 from chatapp.presence import store
 from chatapp.presence.logic import (
-    MANUAL_STATUSES,
+    CHOSEN_STATUSES,
     Action,
+    Chosen,
     Status,
     Tab,
     aggregate,
+    chosen_in_force,
     decide,
-    manual_in_force,
     next_version,
     offline_last_seen,
 )
@@ -122,18 +123,18 @@ class PresenceService:
         if tab is not None:
             await self._evaluate(tab.user_id)
 
-    async def set_manual(self, *, user_id: int, status: str | None, until: datetime | None = None) -> None:
+    async def set_chosen(self, *, user_id: int, status: str | None, until: datetime | None = None) -> None:
         """The user chose a status ("away", "dnd", "invisible"), or automatic (None).
 
         Raises:
             ValueError: Not a status a user may choose.
         """
-        if status is not None and status not in MANUAL_STATUSES:
+        if status is not None and status not in CHOSEN_STATUSES:
             msg = f"not a status a user may choose: {status!r}"
             raise ValueError(msg)
         now = self._clock()
         before = await self.preferences.choose_status(user_id, status, until)
-        going_invisible = status == "invisible" and before.manual != "invisible"
+        going_invisible = status == Chosen.INVISIBLE and before.chosen != Chosen.INVISIBLE
         until = until if status else None
         self._timers.expire(user_id, until, now, self._evaluate)
         await self.registry.schedule_expiry(user_id, until)
@@ -186,12 +187,12 @@ class PresenceService:
 
     async def _current_status(self, record: UserRecord) -> Status:
         choices = record.choices or await self.preferences.of(record.user_id)
-        manual = manual_in_force(choices.manual, choices.until, self._clock())
-        if manual is None and choices.manual is not None:  # its time has passed
+        chosen = chosen_in_force(choices.chosen, choices.until, self._clock())
+        if chosen is None and choices.chosen is not None:  # its time has passed
             # This changes the record: a decision made from it cannot be committed,
             # and the next read has the choice gone.
             await self.preferences.choose_status(record.user_id, None, None)
-        return aggregate(record.tabs, manual=manual)
+        return aggregate(record.tabs, chosen=chosen)
 
     async def _evaluate(
         self,
@@ -291,7 +292,7 @@ class PresenceService:
         connected = [
             uid
             for uid, record in records.items()
-            if (record.choices or await self.preferences.of(uid)).manual != "invisible"
+            if (record.choices or await self.preferences.of(uid)).chosen != Chosen.INVISIBLE
         ]
         if connected:
             with self._session() as session:

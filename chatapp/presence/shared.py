@@ -24,13 +24,13 @@ class Choices:
     """One user's choices.
 
     Attributes:
-        manual: "away", "dnd", "invisible", or None for automatic.
-        until: When `manual` ends by itself; None: when the user changes it.
+        chosen: "away", "dnd", "invisible", or None for automatic.
+        until: When `chosen` ends by itself; None: when the user changes it.
         hide_last_seen: Others see no last-seen time for this user (and this user
             sees no one's).
     """
 
-    manual: str | None = None
+    chosen: str | None = None
     until: datetime | None = None
     hide_last_seen: bool = False
 

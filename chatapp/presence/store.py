@@ -20,8 +20,8 @@ class PersonFacts:
     username: str
     display_name: str
     last_seen_at: datetime | None
-    manual_status: str | None
-    manual_until: datetime | None
+    chosen_status: str | None
+    chosen_until: datetime | None
     hide_last_seen: bool
 
 
@@ -35,8 +35,8 @@ _LOAD = (
         User.username,
         Profile.display_name,
         Profile.last_seen_at,
-        Profile.manual_status,
-        Profile.manual_until,
+        Profile.chosen_status,
+        Profile.chosen_until,
         Profile.hide_last_seen,
     )
     .join(Profile, Profile.user_id == User.id)
@@ -72,14 +72,14 @@ def save_last_seen(session: Session, user_ids: Iterable[int], at: datetime) -> N
     session.commit()
 
 
-def save_manual_status(
+def save_chosen_status(
     session: Session, user_id: int, status: str | None, until: datetime | None = None
 ) -> None:
     """Record the status a user chose (and until when), or None for automatic."""
     session.exec(
         sa.update(Profile)
         .where(Profile.user_id == user_id)
-        .values(manual_status=status, manual_until=until if status else None)
+        .values(chosen_status=status, chosen_until=until if status else None)
     )
     session.commit()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from chatapp.presence.logic import PresenceData, aggregate, epoch_ms, manual_in_force
+from chatapp.presence.logic import PresenceData, aggregate, chosen_in_force, epoch_ms
 from chatapp.presence.preferences import from_facts
 from chatapp.presence.shared import UserRecord
 from chatapp.presence.store import PersonFacts
@@ -24,8 +24,8 @@ def view(facts: PersonFacts, record: UserRecord, now: datetime) -> PresenceData:
         last_seen = record.published.last_seen_at
     else:
         choices = record.choices or from_facts(facts)
-        manual = manual_in_force(choices.manual, choices.until, now)
-        status, version, last_seen = aggregate(record.tabs, manual=manual), 0, facts.last_seen_at
+        chosen = chosen_in_force(choices.chosen, choices.until, now)
+        status, version, last_seen = aggregate(record.tabs, chosen=chosen), 0, facts.last_seen_at
     return PresenceData(
         user_id=facts.user_id,
         username=facts.username,

@@ -12,20 +12,20 @@ import reflex as rx
 from chatapp import routes, runtime, wire
 from chatapp.delivery import TabChange
 from chatapp.models import utcnow
-from chatapp.presence.logic import epoch_ms, newer
+from chatapp.presence.logic import Chosen, epoch_ms, newer
 from chatapp.reflex_adapter import keyed_dict
 from chatapp.services import limits, logins
 from chatapp.settings import settings
 from chatapp.states.session import SessionState, signed_in
 
 logger = logging.getLogger(__name__)
-# The status menu's choices: (status, for how long) for the presence service.
-MANUAL_CHOICES: dict[str, tuple[str | None, timedelta | None]] = {
+# The status menu's items: (chosen status, for how long) for the presence service.
+STATUS_MENU: dict[str, tuple[Chosen | None, timedelta | None]] = {
     "auto": (None, None),
-    "away": ("away", None),
-    "dnd": ("dnd", None),
-    "dnd_1h": ("dnd", timedelta(hours=1)),
-    "invisible": ("invisible", None),
+    "away": (Chosen.AWAY, None),
+    "dnd": (Chosen.DND, None),
+    "dnd_1h": (Chosen.DND, timedelta(hours=1)),
+    "invisible": (Chosen.INVISIBLE, None),
 }
 
 
@@ -41,10 +41,10 @@ class AppState(SessionState):
     """
 
     presence_map: dict[str, dict[str, Any]] = {}
-    # The status this user chose for themself: "away", or "" for automatic.
-    manual_status: str = ""
+    # This user's chosen status ("away", "dnd", "invisible"), or "" for automatic.
+    chosen_status: str = ""
     # When the chosen status ends by itself (epoch ms), 0 for never.
-    manual_until_ms: int = 0
+    chosen_until_ms: int = 0
     # This user hides their last-seen time (and so sees no one's).
     hide_last_seen: bool = False
     # This user has the most tabs open that one user may: this one stays empty.
@@ -137,8 +137,8 @@ class AppState(SessionState):
         it showed; its socket gets no more changes."""
         await runtime.presence().mark_offline(token=self.router.session.client_token, sid=None)
         self.presence_map = {}
-        self.manual_status = ""
-        self.manual_until_ms = 0
+        self.chosen_status = ""
+        self.chosen_until_ms = 0
         self.hide_last_seen = False
 
     # Presence -------------------------------------------------------------------------
@@ -181,15 +181,15 @@ class AppState(SessionState):
     @signed_in
     async def set_status(self, choice: str):
         """The status menu: "auto", "away", "dnd", "dnd_1h" or "invisible"."""
-        if not isinstance(choice, str) or choice not in MANUAL_CHOICES:
+        if not isinstance(choice, str) or choice not in STATUS_MENU:
             return rx.toast.error(f"Unknown status {str(choice)[:20]!r}.")
         try:
             await limits.take(limits.STATUS_CHANGES, self._limit_key())
         except limits.RateLimited as exc:
             return rx.toast.error(str(exc))
-        status, duration = MANUAL_CHOICES[choice]
+        status, duration = STATUS_MENU[choice]
         until = utcnow() + duration if duration else None
-        await runtime.presence().set_manual(user_id=self.user_id, status=status, until=until)
+        await runtime.presence().set_chosen(user_id=self.user_id, status=status, until=until)
         await self._show_choices()
         return None
 
@@ -207,8 +207,8 @@ class AppState(SessionState):
 
     async def _show_choices(self) -> None:
         choices = await runtime.presence().preferences.of(self.user_id)
-        self.manual_status = choices.manual or ""
-        self.manual_until_ms = epoch_ms(choices.until) or 0
+        self.chosen_status = choices.chosen or ""
+        self.chosen_until_ms = epoch_ms(choices.until) or 0
         self.hide_last_seen = choices.hide_last_seen
 
 

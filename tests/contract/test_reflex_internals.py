@@ -70,9 +70,9 @@ def test_a_missing_lock_table_turns_the_fast_path_off_and_changes_wait_for_the_t
         await held.wait()
         change = tabs.TabChange(
             AppState,
-            apply=lambda state: setattr(state, "manual_status", "away"),
+            apply=lambda state: setattr(state, "chosen_status", "away"),
             in_place=lambda state: in_place.append(token) or True,
-            delta={AppState.get_full_name(): {"manual_status": "away"}},
+            delta={AppState.get_full_name(): {"chosen_status": "away"}},
         )
         sending = asyncio.create_task(tabs.send(app, [token], change))
         await asyncio.sleep(0.2)
@@ -81,7 +81,7 @@ def test_a_missing_lock_table_turns_the_fast_path_off_and_changes_wait_for_the_t
         await holder
         sent = await sending
         root = await app.state_manager.get_state(rx.BaseStateToken(ident=token, cls=AppState))
-        return internals.fast_path(app), waited, sent, (await root.get_state(AppState)).manual_status
+        return internals.fast_path(app), waited, sent, (await root.get_state(AppState)).chosen_status
 
     try:
         fast, waited, sent, status = run_async(scenario())

@@ -54,13 +54,13 @@ def test_the_apps_services_and_presence_store_work_on_the_migrated_postgres(peop
     with people.session() as session:
         sent = messages.send(session, author_id=a, conversation_id=cid, body="hello from postgres")
         store.save_last_seen(session, [a], seen)
-        store.save_manual_status(session, a, "dnd", seen)
+        store.save_chosen_status(session, a, "dnd", seen)
     with people.session() as session:
         facts = store.load(session, [a])[a]
         profile = session.get(Profile, a)
     assert sent.body == "hello from postgres"
     assert facts.last_seen_at == seen and facts.last_seen_at.tzinfo is not None
-    assert (facts.manual_status, facts.manual_until) == ("dnd", seen)
+    assert (facts.chosen_status, facts.chosen_until) == ("dnd", seen)
     assert profile.created_at.tzinfo is not None
 
 

@@ -111,7 +111,7 @@ def test_concurrent_changes_of_one_user_on_two_instances_publish_each_change_onc
 
         async def chooser() -> None:  # meanwhile the user picks statuses, ending in automatic
             for status in ["away", None, "dnd", None, "invisible", None] * 2:
-                await me.service.set_manual(user_id=a, status=status)
+                await me.service.set_chosen(user_id=a, status=status)
 
         await asyncio.gather(*(tab(token) for token in mine), *([chooser()] if i == 1 else []))
         await shut(me)
@@ -281,19 +281,19 @@ def test_a_choice_made_on_one_instance_is_what_every_instance_decides_with(peopl
         await n2.service.mark_online(token="b1", sid="sb1", user_id=b)
         await n1.service.mark_online(token="a1", sid="sa1", user_id=a)
         await n2.service.mark_online(token="a2", sid="sa2", user_id=a)
-        assert (await n2.service.preferences.of(a)).manual is None  # n2 holds the old choice
+        assert (await n2.service.preferences.of(a)).chosen is None  # n2 holds the old choice
         await settle(n1, n2)
         n1.sent.clear()
         n2.sent.clear()
-        await n1.service.set_manual(user_id=a, status="invisible")
-        seen_by_n2 = (await n2.service.preferences.of(a)).manual
+        await n1.service.set_chosen(user_id=a, status="invisible")
+        seen_by_n2 = (await n2.service.preferences.of(a)).chosen
         # Activity reaching n2 must not give the invisible user away.
         await n2.service.set_idle(token="a2", idle=True)
         await n2.service.set_idle(token="a2", idle=False)
         await n2.service.mark_online(token="a3", sid="sa3", user_id=a)
         await settle(n1, n2)
         while_invisible = [e["status"] for e in n1.entries(a) + n2.entries(a)]
-        await n2.service.set_manual(user_id=a, status=None)
+        await n2.service.set_chosen(user_id=a, status=None)
         await settle(n1, n2)
         statuses = [e["status"] for e in n1.entries(a) + n2.entries(a)]
         await shut(n1, n2)

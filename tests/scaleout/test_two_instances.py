@@ -136,7 +136,7 @@ def _shown_choice(client: ReflexClient) -> str | None:
     shown = None
     for update in client.updates:
         for sub in (update.get("delta") or {}).values():
-            shown = sub.get("manual_status_rx_state_", shown)
+            shown = sub.get("chosen_status_rx_state_", shown)
     return shown
 
 

@@ -58,7 +58,7 @@ def test_sign_up_creates_an_enabled_account_with_a_profile(session):
     assert profile is not None
     assert profile.display_name == "Alice L."
     assert profile.last_seen_at is None
-    assert profile.manual_status is None
+    assert profile.chosen_status is None
 
 
 def test_sign_up_display_name_defaults_to_the_username(session):

@@ -103,14 +103,14 @@ def test_a_user_appearing_offline_keeps_a_frozen_last_seen_when_a_tab_connects(s
         p = make_probe(session_factory)
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         p.now[0] = chosen_at
-        await p.service.set_manual(user_id=ids["alice"], status="invisible")
+        await p.service.set_chosen(user_id=ids["alice"], status="invisible")
         await p.service.mark_offline(token="a1", sid="s1")
         p.now[0] = reconnected_at
         await p.service.mark_online(token="a1", sid="s2", user_id=ids["alice"])
         await p.settled()
         frozen = profile_of(session_factory, ids["alice"]).last_seen_at
         p.now[0] = visible_at
-        await p.service.set_manual(user_id=ids["alice"], status=None)  # visible again: seen now
+        await p.service.set_chosen(user_id=ids["alice"], status=None)  # visible again: seen now
         await p.settled()
         visible = profile_of(session_factory, ids["alice"]).last_seen_at
         await p.service.close()

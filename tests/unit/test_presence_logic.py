@@ -24,30 +24,30 @@ def _tab(token: str, *, idle: bool = False, user_id: int = 1) -> Tab:
 
 
 def test_aggregate_no_tabs_is_offline():
-    assert aggregate([], manual=None) == Status.OFFLINE
+    assert aggregate([], chosen=None) == Status.OFFLINE
 
 
-def test_aggregate_no_tabs_is_offline_even_when_manual_away():
-    assert aggregate([], manual="away") == Status.OFFLINE
+def test_aggregate_no_tabs_is_offline_even_when_chosen_away():
+    assert aggregate([], chosen="away") == Status.OFFLINE
 
 
 def test_aggregate_single_active_tab_is_online():
-    assert aggregate([_tab("a")], manual=None) == Status.ONLINE
+    assert aggregate([_tab("a")], chosen=None) == Status.ONLINE
 
 
 def test_aggregate_online_when_any_of_several_tabs_is_active():
     tabs = [_tab("a", idle=True), _tab("b", idle=False), _tab("c", idle=True)]
-    assert aggregate(tabs, manual=None) == Status.ONLINE
+    assert aggregate(tabs, chosen=None) == Status.ONLINE
 
 
 def test_aggregate_away_when_every_tab_is_idle():
     tabs = [_tab("a", idle=True), _tab("b", idle=True), _tab("c", idle=True)]
-    assert aggregate(tabs, manual=None) == Status.AWAY
+    assert aggregate(tabs, chosen=None) == Status.AWAY
 
 
-def test_aggregate_manual_away_beats_active_tabs():
+def test_aggregate_chosen_away_beats_active_tabs():
     tabs = [_tab("a", idle=False), _tab("b", idle=False)]
-    assert aggregate(tabs, manual="away") == Status.AWAY
+    assert aggregate(tabs, chosen="away") == Status.AWAY
 
 
 # epoch_ms -----------------------------------------------------------------------------

@@ -10,25 +10,25 @@ from datetime import timedelta
 
 import pytest
 
-from chatapp.presence.logic import Status, Tab, aggregate, epoch_ms, manual_in_force
+from chatapp.presence.logic import Status, Tab, aggregate, chosen_in_force, epoch_ms
 from tests.support import run_async
 from tests.unit.presence_world import T0, make_probe, profile_of
 
 
 def test_aggregate_shows_invisible_as_offline_and_dnd_over_activity():
     tabs = [Tab(token="a", sid="s", user_id=1)]
-    assert aggregate(tabs, manual="invisible") == Status.OFFLINE
-    assert aggregate(tabs, manual="dnd") == Status.DND
-    assert aggregate([Tab(token="a", sid="s", user_id=1, idle=True)], manual="dnd") == Status.DND
-    assert aggregate([], manual="dnd") == Status.OFFLINE
+    assert aggregate(tabs, chosen="invisible") == Status.OFFLINE
+    assert aggregate(tabs, chosen="dnd") == Status.DND
+    assert aggregate([Tab(token="a", sid="s", user_id=1, idle=True)], chosen="dnd") == Status.DND
+    assert aggregate([], chosen="dnd") == Status.OFFLINE
 
 
 def test_a_chosen_status_ends_at_its_time():
     until = T0 + timedelta(hours=1)
-    assert manual_in_force("dnd", until, T0) == "dnd"
-    assert manual_in_force("dnd", until, until) is None
-    assert manual_in_force("dnd", None, T0 + timedelta(days=400)) == "dnd"
-    assert manual_in_force(None, until, T0) is None
+    assert chosen_in_force("dnd", until, T0) == "dnd"
+    assert chosen_in_force("dnd", until, until) is None
+    assert chosen_in_force("dnd", None, T0 + timedelta(days=400)) == "dnd"
+    assert chosen_in_force(None, until, T0) is None
 
 
 def _statuses(sent, user_id):
@@ -44,7 +44,7 @@ def test_appearing_offline_publishes_offline_at_once_with_last_seen_frozen(sessi
         await p.service.mark_online(token="a1", sid="s1", user_id=alice)
         await p.settled()
         p.now[0] = T0 + timedelta(minutes=1)
-        await p.service.set_manual(user_id=alice, status="invisible")
+        await p.service.set_chosen(user_id=alice, status="invisible")
         went_invisible = await p.settled()
         # Later activity of alice: idle, input, a new tab, the flush, closing every tab.
         p.now[0] = T0 + timedelta(minutes=30)
@@ -67,16 +67,16 @@ def test_appearing_offline_publishes_offline_at_once_with_last_seen_frozen(sessi
     assert later == []  # nothing about alice reached anyone while she was invisible
     assert (snapshot["status"], snapshot["last_seen_at"]) == ("offline", frozen)
     assert profile_of(session_factory, alice).last_seen_at == T0 + timedelta(minutes=1)
-    assert profile_of(session_factory, alice).manual_status == "invisible"
+    assert profile_of(session_factory, alice).chosen_status == "invisible"
 
 
 def test_back_from_invisible_to_automatic_is_online(session_factory, ids):
     async def scenario():
         p = make_probe(session_factory)
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
-        await p.service.set_manual(user_id=ids["alice"], status="invisible")
+        await p.service.set_chosen(user_id=ids["alice"], status="invisible")
         await p.settled()
-        await p.service.set_manual(user_id=ids["alice"], status=None)
+        await p.service.set_chosen(user_id=ids["alice"], status=None)
         sent = await p.settled()
         await p.service.close()
         return sent
@@ -90,7 +90,7 @@ def test_do_not_disturb_shows_until_it_ends_by_itself(session_factory, ids):
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await p.settled()
         # Ends 0.05 s after the (held) clock; the expiry timer runs on the real one.
-        await p.service.set_manual(user_id=ids["alice"], status="dnd", until=T0 + timedelta(seconds=0.05))
+        await p.service.set_chosen(user_id=ids["alice"], status="dnd", until=T0 + timedelta(seconds=0.05))
         dnd = await p.settled()
         p.now[0] = T0 + timedelta(seconds=1)
         await asyncio.sleep(0.15)
@@ -101,18 +101,18 @@ def test_do_not_disturb_shows_until_it_ends_by_itself(session_factory, ids):
     dnd, ended = run_async(scenario())
     assert _statuses(dnd, ids["alice"]) == ["dnd"]
     assert _statuses(ended, ids["alice"]) == ["online"]
-    assert profile_of(session_factory, ids["alice"]).manual_status is None
+    assert profile_of(session_factory, ids["alice"]).chosen_status is None
 
 
 def test_a_status_no_user_may_choose_is_refused(session_factory, ids):
     async def scenario():
         p = make_probe(session_factory)
         with pytest.raises(ValueError, match="not a status"):
-            await p.service.set_manual(user_id=ids["alice"], status="online-ish")
+            await p.service.set_chosen(user_id=ids["alice"], status="online-ish")
         await p.service.close()
 
     run_async(scenario())
-    assert profile_of(session_factory, ids["alice"]).manual_status is None
+    assert profile_of(session_factory, ids["alice"]).chosen_status is None
 
 
 def test_hiding_last_seen_reaches_every_watcher_at_once_and_is_mutual(session_factory, ids):

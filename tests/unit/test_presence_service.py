@@ -251,7 +251,7 @@ def test_tab_switching_account_takes_the_previous_user_offline_with_last_seen(se
     assert profile_of(session_factory, ids["alice"]).last_seen_at == switched_at
 
 
-# Idle and manual status ---------------------------------------------------------------
+# Idle and chosen status ---------------------------------------------------------------
 
 
 def test_idle_in_every_tab_is_away_and_input_in_one_is_online(session_factory, ids):
@@ -308,17 +308,17 @@ def test_set_idle_of_an_unknown_tab_publishes_nothing(session_factory, ids):
     assert run_async(scenario()) == []
 
 
-def test_manual_away_beats_activity_until_back_to_automatic(session_factory, ids):
+def test_chosen_away_beats_activity_until_back_to_automatic(session_factory, ids):
     async def scenario():
         p = make_probe(session_factory)
         await bob_watching_alice(p, ids)
         steps = []
-        await p.service.set_manual(user_id=ids["alice"], status="away")
+        await p.service.set_chosen(user_id=ids["alice"], status="away")
         steps.append(await p.settled())
         await p.service.set_idle(token="a1", idle=False)  # activity
         await p.service.mark_online(token="a2", sid="s2", user_id=ids["alice"])  # a new active tab
         steps.append(await p.settled())
-        await p.service.set_manual(user_id=ids["alice"], status=None)
+        await p.service.set_chosen(user_id=ids["alice"], status=None)
         steps.append(await p.settled())
         await p.service.close()
         return steps
@@ -329,23 +329,23 @@ def test_manual_away_beats_activity_until_back_to_automatic(session_factory, ids
     assert [(e["user_id"], e["status"]) for _, e in automatic] == [(ids["alice"], "online")]
 
 
-def test_manual_status_is_persisted_in_theprofile_of(session_factory, ids):
+def test_chosen_status_is_persisted_in_the_profile(session_factory, ids):
     async def scenario():
         p = make_probe(session_factory)
-        await p.service.set_manual(user_id=ids["alice"], status="away")
-        chosen = profile_of(session_factory, ids["alice"]).manual_status
-        await p.service.set_manual(user_id=ids["alice"], status=None)
-        automatic = profile_of(session_factory, ids["alice"]).manual_status
+        await p.service.set_chosen(user_id=ids["alice"], status="away")
+        chosen = profile_of(session_factory, ids["alice"]).chosen_status
+        await p.service.set_chosen(user_id=ids["alice"], status=None)
+        automatic = profile_of(session_factory, ids["alice"]).chosen_status
         await p.service.close()
         return chosen, automatic
 
     assert run_async(scenario()) == ("away", None)
 
 
-def test_manual_away_holds_across_a_restart(session_factory, ids):
+def test_chosen_away_holds_across_a_restart(session_factory, ids):
     async def scenario():
         first = make_probe(session_factory)
-        await first.service.set_manual(user_id=ids["alice"], status="away")
+        await first.service.set_chosen(user_id=ids["alice"], status="away")
         await first.service.close()
 
         second = make_probe(session_factory)  # a new process reading the same database
@@ -371,8 +371,8 @@ def test_versions_of_a_users_changes_strictly_increase(session_factory, ids):
         await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
         await p.service.set_idle(token="a1", idle=True)
         await p.service.set_idle(token="a1", idle=False)
-        await p.service.set_manual(user_id=ids["alice"], status="away")
-        await p.service.set_manual(user_id=ids["alice"], status=None)
+        await p.service.set_chosen(user_id=ids["alice"], status="away")
+        await p.service.set_chosen(user_id=ids["alice"], status=None)
         await p.service.mark_offline(token="a1", sid="s1")
         await asyncio.sleep(PAST_GRACE)
         await p.service.mark_online(token="a1", sid="s2", user_id=ids["alice"])
@@ -439,10 +439,10 @@ def test_snapshot_shows_the_published_offline_with_last_seen(session_factory, id
     assert alice["last_seen_at"] == epoch_ms(closed_at)
 
 
-def test_snapshot_of_a_user_in_manual_away_shows_away(session_factory, ids):
+def test_snapshot_of_a_user_in_chosen_away_shows_away(session_factory, ids):
     async def scenario():
         first = make_probe(session_factory)
-        await first.service.set_manual(user_id=ids["alice"], status="away")
+        await first.service.set_chosen(user_id=ids["alice"], status="away")
         await first.service.close()
         second = make_probe(session_factory)
         await second.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])

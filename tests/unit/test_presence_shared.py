@@ -96,8 +96,8 @@ FACTS = PersonFacts(
     username="alice",
     display_name="Alice",
     last_seen_at=T0,
-    manual_status="dnd",
-    manual_until=None,
+    chosen_status="dnd",
+    chosen_until=None,
     hide_last_seen=False,
 )
 
@@ -178,14 +178,14 @@ def test_a_tab_signed_in_as_someone_else_ends_the_previous_users_tab():
 def test_choices_seeded_from_the_database_never_overwrite_a_newer_one():
     async def scenario():
         reg = InProcessRegistry()
-        held = await reg.seed_choices(1, Choices(manual="away"))
+        held = await reg.seed_choices(1, Choices(chosen="away"))
         rev = (await reg.record(1)).rev
-        await reg.store_choices(1, manual=None)
-        after_change = await reg.seed_choices(1, Choices(manual="away"))  # a late, older read
+        await reg.store_choices(1, chosen=None)
+        after_change = await reg.seed_choices(1, Choices(chosen="away"))  # a late, older read
         return held, rev, after_change, await reg.record(1)
 
     held, rev, after_change, record = run_async(scenario())
-    assert held == Choices(manual="away")
+    assert held == Choices(chosen="away")
     assert rev == 0  # seeding is no change
-    assert after_change == Choices(manual=None)
+    assert after_change == Choices(chosen=None)
     assert record.rev == 1  # choosing is
