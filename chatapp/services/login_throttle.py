@@ -298,16 +298,20 @@ class LoginThrottle:
         await self.succeeded(username, address)
 
     async def check(self, username: str, address: str, check: Callable[..., T], *args: object) -> T:
-        """The one order of a login: a place in `password_gate` (refused at once when the
-        server is busy, counting nothing), then `attempt` around `check(*args)` in a
-        worker thread.
+        """The one order of a login: a place in `password_gate` (in the known lane for a
+        (username, address) that logged in successfully lately; refused at once when its
+        lane is full, counting nothing), then `attempt` around `check(*args)` in a worker
+        thread.
 
         Raises:
             password_gate.Busy: Too many checks waiting; nothing was counted.
             RateLimited: The throttle says not now.
             WrongCredentials: From `check`; counted as a failure.
         """
-        async with password_gate.admitted() as gate, self.attempt(username, address):
+        _, _, pair = self._keys(username, address)
+        # Where this username logged in before: ahead of strangers in the queue.
+        known = await self._known(pair)
+        async with password_gate.admitted(known=known) as gate, self.attempt(username, address):
             return await gate.run(check, *args)
 
 

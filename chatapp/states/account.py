@@ -40,7 +40,7 @@ class AccountState(AppState):
                 return None
             current = field(form_data, "current")
             await limits.take(limits.PASSWORD_CHECKS, self._limit_key())
-            await password_gate.run(_change_password, self.user_id, current, new)
+            await password_gate.run(_change_password, self.user_id, current, new, known=True)
         except ChatError as exc:
             self.password_error = str(exc)
             return None

@@ -320,3 +320,32 @@ def test_a_login_flood_on_the_process_storage_leaves_no_error_and_no_stray_count
     gc.collect()  # a task that failed unseen reports when it is collected
     assert busy == [0] * 60
     assert errors == []
+
+
+def test_a_returning_user_logs_in_while_a_flood_fills_the_strangers_queue():
+    """Where the owner logged in before, a flood of strangers does not keep them out."""
+    release = asyncio.Event()
+
+    async def scenario():
+        t = throttle()
+        await t.check("alice", HOME, lambda: "in")  # an earlier login from home
+        loop = asyncio.get_running_loop()
+
+        def slow(n: int) -> int:
+            asyncio.run_coroutine_threadsafe(release.wait(), loop).result(5)
+            return n
+
+        flood = [
+            asyncio.create_task(t.check(f"bot_{n}", f"203.0.113.{n}", slow, n))
+            for n in range(1 + password_gate.QUEUE)
+        ]
+        await asyncio.sleep(0.05)
+        with pytest.raises(password_gate.Busy):
+            await t.check("bob", CAFE, lambda: "in")  # a first login from here: a stranger
+        owner = asyncio.create_task(t.check("alice", HOME, lambda: "in"))
+        await asyncio.sleep(0.05)
+        release.set()
+        await asyncio.gather(*flood)
+        return await owner
+
+    assert run_async(scenario()) == "in"

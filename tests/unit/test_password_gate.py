@@ -68,3 +68,56 @@ def test_beyond_the_queue_an_attempt_is_refused_at_once_and_nothing_is_checked()
     done = run_async(scenario())
     assert done == list(range(1 + password_gate.QUEUE))
     assert 99 not in checked
+
+
+def test_a_known_request_is_admitted_past_a_full_strangers_queue_and_goes_first():
+    """A flood fills the strangers' lane; someone logging in where they logged in before
+    (or a signed-in user) is still admitted, and checked before every waiting stranger."""
+    release = threading.Event()
+    order: list[str] = []
+
+    def check(name: str) -> str:
+        if name == "first":
+            release.wait(5)
+        order.append(name)
+        return name
+
+    async def scenario():
+        strangers = [asyncio.create_task(password_gate.run(check, "first"))]
+        await asyncio.sleep(0.05)  # "first" holds the turn
+        strangers += [
+            asyncio.create_task(password_gate.run(check, f"s{n}")) for n in range(password_gate.QUEUE)
+        ]
+        await asyncio.sleep(0.05)
+        with pytest.raises(password_gate.Busy):
+            await password_gate.run(check, "one stranger too many")
+        known = asyncio.create_task(password_gate.run(check, "known", known=True))
+        await asyncio.sleep(0.05)
+        release.set()
+        return await known, await asyncio.gather(*strangers)
+
+    known, strangers = run_async(scenario())
+    assert known == "known"
+    assert order[:2] == ["first", "known"]  # ahead of the 8 strangers who waited longer
+    assert sorted(strangers) == sorted(["first", *(f"s{n}" for n in range(password_gate.QUEUE))])
+
+
+def test_a_waiting_check_that_is_cancelled_gives_its_turn_to_the_next():
+    release = threading.Event()
+
+    def check(name: str) -> str:
+        if name == "first":
+            release.wait(5)
+        return name
+
+    async def scenario():
+        first = asyncio.create_task(password_gate.run(check, "first"))
+        await asyncio.sleep(0.05)
+        gone = asyncio.create_task(password_gate.run(check, "gone"))
+        after = asyncio.create_task(password_gate.run(check, "after"))
+        await asyncio.sleep(0.05)
+        gone.cancel()
+        release.set()
+        return await first, await asyncio.wait_for(after, 5), gone.cancelled()
+
+    assert run_async(scenario()) == ("first", "after", True)
