@@ -11,7 +11,9 @@ is the echo time. Both clients run on one event loop and one clock (perf_counter
 CLOCK_MONOTONIC), so no clock offset enters.
 
 `Logins`: legitimate users logging in while the flood runs, with the right password, each
-time from a fresh tab (`attacker.log_in_once`: the attacker's own connection and event).
+time from a fresh tab (`attacker.log_in_once`: the attacker's own connection and event):
+returning users from their usual address (after one log-in from it before the flood,
+`Logins.once`), and a newcomer from a brand-new address every time.
 """
 
 from __future__ import annotations
@@ -159,7 +161,8 @@ class LoginAttempt:
     """One legitimate log-in.
 
     Attributes:
-        who: Which user ("bystander": C; "owner": the attacked account's owner).
+        who: Which user ("bystander": C; "owner": the attacked account's owner;
+            "newcomer": D, from a new address each time).
         address: The source address it came from.
         due_s: When it was due, in seconds after the measured messages' first was due.
         started_s: When its tab opened, on the same scale (later than `due_s` when the
@@ -184,12 +187,25 @@ class LoginAttempt:
 
 @dataclass(frozen=True)
 class LoginUser:
-    """A user who logs in during the flood: who they are, their credentials, their address."""
+    """A user who logs in during the flood: who they are, their credentials, their addresses.
+
+    Attributes:
+        who: How the results name them.
+        username: Their username.
+        password: Their (right) password.
+        addresses: Where their log-ins come from: log-in k from `addresses[k]`, the last
+            one again once they run out (one address: always the same, a returning user's
+            home or office; one per log-in: a new device or network each time).
+    """
 
     who: str
     username: str
     password: str
-    address: str
+    addresses: tuple[str, ...]
+
+    def address(self, k: int) -> str:
+        """Where their k-th log-in (from 0) comes from."""
+        return self.addresses[min(k, len(self.addresses) - 1)]
 
 
 class Logins:
@@ -222,11 +238,21 @@ class Logins:
         )
         return sorted((a for attempts in per_user for a in attempts), key=lambda a: a.started_s)
 
+    async def once(self) -> list[LoginAttempt]:
+        """One log-in per user, all at once, now, each from the user's first address (times
+        in seconds from now), in the users' order: the returning users' earlier log-in."""
+        start_at = time.perf_counter()
+        return list(await asyncio.gather(*(self._attempt(user, 0, 0.0, start_at) for user in self.users)))
+
     async def _person(self, user: LoginUser, due_s: list[float], start_at: float) -> list[LoginAttempt]:
         attempts = []
-        for due in due_s:
+        for k, due in enumerate(due_s):
             await asyncio.sleep(max(0.0, start_at + due - time.perf_counter()))
-            started = time.perf_counter() - start_at
-            text, ms = await log_in_once(self.url, user.address, user.username, user.password, self.timeout)
-            attempts.append(LoginAttempt(user.who, user.address, due, started, text, ms))
+            attempts.append(await self._attempt(user, k, due, start_at))
         return attempts
+
+    async def _attempt(self, user: LoginUser, k: int, due: float, start_at: float) -> LoginAttempt:
+        started = time.perf_counter() - start_at
+        source = user.address(k)
+        text, ms = await log_in_once(self.url, source, user.username, user.password, self.timeout)
+        return LoginAttempt(user.who, source, due, started, text, ms)

@@ -17,12 +17,21 @@ from bench.login_flood.run import (
     TARGET,
     ConditionResult,
     FloodConfig,
+    newcomer_address,
 )
 
-__all__ = ["MARKER", "login_figures", "logins_goal", "page", "write"]
+__all__ = ["MARKER", "login_figures", "logins_goals", "page", "write"]
 
 # The legitimate users, as the page names them.
-WHO = {"bystander": "C (not attacked)", "owner": "owner of the attacked account"}
+WHO = {
+    "bystander": "C (not attacked, returning)",
+    "owner": "owner of the attacked account (returning)",
+    "newcomer": "D (first login from a new address each time)",
+}
+# The returning users: one log-in from their usual address before the flood.
+RETURNING = ("bystander", "owner")
+# How the targets' counts name them.
+SHORT = {"bystander": "C", "owner": "owner", "newcomer": "D"}
 
 GOAL_RATE = 10.0
 GOAL_P99_MS = 100.0
@@ -51,10 +60,12 @@ def _refusal(text: str | None, config: FloodConfig) -> str:
 
 
 def login_figures(r: ConditionResult, config: FloodConfig) -> dict[str, dict]:
-    """Per legitimate user ("bystander", "owner"): log-ins attempted and signed in, the
-    answer time (ms, every answered log-in) p50 and max, the refusals by text, the latest
-    a log-in started after it was due (s: the previous one's answer was awaited), and how
-    many started after the flood's last attempt was sent."""
+    """Per legitimate user ("bystander", "owner", "newcomer"): log-ins attempted and signed
+    in, the answer time (ms, every answered log-in) p50 and max, the refusals by text, the
+    latest a log-in started after it was due (s: the previous one's answer was awaited), how
+    many started after the flood's last attempt was sent, and for the returning users their
+    log-in before the flood (`prior`: its answer, ms, and whether it signed in; None if it
+    was not made)."""
     # The probe's start and the attacker's end are on one clock (CLOCK_MONOTONIC).
     ended = r.attack.ended if r.attack is not None and r.attack.ended else math.inf
     figures = {}
@@ -70,23 +81,68 @@ def login_figures(r: ConditionResult, config: FloodConfig) -> dict[str, dict]:
             "refusals": dict(refusals.most_common()),
             "late_max_s": max((a.started_s - a.due_s for a in attempts), default=0.0),
             "after_flood": sum(r.probe.started + a.started_s > ended for a in attempts),
+            "addresses": len({a.address for a in attempts}),
         }
+        if who in RETURNING:
+            prior = next((a for a in r.prior_logins if a.who == who), None)
+            figures[who]["prior"] = (
+                None if prior is None else {"answer": prior.answer, "ms": prior.ms, "ok": prior.ok}
+            )
     return figures
 
 
-def logins_goal(results: list[ConditionResult], config: FloodConfig) -> tuple[str, bool | None]:
-    """Whether every legitimate log-in during every flood signed in, and the counts."""
+def _prior_failed(r: ConditionResult, config: FloodConfig) -> list[str]:
+    """The returning users whose log-in before the flood did not sign in (or was not made)."""
+    figures = login_figures(r, config)
+    return [who for who in RETURNING if not (figures[who].get("prior") or {}).get("ok")]
+
+
+def _users_goal(
+    results: list[ConditionResult], config: FloodConfig, users: tuple[str, ...]
+) -> tuple[str, bool | None]:
+    """Whether every log-in of `users` during every flood signed in (for returning users,
+    their log-in before the flood too), and the counts."""
     flooded = [r for r in results if r.condition.rate > 0 and r.attack is not None]
-    totals = {who: [0, 0] for who in WHO}
+    totals = {who: [0, 0] for who in users}
+    not_returning = []
     for r in flooded:
-        for who, f in login_figures(r, config).items():
-            totals[who][0] += f["succeeded"]
-            totals[who][1] += f["attempted"]
+        figures = login_figures(r, config)
+        for who in users:
+            totals[who][0] += figures[who]["succeeded"]
+            totals[who][1] += figures[who]["attempted"]
+        not_returning += [
+            f"{SHORT[who]} in {r.condition.label}" for who in _prior_failed(r, config) if who in users
+        ]
     if not any(attempted for _, attempted in totals.values()):
         return "not measured", None
-    measured = ", ".join(f"{'C' if who == 'bystander' else who} {ok}/{n}" for who, (ok, n) in totals.items())
+    measured = ", ".join(f"{SHORT[who]} {ok}/{n}" for who, (ok, n) in totals.items())
     floods = f"{len(flooded)} flood{'s' if len(flooded) != 1 else ''}"
-    return f"signed in: {measured} over {floods}", all(ok == n for ok, n in totals.values())
+    text = f"signed in: {measured} over {floods}"
+    if not_returning:
+        text += f"; the log-in before the flood failed: {', '.join(not_returning)}"
+    return text, all(ok == n for ok, n in totals.values()) and not not_returning
+
+
+def logins_goals(results: list[ConditionResult], config: FloodConfig) -> dict[str, tuple[str, bool | None]]:
+    """The log-in targets, measured over the floods: "returning" (C and the owner, from
+    their usual address, known by then) and "newcomer" (D, each time from a new address);
+    each the counts and whether every log-in signed in."""
+    return {
+        "returning": _users_goal(results, config, RETURNING),
+        "newcomer": _users_goal(results, config, ("newcomer",)),
+    }
+
+
+def _prior(f: dict, config: FloodConfig) -> str:
+    """A returning user's log-in before the flood, as the table shows it."""
+    if "prior" not in f:
+        return "— (none: a new address)"
+    prior = f["prior"]
+    if prior is None:
+        return "**not made**"
+    if prior["ok"]:
+        return f"signed in ({_ms(prior['ms'])} ms)"
+    return f"**not signed in: “{_refusal(prior['answer'], config)}”**"
 
 
 def _login_rows(r: ConditionResult, config: FloodConfig) -> list[list[str]]:
@@ -97,6 +153,7 @@ def _login_rows(r: ConditionResult, config: FloodConfig) -> list[list[str]]:
             [
                 r.condition.label,
                 WHO[who],
+                _prior(f, config),
                 _bold_unless(f["succeeded"] == f["attempted"], f"{f['succeeded']}/{f['attempted']}"),
                 f"{_ms(f['answer_p50_ms'])} / {_ms(f['answer_max_ms'])}",
                 f"{f['late_max_s']:.1f}"
@@ -189,7 +246,8 @@ def page(
 ) -> str:
     """The generated part of the page."""
     measured, met = goal(results)
-    logins_measured, logins_met = logins_goal(results, config)
+    goals = logins_goals(results, config)
+    last_new = newcomer_address(max(1, config.owner_logins) - 1)
     rank = (config.messages - 1) * 0.99
     return "\n".join(
         [
@@ -219,10 +277,15 @@ def page(
             f"  source address of its own (127.1.0.1, ...) and sends {config.per_address} attempts, then a",
             "  fresh one takes over, as the machines of a botnet would; *one address*: every attempt",
             "  from 127.0.0.1.",
-            f"- **Log-ins:** {config.owner_logins} per condition by C, a user who is not attacked, and",
-            f"  {config.owner_logins} by the attacked account's owner, with their right passwords, spread",
-            "  evenly over the measured messages, each from a fresh tab; C from",
-            f"  {BYSTANDER_ADDRESS}, the owner from {OWNER_ADDRESS}, addresses the attacker never uses.",
+            f"- **Log-ins:** {config.owner_logins} per condition by C, a user who is not attacked,",
+            f"  {config.owner_logins} by the attacked account's owner and {config.owner_logins} by D,",
+            "  another user who is not attacked, with their right passwords, spread evenly over the",
+            "  measured messages, each from a fresh tab. C and the owner are *returning users*: each",
+            "  also logs in once before the flood starts (unmeasured), from the same address as during",
+            f"  it (C {BYSTANDER_ADDRESS}, the owner {OWNER_ADDRESS}), so that address is known for their",
+            "  username, as home or the office is. D is a *newcomer*: each log-in comes from an address",
+            f"  never used before ({newcomer_address(0)}, ... {last_new}), a first log-in from a new device",
+            "  or network. The attacker never uses any of these addresses.",
             "",
             "## Target",
             "",
@@ -235,12 +298,18 @@ def page(
                         measured,
                         "—" if met is None else ("yes" if met else "**no**"),
                     ],
-                    [
-                        "A legitimate user logs in during the flood",
-                        "all attempts succeed",
-                        logins_measured,
-                        "—" if logins_met is None else ("met" if logins_met else "**not met**"),
-                    ],
+                    *(
+                        [
+                            name,
+                            "all attempts succeed",
+                            goals[key][0],
+                            "—" if goals[key][1] is None else ("met" if goals[key][1] else "**not met**"),
+                        ]
+                        for key, name in (
+                            ("returning", "A returning user (known address) logs in during the flood"),
+                            ("newcomer", "A first login from a new address during the flood"),
+                        )
+                    ),
                 ],
             ),
             "",
@@ -288,9 +357,9 @@ def page(
             "",
             "## Legitimate log-ins during the flood",
             "",
-            "While the measured messages run (and the flood with them), C and the owner of the attacked",
-            f"account (`{TARGET}`) each log in {config.owner_logins} times with the right password,",
-            "at evenly spaced times, their turns interleaved; each log-in opens a fresh tab (a raw",
+            "While the measured messages run (and the flood with them), C, the owner of the attacked",
+            f"account (`{TARGET}`) and D each log in {config.owner_logins} times with the right",
+            "password, at evenly spaced times, their turns interleaved; each log-in opens a fresh tab (a raw",
             "socket.io connection, the attacker's own code: `attacker.log_in_once`) and submits the form",
             "(`AuthFormState.log_in`). A person does not submit twice at once: a log-in due while the",
             "same person's previous one still waits for its answer starts after that answer (started",
@@ -299,14 +368,28 @@ def page(
             "answer carried a login token (or the redirect to the chat). Answer time: send → the form's",
             "answer, in milliseconds, p50 / max over every answered log-in, refusals included.",
             "Refusals: the form's error texts, their numbers shown as N, with how many times each came.",
-            "Each person logs in from one address all through a condition (every condition starts a",
-            "fresh app): the first log-in is from an address new to the account, so the login",
-            "throttle's caps per address and per username apply to it; once one has succeeded, that",
-            "(username, address) is known and the caps no longer hold it back",
-            "(`chatapp/services/login_throttle.py`).",
+            "Every condition starts a fresh app, so no address is known at its start. C and the owner",
+            "are returning users: each logs in once from their usual address after the warm-up",
+            "messages and before the attacker starts (Before the flood: its answer and answer time;",
+            "not counted in Signed in), then logs in from that same address all through the flood.",
+            "Once a log-in has succeeded, its (username, address) is known: the login throttle's caps",
+            "per address and per username no longer hold it back, and its password check goes ahead",
+            "of the others in the queue (`chatapp/services/login_throttle.py`). If that log-in failed,",
+            "the column says so in bold and the returning users' target is not met: they were no",
+            "returning users. D is a newcomer: every log-in comes from an address never used before,",
+            "a first log-in from a new device or network, which the caps apply to and whose password",
+            "check waits in the queue with the flood's.",
             "",
             _table(
-                ["Condition", "User", "Signed in", "Answer p50 / max", "Started late (max s)", "Refusals"],
+                [
+                    "Condition",
+                    "User",
+                    "Before the flood",
+                    "Signed in",
+                    "Answer p50 / max",
+                    "Started late (max s)",
+                    "Refusals",
+                ],
                 [row for r in results for row in _login_rows(r, config)],
             ),
             "",

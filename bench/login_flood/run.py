@@ -29,10 +29,22 @@ from bench.login_flood.probe import LoginAttempt, Logins, LoginUser, Probe, Prob
 TARGET = "target_account"
 # C: a user who is not under attack and logs in during the flood.
 BYSTANDER = "probe_c"
+# D: a user who is not under attack and logs in during the flood from a new address each time.
+NEWCOMER = "probe_d"
 # Where the legitimate log-ins come from: loopback addresses the attacker never uses (it
-# uses 127.0.0.1 alone, or 127.1.0.1 and up), one per person, the same in every condition.
+# uses 127.0.0.1 alone, or 127.1.0.1 and up). The returning users (C and the owner): one
+# each, the same in every condition. The newcomer: 127.0.3.1, 127.0.3.2, ... one per log-in.
 OWNER_ADDRESS = "127.0.2.1"
 BYSTANDER_ADDRESS = "127.0.2.2"
+
+
+def newcomer_address(k: int) -> str:
+    """The newcomer's k-th (from 0) source address: 127.0.3.1 and up, all distinct, never
+    the attacker's (127.0.0.1, 127.1.0.0/16 and up) nor the returning users' (127.0.2.x)."""
+    if not 0 <= k < 253 * 254:
+        msg = f"no newcomer address number {k}"
+        raise ValueError(msg)
+    return f"127.0.{3 + k // 254}.{k % 254 + 1}"
 
 
 @dataclass(frozen=True)
@@ -68,8 +80,9 @@ class FloodConfig:
         target_share: The share of attempts aimed at the existing account.
         drain: Seconds the attacker waits for answers after its last attempt.
         timeout: Seconds the probe waits for its last messages.
-        owner_logins: Log-ins with the right password during the measured messages, by C
-            and by the attacked account's owner each, spread evenly over them.
+        owner_logins: Log-ins with the right password during the measured messages, by C,
+            by the attacked account's owner and by the newcomer D each, spread evenly over
+            them (C and the owner also log in once before the flood).
         login_timeout: Seconds each of those log-ins waits for its answer.
         app_env: Extra environment of the app.
     """
@@ -101,7 +114,10 @@ class ConditionResult:
         probe: The messages' figures.
         attack: The attacker's figures (None without a flood).
         attack_error: Why the attacker failed, if it did.
-        logins: The legitimate log-ins (C's and the owner's), in send order.
+        prior_logins: C's and the owner's log-in before the flood (unmeasured: it makes
+            them returning users, their address known), in that order.
+        logins: The legitimate log-ins during the measured messages (C's, the owner's and
+            the newcomer's), in send order.
         window_s: Seconds from the first measured message to the last.
         server_cpu_pct: CPU of the app's processes during that window, % of one core.
         attacker_cpu_pct: The attacker process's CPU in the window, % of one core.
@@ -116,6 +132,7 @@ class ConditionResult:
     probe: ProbeResult = field(default_factory=ProbeResult)
     attack: AttackResult | None = None
     attack_error: str | None = None
+    prior_logins: list[LoginAttempt] = field(default_factory=list)
     logins: list[LoginAttempt] = field(default_factory=list)
     window_s: float = 0.0
     server_cpu_pct: float = 0.0
@@ -136,7 +153,7 @@ class ConditionResult:
 
 @dataclass(frozen=True)
 class World:
-    """What the fresh database holds: A and B, their conversation, C, the attacked account.
+    """What the fresh database holds: A and B, their conversation, C, D, the attacked account.
 
     Attributes:
         a_token: A's login token.
@@ -144,6 +161,7 @@ class World:
         cid: A's and B's conversation.
         bystander_password: C's password.
         target_password: The attacked account's password (its owner's).
+        newcomer_password: D's password.
     """
 
     a_token: str
@@ -151,10 +169,11 @@ class World:
     cid: int
     bystander_password: str = ""
     target_password: str = ""
+    newcomer_password: str = ""
 
 
 def seed(db_url: str) -> World:
-    """Create A, B, their direct conversation, a login for each, C and the attacked account,
+    """Create A, B, their direct conversation, a login for each, C, D and the attacked account,
     through the app's own services (bcrypt at its real cost: the attacked account's hash
     is what a wrong guess at it is checked against)."""
     from sqlmodel import Session, create_engine
@@ -164,7 +183,8 @@ def seed(db_url: str) -> World:
 
     engine = create_engine(db_url)
     try:
-        passwords = {name: secrets.token_urlsafe(16) for name in ("probe_a", "probe_b", BYSTANDER, TARGET)}
+        names = ("probe_a", "probe_b", BYSTANDER, NEWCOMER, TARGET)
+        passwords = {name: secrets.token_urlsafe(16) for name in names}
         with Session(engine) as session:
             ids = [
                 accounts.sign_up(session, username=name, display_name=name, password=password).id
@@ -178,6 +198,7 @@ def seed(db_url: str) -> World:
             cid=cid,
             bystander_password=passwords[BYSTANDER],
             target_password=passwords[TARGET],
+            newcomer_password=passwords[NEWCOMER],
         )
     finally:
         engine.dispose()
@@ -248,6 +269,14 @@ async def _measure(
     # Warm-up: the first messages pay for first-time work (imports, caches, the pages'
     # state) that says nothing about a flood.
     await probe.run(config.warmup_messages, config.message_rate, time.perf_counter())
+    returning = [
+        LoginUser("bystander", BYSTANDER, world.bystander_password, (BYSTANDER_ADDRESS,)),
+        LoginUser("owner", TARGET, world.target_password, (OWNER_ADDRESS,)),
+    ]
+    # Returning users: one log-in each from their usual address before any flood, so that
+    # during it they log in from an address known for their username (as from home or
+    # the office). Unmeasured, but recorded: if it failed, they are no returning users.
+    result.prior_logins = await Logins(server.backend_url, returning, 1, config.login_timeout).once()
     proc, conn = None, None
     if condition.rate > 0:
         plan = AttackPlan(
@@ -276,10 +305,9 @@ async def _measure(
     meters = _Meters(server, proc.pid if proc is not None and condition.rate > 0 else None)
     await asyncio.sleep(max(0.0, start - 0.05 - time.perf_counter()))
     before = meters.read()
-    users = [
-        LoginUser("bystander", BYSTANDER, world.bystander_password, BYSTANDER_ADDRESS),
-        LoginUser("owner", TARGET, world.target_password, OWNER_ADDRESS),
-    ]
+    # The newcomer: a first log-in from a new device or network each time.
+    fresh = tuple(newcomer_address(k) for k in range(max(1, config.owner_logins)))
+    users = [*returning, LoginUser("newcomer", NEWCOMER, world.newcomer_password, fresh)]
     logging_in = asyncio.create_task(
         Logins(server.backend_url, users, config.owner_logins, config.login_timeout).run(start, config.span)
     )

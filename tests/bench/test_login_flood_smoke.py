@@ -3,7 +3,8 @@
 It runs `python -m bench.login_flood` with a few messages and a small flood, which starts
 the app in production mode twice (no flood, then the flood; each on its own database),
 sends the messages between two raw clients while the attacker process sends wrong
-passwords and C and the attacked account's owner log in with the right ones, and writes its
+passwords and C and the attacked account's owner (returning users: each logged in once
+before the flood) and D (from a new address each time) log in with the right ones, and writes its
 page and JSON into a temporary directory. No timing is asserted: speed is what the
 benchmark reports (docs/login-flood.md), never what a test checks.
 """
@@ -22,7 +23,9 @@ from chatapp.wire import SESSION_STATE
 from tests.conftest import ROOT
 
 MESSAGES = 8
-LOGINS = 2  # by C and by the owner each, per condition
+LOGINS = 2  # by C, by the owner and by D each, per condition
+RETURNING = ("bystander", "owner")
+BUSY_OR_THROTTLED = (attacker.BUSY, attacker.REFUSED, "Another attempt to log in")
 QUICK = [
     *("--messages", str(MESSAGES), "--message-rate", "4", "--warmup-messages", "2"),
     *("--floods", "4", "--one-address-floods", "", "--settle", "0.5", "--drain", "10"),
@@ -53,16 +56,32 @@ def test_a_quick_run_with_and_without_a_flood_is_complete_and_correct(tmp_path):
         assert probe["missing"] == [] and probe["errors"] == [], label
         assert len(probe["delivery_ms"]) == len(probe["echo_ms"]) == MESSAGES, label
         assert r["server_errors"] == [] and r["correct"] is True, label
-        # C and the owner each logged in LOGINS times, from their own addresses; every
-        # log-in was answered (an answer time for each).
+        # Before the flood (or its absence), C and the owner each logged in once from their
+        # usual address, and it worked: they are returning users from then on.
+        prior = r["prior_logins"]
+        assert [(a["who"], a["address"]) for a in prior] == [
+            ("bystander", run.BYSTANDER_ADDRESS),
+            ("owner", run.OWNER_ADDRESS),
+        ], label
+        assert all(a["answer"] == attacker.SIGNED_IN for a in prior), (label, prior)
+        # C, the owner and D each logged in LOGINS times: C and the owner from their usual
+        # addresses, D from a new one each time; every log-in was answered (an answer time
+        # for each).
         logins = r["logins"]
-        assert sorted(a["who"] for a in logins) == ["bystander"] * LOGINS + ["owner"] * LOGINS, label
-        assert {a["address"] for a in logins} == {"127.0.2.1", "127.0.2.2"}, label
+        assert sorted(a["who"] for a in logins) == (
+            ["bystander"] * LOGINS + ["newcomer"] * LOGINS + ["owner"] * LOGINS
+        ), label
+        returning = {a["address"] for a in logins if a["who"] in RETURNING}
+        assert returning == {run.OWNER_ADDRESS, run.BYSTANDER_ADDRESS}, label
+        fresh = [a["address"] for a in logins if a["who"] == "newcomer"]
+        assert sorted(fresh) == [run.newcomer_address(k) for k in range(LOGINS)], label
         assert all(a["answer"] is not None and a["ms"] is not None for a in logins), label
-        for who in ("bystander", "owner"):
+        for who in (*RETURNING, "newcomer"):
             f = r["login_figures"][who]
             assert f["attempted"] == LOGINS, (label, who)
             assert f["answer_p50_ms"] is not None and f["answer_max_ms"] is not None, (label, who)
+        for who in RETURNING:
+            assert r["login_figures"][who]["prior"]["ok"] is True, (label, who)
     assert results["no flood"]["attack"] is None
 
     flood = results["4/s, many addresses"]["attack"]
@@ -72,16 +91,34 @@ def test_a_quick_run_with_and_without_a_flood_is_complete_and_correct(tmp_path):
     assert flood["unanswered"] == 0 and flood["other"] == {}
     assert flood["checked"] + flood["refused"] + flood["busy"] == flood["sent"]
     assert flood["checked"] > 0
-    # During the flood, C and the attacked account's owner both logged in every time.
+    # During the flood, the returning C and the attacked account's owner both logged in
+    # every time.
     during = results["4/s, many addresses"]
-    for who in ("bystander", "owner"):
+    for who in RETURNING:
         f = during["login_figures"][who]
         assert (f["succeeded"], f["refusals"]) == (LOGINS, {}), (who, during["logins"])
-    assert figures["logins_goal"]["met"] is True
+    assert figures["logins_goals"]["returning"]["met"] is True
+    # The newcomer's first log-ins compete with the flood: no success is asserted, only that
+    # each got an answer, signed in or refused as busy or throttled.
+    for a in during["logins"]:
+        if a["who"] == "newcomer":
+            assert a["answer"] == attacker.SIGNED_IN or a["answer"].startswith(BUSY_OR_THROTTLED), a
+    assert figures["logins_goals"]["newcomer"]["met"] in (True, False)
     text = page.read_text()
     assert "# Login flood benchmark" in text and "## Target" in text
     assert "## Legitimate log-ins during the flood" in text
-    assert "| A legitimate user logs in during the flood | all attempts succeed |" in text
+    assert (
+        "| A returning user (known address) logs in during the flood | all attempts succeed | signed in: C "
+        in text
+    )
+    assert (
+        "| A first login from a new address during the flood | all attempts succeed | signed in: D " in text
+    )
+    newcomer = during["login_figures"]["newcomer"]
+    row = "| 4/s, many addresses | D (first login from a new address each time) | — (none: a new address) | "
+    assert row in text
+    succeeded = f"{newcomer['succeeded']}/{LOGINS}"
+    assert row + (succeeded if newcomer["succeeded"] == LOGINS else f"**{succeeded}**") + " |" in text
 
 
 def test_answers_are_read_from_the_log_in_forms_error_text():
@@ -107,5 +144,9 @@ def test_answers_are_read_from_the_log_in_forms_error_text():
     addresses = {attacker.address(n) for n in range(100_000)}
     assert len(addresses) == 100_000
     assert all(a.startswith("127.") and a != "127.0.0.1" for a in addresses)
-    # ... nor the legitimate users' addresses.
-    assert not addresses & {run.OWNER_ADDRESS, run.BYSTANDER_ADDRESS}
+    # ... nor the legitimate users' addresses: the returning users' and the newcomer's, which
+    # are distinct from each other too.
+    fresh = [run.newcomer_address(k) for k in range(1000)]
+    assert len(set(fresh)) == len(fresh) and all(a.startswith("127.0.") for a in fresh)
+    assert not addresses & {run.OWNER_ADDRESS, run.BYSTANDER_ADDRESS, *fresh}
+    assert not set(fresh) & {"127.0.0.1", run.OWNER_ADDRESS, run.BYSTANDER_ADDRESS}
