@@ -133,7 +133,14 @@ def _logged_errors(path: Path | None, keep: int = 20) -> list[str]:
 @contextlib.contextmanager
 def _server(target: str, graph: graph_mod.ContactGraph, config: LoadConfig, workdir: Path) -> Iterator:
     if target == "app":
-        env = {"CHATAPP_PRESENCE_GRACE": str(config.grace), "CHATAPP_SEED_DEMO": "0", **config.app_env}
+        env = {
+            "CHATAPP_PRESENCE_GRACE": str(config.grace),
+            "CHATAPP_SEED_DEMO": "0",
+            # Every simulated tab comes from 127.0.0.1: the per-address socket cap (a
+            # defence against one client opening thousands) would refuse the 501st.
+            "CHATAPP_MAX_SOCKETS_PER_ADDRESS": "0",
+            **config.app_env,
+        }
         workdir = Path(config.app_dir) if config.app_dir else ROOT
         with AppServer(
             env=env, workdir=workdir, before_start=lambda url: seed.write_database(url, graph)
