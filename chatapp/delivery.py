@@ -50,7 +50,9 @@ class Push:
 
     async def tabs_of(self, user_ids: Iterable[int]) -> list[str]:
         """The tokens of the users' open tabs, on every instance."""
-        return list(dict.fromkeys(await self.directory.tokens_of(user_ids)))
+        # A token belongs to one user, so the directory lists each once; `tabs.send`
+        # sends each tab once whatever it is given.
+        return list(await self.directory.tokens_of(user_ids))
 
     async def to_users(self, user_ids: Iterable[int], change: TabChange, *, skip: str | None = None) -> int:
         """Make `change` in every open tab of these users and send each its delta.

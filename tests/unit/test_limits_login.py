@@ -246,6 +246,23 @@ def test_failures_recorded_without_begin_still_count_on_the_caps():
     assert run_async(scenario()) > 0
 
 
+async def _fill_the_strangers_queue(t: LoginThrottle, release: asyncio.Event) -> list[asyncio.Task]:
+    """A flood from many addresses: one check running until `release` is set and the
+    strangers' lane of the password queue full behind it."""
+    loop = asyncio.get_running_loop()
+
+    def slow(n: int) -> int:
+        asyncio.run_coroutine_threadsafe(release.wait(), loop).result(5)
+        return n
+
+    flood = [
+        asyncio.create_task(t.check(f"bot_{n}", f"203.0.113.{n}", slow, n))
+        for n in range(1 + password_gate.QUEUE)
+    ]
+    await asyncio.sleep(0.05)
+    return flood
+
+
 def test_a_login_the_busy_server_refuses_counts_nowhere():
     """A flood fills the password queue; the owner's refused attempt must not count as a
     failure of theirs nor on the caps, or the flood would lock them out."""
@@ -253,21 +270,11 @@ def test_a_login_the_busy_server_refuses_counts_nowhere():
 
     async def scenario():
         t = throttle(per_address=2, per_username=2)
-        loop = asyncio.get_running_loop()
-
-        def slow(n: int) -> int:
-            asyncio.run_coroutine_threadsafe(release.wait(), loop).result(5)
-            return n
-
-        flood = [
-            asyncio.create_task(t.check(f"bot_{n}", f"203.0.113.{n}", slow, n))
-            for n in range(1 + password_gate.QUEUE)
-        ]
-        await asyncio.sleep(0.05)
+        flood = await _fill_the_strangers_queue(t, release)
         refusals = []
         for _ in range(5):
             with pytest.raises(password_gate.Busy) as busy:
-                await t.check("alice", HOME, slow, -1)
+                await t.check("alice", HOME, lambda: "in")
             refusals.append(str(busy.value))
         release.set()
         await asyncio.gather(*flood)
@@ -329,17 +336,7 @@ def test_a_returning_user_logs_in_while_a_flood_fills_the_strangers_queue():
     async def scenario():
         t = throttle()
         await t.check("alice", HOME, lambda: "in")  # an earlier login from home
-        loop = asyncio.get_running_loop()
-
-        def slow(n: int) -> int:
-            asyncio.run_coroutine_threadsafe(release.wait(), loop).result(5)
-            return n
-
-        flood = [
-            asyncio.create_task(t.check(f"bot_{n}", f"203.0.113.{n}", slow, n))
-            for n in range(1 + password_gate.QUEUE)
-        ]
-        await asyncio.sleep(0.05)
+        flood = await _fill_the_strangers_queue(t, release)
         with pytest.raises(password_gate.Busy):
             await t.check("bob", CAFE, lambda: "in")  # a first login from here: a stranger
         owner = asyncio.create_task(t.check("alice", HOME, lambda: "in"))
