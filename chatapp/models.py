@@ -141,6 +141,13 @@ class Conversation(SQLModel, table=True):
     kind: str = Field(max_length=8)  # "direct" or "group"
     title: str | None = Field(default=None, max_length=80)
     direct_key: str | None = Field(default=None, max_length=40, unique=True)
+    # Who started it: a direct chat shows in the other person's list only once it has a
+    # message (opening a chat with someone must not put an empty one in their list).
+    created_by: int | None = Field(default=None, foreign_key="localuser.id")
+    # How many messages people wrote in it (system lines not counted): each message gets
+    # the next number, and a member's unread count is this minus their `read_seq`, which
+    # lets one list row serve every member.
+    message_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
     last_activity_at: datetime = Field(
         default_factory=utcnow, sa_column=_utc_column(nullable=False, index=True)
@@ -164,17 +171,35 @@ class Participant(SQLModel, table=True):
     conversation_id: int = Field(foreign_key="conversation.id")
     user_id: int = Field(foreign_key="localuser.id")
     joined_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
-    # The newest message this member has seen; unread = messages after it.
+    # The newest message this member has seen, by id and by `Message.seq`; unread =
+    # `Conversation.message_seq - read_seq` (a member's own message counts as read).
     last_read_message_id: int = Field(default=0)
+    read_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Message(SQLModel, table=True):
-    """A message posted by a member into a conversation."""
+    """A message posted by a member into a conversation, or a system line about one.
 
-    __table_args__ = (sa.Index("ix_message_conversation_id_id", "conversation_id", "id"),)
+    A "system" message records a membership change ("left", "added Bob Builder",
+    "created the group"): its author is who did it, its body the rest of the sentence.
+    `client_key` is the sender's idempotency key: unique per author, so a message sent
+    twice (Enter pressed twice, a retry after a reconnect) is stored once.
+    """
+
+    __table_args__ = (
+        sa.Index("ix_message_conversation_id_id", "conversation_id", "id"),
+        sa.UniqueConstraint("author_id", "client_key", name="uq_message_author_client_key"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     conversation_id: int = Field(foreign_key="conversation.id")
     author_id: int = Field(foreign_key="localuser.id")
     body: str
     created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
+    kind: str = Field(default="text", max_length=8, sa_column_kwargs={"server_default": "text"})
+    # The conversation's message number (`Conversation.message_seq`); None for system lines.
+    seq: int | None = Field(default=None)
+    client_key: str | None = Field(default=None, max_length=64)
+    edited_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # A deleted message keeps its row (and place) with an empty body: "Message deleted".
+    deleted_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))

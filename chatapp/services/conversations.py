@@ -6,9 +6,9 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
-from chatapp.models import Conversation, Participant, Profile, User
+from chatapp.models import Conversation, Message, Participant, Profile, User
 from chatapp.services.accounts import find_user_ids, normalize_username
 from chatapp.services.errors import Forbidden, InvalidInput, NotFound
 
@@ -54,8 +54,21 @@ def _add_participants(session: Session, conversation_id: int, user_ids: list[int
         session.add(Participant(conversation_id=conversation_id, user_id=uid))
 
 
-def open_direct(session: Session, *, user_id: int, other_username: str) -> tuple[int, bool]:
-    """Open the direct conversation with another user, creating it the first time.
+def _system_line(session: Session, conversation_id: int, actor_id: int, text: str) -> None:
+    """A line of the conversation about a membership change: "<actor> <text>"."""
+    session.add(Message(conversation_id=conversation_id, author_id=actor_id, body=text, kind="system"))
+
+
+def _names(session: Session, user_ids: list[int]) -> str:
+    rows = session.exec(select(Profile.display_name).where(col(Profile.user_id).in_(user_ids))).all()
+    return ", ".join(sorted(rows))
+
+
+def open_direct(
+    session: Session, *, user_id: int, other_username: str | None = None, other_id: int | None = None
+) -> tuple[int, bool]:
+    """Open the direct conversation with another user (by username or id), creating it
+    the first time. It shows in the other person's list once it has a message.
 
     Returns:
         The conversation id, and whether it was created now.
@@ -64,11 +77,16 @@ def open_direct(session: Session, *, user_id: int, other_username: str) -> tuple
         NotFound: No such user.
         InvalidInput: The user named themself.
     """
-    if not normalize_username(other_username):
-        msg = "Name the user to chat with."
-        raise InvalidInput(msg)
-    other_id = find_user_ids(session, [other_username])
-    (peer,) = other_id.values()
+    if other_id is not None:
+        # bool is an int to Python: True would open a second chat with user 1 ("True:<id>").
+        if type(other_id) is not int or session.get(User, other_id) is None:
+            raise NotFound("No such user.")
+        peer = other_id
+    else:
+        if not normalize_username(other_username or ""):
+            msg = "Name the user to chat with."
+            raise InvalidInput(msg)
+        (peer,) = find_user_ids(session, [other_username or ""]).values()
     if peer == user_id:
         msg = "You cannot start a direct conversation with yourself."
         raise InvalidInput(msg)
@@ -76,7 +94,7 @@ def open_direct(session: Session, *, user_id: int, other_username: str) -> tuple
     existing = session.exec(select(Conversation.id).where(Conversation.direct_key == key)).first()
     if existing is not None:
         return existing, False
-    conversation = Conversation(kind="direct", direct_key=key)
+    conversation = Conversation(kind="direct", direct_key=key, created_by=user_id)
     session.add(conversation)
     try:
         session.flush()
@@ -88,7 +106,14 @@ def open_direct(session: Session, *, user_id: int, other_username: str) -> tuple
     return conversation.id, True
 
 
-def create_group(session: Session, *, user_id: int, title: str, member_usernames: list[str]) -> int:
+def create_group(
+    session: Session,
+    *,
+    user_id: int,
+    title: str,
+    member_usernames: list[str] = (),
+    member_ids: list[int] = (),
+) -> int:
     """Create a group with a title; the creator is a member.
 
     Raises:
@@ -102,19 +127,48 @@ def create_group(session: Session, *, user_id: int, title: str, member_usernames
     if len(shown) > TITLE_MAX:
         msg = f"A group title is at most {TITLE_MAX} characters."
         raise InvalidInput(msg)
-    ids = set(find_user_ids(session, member_usernames).values()) | {user_id}
+    ids = (
+        set(find_user_ids(session, list(member_usernames)).values())
+        | _existing(session, member_ids)
+        | {user_id}
+    )
     if len(ids) > GROUP_MAX_MEMBERS:
         msg = f"A group has at most {GROUP_MAX_MEMBERS} members."
         raise InvalidInput(msg)
-    conversation = Conversation(kind="group", title=shown)
+    conversation = Conversation(kind="group", title=shown, created_by=user_id)
     session.add(conversation)
     session.flush()
     _add_participants(session, conversation.id, sorted(ids))
+    _system_line(session, conversation.id, user_id, "created the group")
     session.commit()
     return conversation.id
 
 
-def add_members(session: Session, *, user_id: int, conversation_id: int, usernames: list[str]) -> list[int]:
+def _existing(session: Session, user_ids: list[int]) -> set[int]:
+    """These user ids, checked to exist.
+
+    Raises:
+        NotFound: One does not.
+    """
+    wanted = {i for i in user_ids if isinstance(i, int)}
+    if len(wanted) != len(set(user_ids)):
+        raise NotFound("No such user.")
+    if not wanted:
+        return set()
+    found = set(session.exec(select(User.id).where(col(User.id).in_(wanted))).all())
+    if found != wanted:
+        raise NotFound("No such user.")
+    return found
+
+
+def add_members(
+    session: Session,
+    *,
+    user_id: int,
+    conversation_id: int,
+    usernames: list[str] = (),
+    user_ids: list[int] = (),
+) -> list[int]:
     """Add users to a group the caller is a member of.
 
     Returns:
@@ -128,13 +182,15 @@ def add_members(session: Session, *, user_id: int, conversation_id: int, usernam
     if conversation.kind != "group":
         msg = "Members can only be added to a group."
         raise Forbidden(msg)
-    wanted = set(find_user_ids(session, usernames).values())
+    wanted = set(find_user_ids(session, list(usernames)).values()) | _existing(session, list(user_ids))
     present = set(member_ids(session, conversation_id))
     new = sorted(wanted - present)
     if len(present) + len(new) > GROUP_MAX_MEMBERS:
         msg = f"A group has at most {GROUP_MAX_MEMBERS} members."
         raise InvalidInput(msg)
     _add_participants(session, conversation_id, new)
+    if new:
+        _system_line(session, conversation_id, user_id, f"added {_names(session, new)}")
     session.commit()
     return new
 
@@ -155,6 +211,7 @@ def leave(session: Session, *, user_id: int, conversation_id: int) -> None:
             Participant.conversation_id == conversation_id, Participant.user_id == user_id
         )
     )
+    _system_line(session, conversation_id, user_id, "left")
     session.commit()
 
 

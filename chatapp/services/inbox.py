@@ -1,10 +1,15 @@
-"""A user's inbox: their conversations as the list shows them, newest activity first,
-with the last message's preview and the unread count; and marking read."""
+"""A user's inbox: their conversations as the list shows them, and marking read.
+
+A list row (`ConversationRow`) says what every member sees alike: the title (a direct
+chat's is the other person's name, so a direct chat has one row per side), the last
+message's preview and the conversation's message count (`seq`). A member's unread count
+is `seq` minus how far they have read (`read_seq`), worked out where it is shown, so a
+new message changes one row for everyone instead of one count per member.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import asdict, dataclass, field
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -16,118 +21,212 @@ from chatapp.services.errors import NotFound
 PREVIEW_LENGTH = 80
 
 
-def preview_of(author: str, body: str) -> str:
-    """The one-line preview of a message in the list: "Author: text", cut short."""
-    return f"{author}: {' '.join(body.split())}"[:PREVIEW_LENGTH]
+def preview_text(body: str) -> str:
+    """A message's text on one line, cut for the list (the full text is in the chat)."""
+    return " ".join(body.split())[:PREVIEW_LENGTH]
 
 
 @dataclass
-class ConversationSummary:
-    """One row of a user's conversation list."""
+class ConversationRow:
+    """One row of a user's conversation list (`to_wire` is what a tab receives)."""
 
     id: int
     kind: str
     title: str
     peer_id: int  # the other user of a direct chat; 0 for a group
-    member_ids: list[int] = field(default_factory=list)
-    preview: str = ""
     last_activity_ms: int = 0
-    unread: int = 0
+    seq: int = 0
+    # The last message: who wrote it, what kind, its text on one line ("" if deleted).
+    preview_author_id: int = 0
+    preview_author: str = ""
+    preview_kind: str = ""
+    preview: str = ""
+    preview_deleted: bool = False
+
+    def to_wire(self) -> dict:
+        """The entry a tab holds for it (`conversation_rows.<id>`)."""
+        return asdict(self)
+
+    def with_last(
+        self, *, author_id: int, author: str, kind: str, body: str, deleted: bool
+    ) -> ConversationRow:
+        """This row showing a message as its last one."""
+        self.preview_author_id, self.preview_author, self.preview_kind = author_id, author, kind
+        self.preview, self.preview_deleted = preview_text(body), deleted
+        return self
 
 
-def _ms(dt: datetime) -> int:
+@dataclass
+class Inbox:
+    """Everything the list needs: rows newest first, how far the user has read each
+    conversation, and each group's member ids (for its "N online")."""
+
+    rows: list[ConversationRow] = field(default_factory=list)
+    read_seq: dict[int, int] = field(default_factory=dict)
+    members: dict[int, list[int]] = field(default_factory=dict)
+
+
+def _ms(dt) -> int:
     return int(dt.timestamp() * 1000)
 
 
-def list_for_user(session: Session, *, user_id: int) -> list[ConversationSummary]:
-    """The user's conversations, most recent activity first, with preview and unread count."""
-    rows = session.exec(
-        select(Conversation, Participant.last_read_message_id)
+def inbox_of(session: Session, *, user_id: int, only: int | None = None) -> Inbox:
+    """The user's conversations, most recent activity first (or only the one `only`).
+
+    A direct chat someone else started shows only once it has a message.
+    """
+    query = (
+        select(Conversation, Participant.read_seq)
         .join(Participant, Participant.conversation_id == Conversation.id)
         .where(Participant.user_id == user_id)
         .order_by(col(Conversation.last_activity_at).desc(), col(Conversation.id).desc())
-    ).all()
-    if not rows:
-        return []
-    ids = [c.id for c, _ in rows]
-    roster: dict[int, list[tuple[int, str]]] = {}
+    )
+    if only is not None:
+        query = query.where(Conversation.id == only)
+    found = [
+        (c, read)
+        for c, read in session.exec(query).all()
+        if not (c.kind == "direct" and c.message_seq == 0 and c.created_by not in (None, user_id))
+    ]
+    inbox = Inbox()
+    if not found:
+        return inbox
+    ids = [c.id for c, _ in found]
+    people: dict[int, list[tuple[int, str]]] = {}
     for cid, uid, name in session.exec(
         select(Participant.conversation_id, Participant.user_id, Profile.display_name)
         .join(Profile, Profile.user_id == Participant.user_id)
         .where(col(Participant.conversation_id).in_(ids))
     ).all():
-        roster.setdefault(cid, []).append((uid, name))
+        people.setdefault(cid, []).append((uid, name))
     last_ids = (
         select(sa.func.max(Message.id).label("mid"))
         .where(col(Message.conversation_id).in_(ids))
         .group_by(Message.conversation_id)
         .subquery()
     )
-    previews = {
-        cid: (body, name)
-        for cid, body, name in session.exec(
-            select(Message.conversation_id, Message.body, Profile.display_name)
+    last = {
+        m.conversation_id: (m, name)
+        for m, name in session.exec(
+            select(Message, Profile.display_name)
             .join(Profile, Profile.user_id == Message.author_id)
             .where(col(Message.id).in_(select(last_ids.c.mid)))
         ).all()
     }
-    unread_q = (
-        select(Message.conversation_id, sa.func.count())
-        .join(
-            Participant,
-            (Participant.conversation_id == Message.conversation_id) & (Participant.user_id == user_id),
-        )
-        .where(Message.id > Participant.last_read_message_id, Message.author_id != user_id)
-        .group_by(Message.conversation_id)
-    )
-    unread = dict(session.exec(unread_q).all())
-    out = []
-    for conversation, _ in rows:
-        people = roster.get(conversation.id, [])
-        peer_id, title = 0, conversation.title or ""
-        if conversation.kind == "direct":
-            others = [(uid, name) for uid, name in people if uid != user_id]
-            peer_id, title = others[0] if others else (0, "(deleted user)")
-        preview = ""
-        if conversation.id in previews:
-            body, author = previews[conversation.id]
-            preview = preview_of(author, body)
-        out.append(
-            ConversationSummary(
-                id=conversation.id,
-                kind=conversation.kind,
-                title=title,
-                peer_id=peer_id,
-                member_ids=sorted(uid for uid, _ in people),
-                preview=preview,
-                last_activity_ms=_ms(conversation.last_activity_at),
-                unread=unread.get(conversation.id, 0),
+    for conversation, read in found:
+        row = row_for(conversation, user_id, people.get(conversation.id, []))
+        if conversation.id in last:
+            m, name = last[conversation.id]
+            row.with_last(
+                author_id=m.author_id, author=name, kind=m.kind, body=m.body, deleted=m.deleted_at is not None
             )
-        )
-    return out
+        inbox.rows.append(row)
+        inbox.read_seq[conversation.id] = read
+        if conversation.kind == "group":
+            inbox.members[conversation.id] = sorted(uid for uid, _ in people.get(conversation.id, []))
+    return inbox
 
 
-def mark_read(session: Session, *, user_id: int, conversation_id: int) -> None:
-    """Record that the user has seen every message of the conversation so far."""
-    newest = session.exec(
-        select(sa.func.max(Message.id)).where(Message.conversation_id == conversation_id)
-    ).one()
-    session.exec(
-        sa.update(Participant)
-        .where(Participant.conversation_id == conversation_id, Participant.user_id == user_id)
-        .values(last_read_message_id=newest or 0)
+def row_for(conversation: Conversation, viewer_id: int, people: list[tuple[int, str]]) -> ConversationRow:
+    """A conversation's row as `viewer_id` sees it, without its preview.
+
+    Args:
+        people: The members as (user id, display name).
+    """
+    peer_id, title = 0, conversation.title or ""
+    if conversation.kind == "direct":
+        others = [(uid, name) for uid, name in people if uid != viewer_id]
+        peer_id, title = others[0] if others else (0, "(deleted user)")
+    return ConversationRow(
+        id=conversation.id,
+        kind=conversation.kind,
+        title=title,
+        peer_id=peer_id,
+        last_activity_ms=_ms(conversation.last_activity_at),
+        seq=conversation.message_seq,
     )
-    session.commit()
 
 
-def row_of(session: Session, *, user_id: int, conversation_id: int) -> ConversationSummary:
-    """The list row of one conversation the user is a member of.
+def list_for_user(session: Session, *, user_id: int) -> list[ConversationRow]:
+    """The user's list rows, most recent activity first."""
+    return inbox_of(session, user_id=user_id).rows
+
+
+def row_of(session: Session, *, user_id: int, conversation_id: int) -> ConversationRow:
+    """The list row of one conversation the user is a member of (also a direct chat
+    the other person started that has no message yet: the user opened it).
 
     Raises:
         NotFound: Not a member or no such conversation.
     """
-    require_member(session, user_id=user_id, conversation_id=conversation_id)
-    for row in list_for_user(session, user_id=user_id):
-        if row.id == conversation_id:
-            return row
-    raise NotFound("This conversation does not exist or you are not a member of it.")
+    conversation = require_member(session, user_id=user_id, conversation_id=conversation_id)
+    rows = inbox_of(session, user_id=user_id, only=conversation_id).rows
+    if rows:
+        return rows[0]
+    people = session.exec(
+        select(Participant.user_id, Profile.display_name)
+        .join(Profile, Profile.user_id == Participant.user_id)
+        .where(Participant.conversation_id == conversation_id)
+    ).all()
+    if conversation is None:  # pragma: no cover - require_member raised
+        raise NotFound("This conversation does not exist or you are not a member of it.")
+    return row_for(conversation, user_id, list(people))
+
+
+def mark_read(
+    session: Session, *, user_ids: list[int], conversation_id: int, upto_seq: int | None = None
+) -> int:
+    """Record that these members have seen the conversation's messages up to number
+    `upto_seq` (all of them when None), in one statement for all of them; a member who
+    has read further keeps their place.
+
+    Returns:
+        The message number now read.
+    """
+    if upto_seq is None:
+        upto_seq = session.exec(
+            select(Conversation.message_seq).where(Conversation.id == conversation_id)
+        ).one()
+    if user_ids:
+        session.exec(
+            sa.update(Participant)
+            .where(
+                Participant.conversation_id == conversation_id,
+                col(Participant.user_id).in_(user_ids),
+                Participant.read_seq < upto_seq,
+            )
+            .values(read_seq=upto_seq)
+        )
+        session.commit()
+    return upto_seq
+
+
+def rows_for_members(session: Session, conversation_id: int) -> dict[int, ConversationRow]:
+    """A conversation's row for its members after a change, with its last message: one
+    row under 0 for a group (every member sees the same), one per member of a direct
+    chat (each sees the other's name). A few queries per change, whatever the number
+    of members."""
+    conversation = session.get(Conversation, conversation_id)
+    people = list(
+        session.exec(
+            select(Participant.user_id, Profile.display_name)
+            .join(Profile, Profile.user_id == Participant.user_id)
+            .where(Participant.conversation_id == conversation_id)
+        ).all()
+    )
+    viewers = [uid for uid, _ in people] if conversation.kind == "direct" else [0]
+    rows = {viewer: row_for(conversation, viewer, people) for viewer in viewers}
+    last = session.exec(
+        select(Message, Profile.display_name)
+        .join(Profile, Profile.user_id == Message.author_id)
+        .where(Message.conversation_id == conversation_id)
+        .order_by(col(Message.id).desc())
+        .limit(1)
+    ).first()
+    if last is not None:
+        m, name = last
+        for row in rows.values():
+            row.with_last(
+                author_id=m.author_id, author=name, kind=m.kind, body=m.body, deleted=m.deleted_at is not None
+            )
+    return rows
