@@ -17,19 +17,33 @@ APP_STATE = f"{SESSION_STATE}.chatapp___states___app_state____app_state"
 AUTH_FORM_STATE = f"{SESSION_STATE}.chatapp___states___auth____auth_form_state"
 CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
 ACCOUNT_STATE = f"{APP_STATE}.chatapp___states___account____account_state"
+PEOPLE_STATE = f"{APP_STATE}.chatapp___states___people____people_state"
 
 # Events a page sends (state name + "." + handler).
 HYDRATE = f"{ROOT_STATE}.hydrate_and_load"
 LOG_IN = f"{AUTH_FORM_STATE}.log_in"
 SET_STATUS = f"{APP_STATE}.set_status"
 SET_IDLE = f"{APP_STATE}.set_idle"
+# Payload {"body": text, "key": idempotency key (8-64 of [A-Za-z0-9_-])}.
 SEND_MESSAGE = f"{CHAT_STATE}.send_message"
+# Payload {"query": text}: people whose username or display name starts with it.
+SEARCH_PEOPLE = f"{PEOPLE_STATE}.search_people"
+# Payload {"before_id": the oldest message id the tab holds}: the page before it.
+LOAD_OLDER = f"{CHAT_STATE}.load_older"
 
 # The login token's var (kept in the browser's localStorage, sent with every hydrate).
 AUTH_TOKEN = f"{SESSION_STATE}.auth_token"
 
 # The tab's presence entries: a keyed dict (see `chatapp.reflex_adapter.keyed_dict`).
 PRESENCE_MAP = "presence_map"
+# The open conversation's loaded messages, by message id (`chatapp.services.messages.
+# MessageView` as a dict); the conversation list's rows, by conversation id (`chatapp.
+# services.inbox.ConversationRow` as a dict, the same for every member); each row's member
+# ids, by conversation id; and how far the user has read each, by conversation id.
+MESSAGE_MAP = "message_map"
+CONVERSATION_ROWS = "conversation_rows"
+ROW_MEMBERS = "row_members"
+READ_SEQ = "read_seq"
 
 
 def keyed_prefix(field: str) -> str:

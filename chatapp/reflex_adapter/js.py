@@ -21,6 +21,11 @@ def var_data(*used: rx.Var) -> VarData | None:
     return VarData.merge(*(v._get_all_var_data() for v in used))
 
 
+def merge_data(*data: Any) -> VarData | None:
+    """Several VarData (from `state_js`, keyed dicts' accessors) as one."""
+    return VarData.merge(*data)
+
+
 def js_var(expr: str, var_type: type | None, *used: rx.Var, data: Any = None) -> rx.Var:
     """A Var whose value is the JS expression `expr`.
 

@@ -47,6 +47,11 @@ class KeyedDict:
         """The delta a tab gets when the entry `key` becomes `value` (None: removed)."""
         return {self.state.get_full_name(): {wire.keyed_entry(self.field, key): value}}
 
+    def entries(self, items: dict[str, Any]) -> dict[str, Any]:
+        """The wire keys of several entries ({"field.key": value}), to merge into one
+        delta with other vars of the same state (`{state.get_full_name(): {...}}`)."""
+        return {wire.keyed_entry(self.field, k): v for k, v in items.items()}
+
     def get(self, state: Any, key: str) -> Any:
         """The entry held for `key` (None if none), read without change tracking."""
         return state.get_value(self.field).get(key)
@@ -62,6 +67,17 @@ class KeyedDict:
         VarData it needs; `key_js` is a JS expression of the key."""
         name, data = state_js(getattr(self.state, self.field))
         return f'{name}["{wire.keyed_prefix(self.field)}" + ({key_js})]', data
+
+    def js_values(self) -> tuple[str, Any]:
+        """A JS expression for every entry the browser holds (an array, in no order),
+        and the VarData it needs."""
+        name, data = state_js(getattr(self.state, self.field))
+        prefix = wire.keyed_prefix(self.field)
+        return (
+            f'Object.keys({name}).filter((k) => k.startsWith("{prefix}"))'
+            f".map((k) => {name}[k]).filter((v) => v != null)",
+            data,
+        )
 
 
 _installed: dict[type, list[KeyedDict]] = {}

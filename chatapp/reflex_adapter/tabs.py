@@ -22,8 +22,13 @@ from chatapp.reflex_adapter import internals
 logger = logging.getLogger(__name__)
 
 Apply = Callable[[Any], Awaitable[None] | None]
-# Changes a state in place, outside Reflex's change tracking; True if it changed.
-ApplyInPlace = Callable[[Any], bool]
+# Changes a state in place, outside Reflex's change tracking. Returns what the tab must
+# be sent: a falsy value if nothing changed, `True` for the change's one delta, or any
+# other hashable "variant" that its delta function maps to the delta for such tabs; or
+# `LONG_WAY` to have this tab changed by `apply` instead (through Reflex's tracking).
+ApplyInPlace = Callable[[Any], Any]
+Delta = dict[str, dict[str, Any]]
+LONG_WAY = object()
 
 
 @dataclass(frozen=True)
@@ -33,16 +38,17 @@ class TabChange:
     Attributes:
         state: The state class it changes (its tab's substate of that class).
         apply: Makes the change through Reflex's tracking (may be a coroutine function).
-        in_place: Makes the same change without Reflex's tracking and says whether
-            anything changed; with `delta`, enables the fast path.
+        in_place: Makes the same change without Reflex's tracking and says what the tab
+            must be sent (see `ApplyInPlace`); with `delta`, enables the fast path.
         delta: The delta a tab gets for it, as Reflex would compute it
-            ({state full name: {var: value}}), the same for every tab.
+            ({state full name: {var: value}}): one for every tab, or a function of the
+            variant `in_place` returned (called once per variant per send).
     """
 
     state: type
     apply: Apply
     in_place: ApplyInPlace | None = None
-    delta: dict[str, dict[str, Any]] | None = None
+    delta: Delta | Callable[[Any], Delta] | None = None
 
 
 async def send(app: rx.App, tokens: Iterable[str], change: TabChange) -> int:
@@ -148,7 +154,7 @@ async def push(
     state_cls: type,
     apply_in_place: ApplyInPlace,
     apply: Apply,
-    delta: dict[str, dict[str, Any]],
+    delta: Delta | Callable[[Any], Delta],
 ) -> int:
     """Send one change to many tabs as one message, and keep their states in step.
 
@@ -158,7 +164,8 @@ async def push(
     the change and its delta are known in advance and the states live in this process:
     `apply_in_place` changes each state that nothing is modifying right now (no event
     handler holds its lock), without Reflex's tracking, and every tab it changed gets
-    `delta` in one emit, the message encoded once, as Reflex would have sent it.
+    `delta` in one emit, the message encoded once, as Reflex would have sent it (one
+    emit per variant when `apply_in_place` sorts the tabs into variants).
 
     A tab without a socket (dropped, not yet back) is changed in place and sent nothing:
     every (re)connect of the frontend hydrates the whole state. A tab whose state is
@@ -181,7 +188,7 @@ async def push(
     states = manager.states if isinstance(manager, StateManagerMemory) else None
     locks: dict[str, asyncio.Lock] = manager._states_locks if states is not None else {}
     namespace = app.event_namespace
-    sids: list[str] = []
+    sids: dict[Any, list[str]] = {}
     queued: list[str] = []
     unsent = 0
     path = state_cls.get_full_name().split(".")
@@ -196,22 +203,25 @@ async def push(
         # Nothing awaits between the check above and this change: no handler can start
         # on this tab in between.
         try:
-            changed = apply_in_place(root.get_substate(path))
+            variant = apply_in_place(root.get_substate(path))
         except Exception:  # this tab takes the long way; the others go on
             logger.exception("changing tab %s in place failed", token)
             queued.append(token)
             continue
-        if changed and sid is not None:
-            sids.append(sid)
-        elif changed:  # between a drop and its reconnect: that reconnect's hydrate sends it
+        if variant is LONG_WAY:
+            queued.append(token)
+        elif variant and sid is not None:
+            sids.setdefault(variant, []).append(sid)
+        elif variant:  # between a drop and its reconnect: that reconnect's hydrate sends it
             unsent += 1
     sent = unsent
-    if sids:
+    for variant, to in sids.items():
         try:
-            await namespace.emit(str(SocketEvent.EVENT), StateUpdate(delta=delta), to=sids)
-            sent += len(sids)
+            update = StateUpdate(delta=delta(variant) if callable(delta) else delta)
+            await namespace.emit(str(SocketEvent.EVENT), update, to=to)
+            sent += len(to)
         except Exception:  # the states are right; the tabs catch up at their next load
-            logger.exception("sending a change to %d tabs failed", len(sids))
+            logger.exception("sending a change to %d tabs failed", len(to))
     if queued:
         sent += await deliver(app, queued, state_cls, apply)
     return sent
