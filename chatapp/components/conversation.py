@@ -1,22 +1,31 @@
-"""The open conversation: header, members, messages and the composer."""
+"""The open conversation: header, members, messages, composer and its dialogs."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from chatapp.components.avatar import avatar, avatar_with_presence
-from chatapp.components.presence import iso_time, last_seen_text, online_count, presence_indicator
+from chatapp.components.composer import composer
+from chatapp.components.message_list import message_list
+from chatapp.components.people_picker import people_picker
+from chatapp.components.presence import last_seen_text, online_count, presence_indicator
 from chatapp.components.sidebar import home_link
 from chatapp.services.conversations import Member
-from chatapp.services.messages import MessageView
+from chatapp.states.app_state import AppState
 from chatapp.states.chat_state import ChatState
+from chatapp.states.groups import GroupsState
 
 
 def _member(m: rx.Var[Member]) -> rx.Component:
     return rx.hstack(
         avatar_with_presence(m.display_name, m.user_id, size="2"),
         rx.vstack(
-            rx.text(m.display_name, size="2", weight="medium"),
+            rx.text(
+                m.display_name,
+                rx.cond(m.user_id == AppState.user_id, " (you)", ""),
+                size="2",
+                weight="medium",
+            ),
             rx.hstack(rx.text("@", m.username, size="1", color_scheme="gray"), last_seen_text(m.user_id)),
             spacing="0",
         ),
@@ -26,8 +35,34 @@ def _member(m: rx.Var[Member]) -> rx.Component:
     )
 
 
+def leave_dialog() -> rx.Component:
+    """ "Leave group", confirmed first."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.trigger(
+            rx.button("Leave group", color_scheme="red", variant="soft", size="1", id="leave-group")
+        ),
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Leave ", ChatState.current_title, "?"),
+            rx.alert_dialog.description(
+                "You will stop getting its messages, and its members will see that you left."
+            ),
+            rx.hstack(
+                rx.alert_dialog.cancel(rx.button("Stay", variant="soft", color_scheme="gray")),
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Leave", color_scheme="red", on_click=GroupsState.leave_group, id="confirm-leave"
+                    )
+                ),
+                justify="end",
+                spacing="2",
+            ),
+            max_width="420px",
+        ),
+    )
+
+
 def members_popover() -> rx.Component:
-    """Who is in the conversation, with presence; adding members to a group."""
+    """Who is in the conversation, with presence; adding members to a group, leaving it."""
     return rx.popover.root(
         rx.popover.trigger(
             rx.button(
@@ -36,6 +71,7 @@ def members_popover() -> rx.Component:
                 variant="soft",
                 size="2",
                 aria_label="Members",
+                id="members-button",
             )
         ),
         rx.popover.content(
@@ -45,33 +81,26 @@ def members_popover() -> rx.Component:
                 rx.cond(
                     ChatState.current_kind == "group",
                     rx.vstack(
-                        rx.form(
-                            rx.hstack(
-                                rx.input(name="usernames", placeholder="Add by username", size="2"),
-                                rx.button("Add", type="submit", size="2"),
-                            ),
-                            on_submit=ChatState.add_members,
-                            reset_on_submit=True,
-                        ),
-                        rx.button(
-                            "Leave group",
-                            on_click=ChatState.leave_group,
-                            color_scheme="red",
-                            variant="soft",
-                            size="1",
-                        ),
+                        rx.separator(),
+                        rx.text("Add people", size="2", weight="medium"),
+                        people_picker(placeholder="Search people to add"),
+                        rx.button("Add", size="2", on_click=GroupsState.add_members, id="add-members"),
+                        leave_dialog(),
+                        width="100%",
                     ),
                 ),
                 spacing="2",
             ),
-            max_height="60vh",
+            max_height="70vh",
             overflow_y="auto",
+            min_width="280px",
         ),
     )
 
 
 def header() -> rx.Component:
-    """Title, presence of the other person (direct) or how many are online (group)."""
+    """Title; the other person's presence (direct) or how many others are online (group)."""
+    others = online_count(ChatState.current_member_ids, besides=AppState.user_id)
     return rx.hstack(
         home_link(),
         rx.cond(
@@ -80,15 +109,19 @@ def header() -> rx.Component:
             avatar(ChatState.current_title),
         ),
         rx.vstack(
-            rx.heading(ChatState.current_title, size="4", id="conversation-title"),
+            rx.heading(ChatState.current_title, size="4", id="conversation-title", class_name="one-line"),
             rx.cond(
                 ChatState.current_kind == "direct",
                 rx.box(last_seen_text(ChatState.current_peer_id), id="header-presence"),
                 rx.text(
-                    online_count(ChatState.current_member_ids),
-                    " of ",
                     ChatState.current_member_ids.length(),
-                    " members online",
+                    " members · ",
+                    rx.match(
+                        others,
+                        (0, "no one else online"),
+                        (1, "1 other online"),
+                        others.to_string() + " others online",
+                    ),
                     size="1",
                     color_scheme="gray",
                     id="header-presence",
@@ -96,8 +129,8 @@ def header() -> rx.Component:
             ),
             spacing="0",
             min_width="0",
+            flex="1",
         ),
-        rx.spacer(),
         members_popover(),
         padding="10px 16px",
         border_bottom="1px solid var(--gray-a5)",
@@ -106,90 +139,69 @@ def header() -> rx.Component:
     )
 
 
-def _message(m: rx.Var[MessageView]) -> rx.Component:
-    return rx.hstack(
-        avatar_with_presence(m.author_name, m.author_id, size="2"),
-        rx.vstack(
-            rx.hstack(
-                rx.text(m.author_name, weight="medium", size="2"),
-                rx.moment(
-                    date=iso_time(m.created_ms),
-                    format="HH:mm",
-                    size="1",
-                    color="var(--gray-10)",
-                    font_size="12px",
+def edit_dialog() -> rx.Component:
+    """Editing one's own message."""
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title("Edit message"),
+            rx.form(
+                rx.vstack(
+                    rx.text_area(
+                        name="body",
+                        default_value=ChatState.edit_body,
+                        key=ChatState.edit_id,
+                        aria_label="Message text",
+                        id="edit-body",
+                        rows="4",
+                        width="100%",
+                        auto_focus=True,
+                    ),
+                    rx.hstack(
+                        rx.button(
+                            "Cancel",
+                            type="button",
+                            variant="soft",
+                            color_scheme="gray",
+                            on_click=ChatState.cancel_edit,
+                        ),
+                        rx.button("Save", type="submit", id="save-edit"),
+                        justify="end",
+                        width="100%",
+                    ),
                 ),
-                align="baseline",
+                on_submit=ChatState.save_edit,
+                reset_on_submit=False,
             ),
-            rx.text(
-                m.body,
-                size="2",
-                white_space="pre-wrap",
-                overflow_wrap="anywhere",
-                class_name="message-body",
-            ),
-            spacing="1",
-            min_width="0",
+            max_width="520px",
         ),
-        align="start",
-        width="100%",
-        class_name="message",
-        custom_attrs={"data-message-id": m.id, "data-author-id": m.author_id},
+        open=ChatState.edit_id != 0,
+        on_open_change=lambda _open: ChatState.cancel_edit,
     )
 
 
-def messages() -> rx.Component:
-    """The messages, newest at the bottom, kept scrolled to the end."""
-    return rx.auto_scroll(
-        rx.vstack(
-            rx.foreach(ChatState.messages, _message),
-            rx.cond(
-                ChatState.messages.length() == 0,
-                rx.text("No messages yet. Say hello!", color_scheme="gray", size="2"),
-            ),
-            spacing="3",
-            padding="16px",
-            width="100%",
-        ),
-        flex="1",
-        width="100%",
-        id="messages",
-    )
-
-
-def composer() -> rx.Component:
-    """The message input: Enter sends."""
-    return rx.form(
-        rx.vstack(
-            rx.cond(
-                ChatState.error != "",
-                rx.callout(
-                    ChatState.error, color_scheme="red", size="1", role="alert", id="chat-error", width="100%"
-                ),
-            ),
+def delete_dialog() -> rx.Component:
+    """Deleting one's own message, confirmed first."""
+    return rx.alert_dialog.root(
+        rx.alert_dialog.content(
+            rx.alert_dialog.title("Delete this message?"),
+            rx.alert_dialog.description("Everyone in the conversation will see “Message deleted” instead."),
             rx.hstack(
-                rx.input(
-                    value=ChatState.draft,
-                    on_change=ChatState.set_draft,
-                    placeholder="Write a message…",
-                    aria_label="Message",
-                    name="body",
-                    id="composer",
-                    size="3",
-                    flex="1",
-                    auto_complete="off",
+                rx.alert_dialog.cancel(
+                    rx.button(
+                        "Keep it", variant="soft", color_scheme="gray", on_click=ChatState.cancel_delete
+                    )
                 ),
-                rx.button(rx.icon("send", size=16), type="submit", size="3", aria_label="Send"),
-                width="100%",
+                rx.alert_dialog.action(
+                    rx.button(
+                        "Delete", color_scheme="red", on_click=ChatState.delete_message, id="confirm-delete"
+                    )
+                ),
+                justify="end",
+                spacing="2",
             ),
-            width="100%",
-            spacing="2",
+            max_width="420px",
         ),
-        on_submit=ChatState.send_message,
-        reset_on_submit=False,
-        padding="12px 16px",
-        border_top="1px solid var(--gray-a5)",
-        width="100%",
+        open=ChatState.delete_id != 0,
     )
 
 
@@ -213,7 +225,17 @@ def conversation_pane() -> rx.Component:
     return rx.cond(
         ChatState.not_found,
         not_found(),
-        rx.vstack(header(), messages(), composer(), spacing="0", flex="1", height="100dvh", min_width="0"),
+        rx.vstack(
+            header(),
+            message_list(),
+            composer(),
+            edit_dialog(),
+            delete_dialog(),
+            spacing="0",
+            flex="1",
+            height="100dvh",
+            min_width="0",
+        ),
     )
 
 

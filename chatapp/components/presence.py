@@ -45,14 +45,28 @@ def last_seen_of(user_id: rx.Var[int] | int) -> rx.Var[int]:
     return js_var(f"Math.min({entry}?.last_seen_at ?? 0, Date.now())", int, uid, data=data)
 
 
-def online_count(member_ids: rx.Var[list[int]]) -> rx.Var[int]:
-    """How many of these users are online or away."""
+def online_count(member_ids: rx.Var[list[int]], *, besides: rx.Var[int] | None = None) -> rx.Var[int]:
+    """How many of these users are online, away or busy (not counting `besides`: the
+    viewer, who knows they are here)."""
     entry, data = PRESENCE.js_entry("i")
+    skip = besides if besides is not None else rx.Var.create(0)
     return js_var(
-        f'({member_ids}).filter((i) => ({entry}?.status ?? "offline") !== "offline").length',
+        f"({member_ids} ?? []).filter((i) => i !== {skip}"
+        f' && ({entry}?.status ?? "offline") !== "offline").length',
         int,
         member_ids,
+        skip,
         data=data,
+    )
+
+
+def full_time(epoch_ms: rx.Var[int]) -> rx.Var[str]:
+    """A moment as the viewer's locale writes a full date and time (the same format as
+    the messages' hover times: one clock across the app)."""
+    return js_var(
+        f'new Date({epoch_ms}).toLocaleString(undefined, {{ dateStyle: "full", timeStyle: "short" }})',
+        str,
+        epoch_ms,
     )
 
 
@@ -94,7 +108,7 @@ def last_seen_text(user_id: rx.Var[int] | int) -> rx.Component:
     """ "Online", "Away", "Last seen 5 minutes ago" (live, with the date on hover) or "Offline"."""
     status = status_of(user_id)
     seen = last_seen_of(user_id)
-    absolute = js_var(f"new Date({seen}).toLocaleString()", str, seen)
+    absolute = full_time(seen)
     return rx.match(
         status,
         ("online", rx.text("Online", size="1", color_scheme="grass", class_name="presence-text")),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import reflex as rx
 
 from chatapp import routes
@@ -9,11 +11,69 @@ from chatapp.components.avatar import avatar, avatar_with_presence
 from chatapp.components.new_conversation import direct_dialog, group_dialog
 from chatapp.components.presence import online_count
 from chatapp.components.status_menu import status_menu
-from chatapp.services.inbox import ConversationSummary
-from chatapp.states.chat_state import ChatState
+from chatapp.reflex_adapter.js import js_var, merge_data
+from chatapp.states.app_state import AppState
+from chatapp.states.chat_state import READ, ROW_MEMBERS, ROWS, ChatState
+
+_ROWS_JS = """
+function chatappRows(rows, readOf, membersOf, me) {
+  return [...rows]
+    .sort((a, b) => (b.last_activity_ms - a.last_activity_ms) || (b.id - a.id))
+    .map((r) => {
+      let who = "";
+      if (r.preview_kind === "system") who = (r.preview_author_id === me ? "You" : r.preview_author) + " ";
+      else if (r.preview_author_id === me) who = "You: ";
+      else if (r.kind === "group" && r.preview_author) who = r.preview_author + ": ";
+      const text = r.preview_deleted ? "Message deleted" : r.preview;
+      return {
+        ...r,
+        unread: Math.max(0, r.seq - (readOf(r.id) ?? 0)),
+        line: r.preview_kind ? who + text : "",
+        member_ids: membersOf(r.id) ?? [],
+      };
+    });
+}
+// Reflex may render the list from another module than this one (memoized components).
+globalThis.chatappRows = chatappRows;
+"""
 
 
-def _row(c: rx.Var[ConversationSummary]) -> rx.Component:
+@dataclass
+class Row:
+    """A row of the list as shown (see `inbox.ConversationRow`, plus what the browser
+    works out: this user's unread count, the preview line, a group's members)."""
+
+    id: int = 0
+    kind: str = ""
+    title: str = ""
+    peer_id: int = 0
+    unread: int = 0
+    line: str = ""
+    member_ids: list[int] = field(default_factory=list)
+
+
+class RowScripts(rx.Fragment):
+    """Renders nothing; brings the list's ordering function."""
+
+    def add_custom_code(self) -> list[str]:
+        return [_ROWS_JS]
+
+
+def rows() -> rx.Var[list[Row]]:
+    """The conversation list, newest activity first."""
+    values, data = ROWS.js_values()
+    read, read_data = READ.js_entry("id")
+    members, members_data = ROW_MEMBERS.js_entry("id")
+    me = AppState.user_id
+    return js_var(
+        f"chatappRows({values}, (id) => {read}, (id) => {members}, {me})",
+        list[Row],
+        me,
+        data=merge_data(data, read_data, members_data),
+    )
+
+
+def _row(c: rx.Var[Row]) -> rx.Component:
     is_direct = c.kind == "direct"
     return rx.link(
         rx.hstack(
@@ -43,16 +103,18 @@ def _row(c: rx.Var[ConversationSummary]) -> rx.Component:
                     is_direct,
                     rx.fragment(),
                     rx.text(
-                        online_count(c.member_ids),
+                        online_count(c.member_ids, besides=AppState.user_id),
                         " of ",
-                        c.member_ids.length(),
-                        " online",
+                        c.member_ids.length() - 1,
+                        " others online",
                         size="1",
                         color_scheme="grass",
                         class_name="group-online",
                     ),
                 ),
-                rx.text(c.preview, size="1", color_scheme="gray", class_name="one-line", width="100%"),
+                rx.text(
+                    c.line, size="1", color_scheme="gray", class_name="one-line conv-preview", width="100%"
+                ),
                 spacing="0",
                 min_width="0",
                 flex="1",
@@ -75,15 +137,17 @@ def _row(c: rx.Var[ConversationSummary]) -> rx.Component:
 
 def sidebar(*, on_home: bool) -> rx.Component:
     """The left column; full width on a phone's home page, hidden there in a conversation."""
+    listed = rows()
     return rx.vstack(
+        RowScripts.create(),
         rx.hstack(status_menu(), rx.spacer(), width="100%", align="center"),
         rx.hstack(direct_dialog(), group_dialog(), width="100%"),
         rx.separator(),
         rx.scroll_area(
             rx.vstack(
-                rx.foreach(ChatState.conversations, _row),
+                rx.foreach(listed, _row),
                 rx.cond(
-                    ChatState.conversations.length() == 0,
+                    listed.length() == 0,
                     rx.text("No conversations yet: start one above.", size="2", color_scheme="gray"),
                 ),
                 spacing="1",

@@ -24,6 +24,7 @@ Rules (per key, moving windows; a test or a setting makes others with
 | `SIGNUPS` | 5 per hour | address |
 | `CONVERSATION_CREATION` | 20 per hour (direct chats and groups) | user |
 | `MEMBER_SEARCH` | 60 usernames looked up per minute (cost = names in the request) | user |
+| `PEOPLE_SEARCH` | 30 per minute (the people picker's searches, one per pause in typing) | user |
 | `MEMBERSHIP_CHANGES` | 60 per hour (adding people to groups; leaving is never limited) | user |
 | `PASSWORD_CHECKS` | 10 per hour (changing the password checks the current one) | user |
 
@@ -113,6 +114,7 @@ CONVERSATION_CREATION = Rule("conversations", 20, 3600, "new conversations")
 # Looking usernames up tells whether they exist: counted per name, so that the app cannot
 # be used to list its users quickly.
 MEMBER_SEARCH = Rule("member-search", 60, 60, "username look-ups")
+PEOPLE_SEARCH = Rule("people-search", 30, 60, "searches")
 # Each addition refreshes presence and lists in every member's tabs, and adding people
 # again and again is harassment. Leaving is not limited: whoever is added must be free
 # to leave as often.

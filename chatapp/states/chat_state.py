@@ -1,62 +1,88 @@
-"""`ChatState`: the conversation list, the open conversation and sending messages."""
+"""`ChatState`: the conversation list, the open conversation, and its messages.
+
+The list and the open conversation's messages are keyed dicts (`reflex_adapter.
+keyed_dict`): each row, each message travels on its own, so a new message costs a tab
+its own size plus a small envelope, however long the history or the list. The browser
+orders them (rows by activity, messages by id) and lays them out (components/).
+"""
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+from typing import Any
 
 import reflex as rx
 
-from chatapp import routes, runtime
+from chatapp import routes, runtime, wire
 from chatapp.delivery import TabChange
+from chatapp.reflex_adapter import keyed_dict
+from chatapp.reflex_adapter.tabs import LONG_WAY
 from chatapp.services import conversations as conv
 from chatapp.services import inbox, limits
 from chatapp.services import messages as msgs
-from chatapp.services.accounts import normalize_username
 from chatapp.services.conversations import Member
 from chatapp.services.errors import ChatError
-from chatapp.services.inbox import ConversationSummary
+from chatapp.services.inbox import ConversationRow, Inbox
 from chatapp.services.messages import MessageView
 from chatapp.states.app_state import AppState
-from chatapp.states.forms import field
 from chatapp.states.session import signed_in
 
 logger = logging.getLogger(__name__)
 
 
-def _split_usernames(raw: str) -> list[str]:
-    return [normalize_username(n) for n in raw.replace(",", " ").split() if n.strip()]
+def composer_call(function: str, *args: Any) -> rx.event.EventSpec:
+    """Call a function of the composer's script in the browser (components/composer.py
+    defines `window.chatappComposer`); the arguments travel as JSON literals."""
+    return rx.call_script(f"window.chatappComposer?.{function}({', '.join(json.dumps(a) for a in args)})")
 
 
 class ChatState(AppState):
     """What the chat pages of a tab show."""
 
-    conversations: list[ConversationSummary] = []
+    # Keyed dicts (see module docstring): rows by conversation id, member ids of each
+    # group by conversation id, how far the user read each (message number), and the
+    # open conversation's loaded messages by message id.
+    conversation_rows: dict[str, dict[str, Any]] = {}
+    row_members: dict[str, list[int]] = {}
+    read_seq: dict[str, int] = {}
+    message_map: dict[str, dict[str, Any]] = {}
+    _rows_sent: dict[str, dict[str, Any]] = {}
+    _row_members_sent: dict[str, list[int]] = {}
+    _read_seq_sent: dict[str, int] = {}
+    _messages_sent: dict[str, dict[str, Any]] = {}
+
     current_id: int = 0
     current_title: str = ""
     current_kind: str = ""
     current_peer_id: int = 0
     current_member_ids: list[int] = []
     members: list[Member] = []
-    messages: list[MessageView] = []
-    draft: str = ""
+    # Older messages than those loaded exist (scrolling up loads them).
+    has_older: bool = False
+    # The number of the first message that was unread when the conversation opened
+    # (the "New messages" divider goes above it); 0 when none was.
+    unread_from_seq: int = 0
     # A problem to show in the open conversation ("" when none).
     error: str = ""
     not_found: bool = False
-    # The "new conversation" dialogs.
-    dialog_error: str = ""
-    direct_open: bool = False
-    group_open: bool = False
-
-    @rx.var
-    def total_unread(self) -> int:
-        """Unread messages across all conversations."""
-        return sum(c.unread for c in self.conversations)
+    # The message being edited (0: none) and its text when editing began.
+    edit_id: int = 0
+    edit_body: str = ""
+    # The message the user asked to delete, waiting for their confirmation (0: none).
+    delete_id: int = 0
 
     # Loading ----------------------------------------------------------------------------
 
+    def _show_inbox(self, box: Inbox) -> None:
+        self.conversation_rows = {str(r.id): r.to_wire() for r in box.rows}
+        self.row_members = {str(cid): ids for cid, ids in box.members.items()}
+        self.read_seq = {str(cid): seq for cid, seq in box.read_seq.items()}
+
     def _reload_list(self) -> None:
         with rx.session() as session:
-            self.conversations = inbox.list_for_user(session, user_id=self.user_id)
+            self._show_inbox(inbox.inbox_of(session, user_id=self.user_id))
 
     @rx.event
     async def load_home(self) -> None:
@@ -72,199 +98,299 @@ class ChatState(AppState):
         self.current_peer_id = 0
         self.current_member_ids = []
         self.members = []
-        self.messages = []
+        self.message_map = {}
+        self.has_older = False
+        self.unread_from_seq = 0
         self.error = ""
         self.not_found = False
+        self.edit_id = self.delete_id = 0
 
     @rx.event
     async def load_conversation(self) -> None:
-        """on_load of /c/[cid]: open it if the user is a member, else say so."""
+        """on_load of /c/[cid]: open it if the user is a member, else say so. Loads the
+        newest page of messages, whatever the conversation's length."""
         if self.tabs_full or not await self._signed_in():
             return
         self._clear_current()
-        self.draft = ""
         cid = routes.conversation_id_of(self.router.url.path)
         with rx.session() as session:
             try:
                 row = inbox.row_of(session, user_id=self.user_id, conversation_id=cid)
-                self.messages = msgs.history(session, user_id=self.user_id, conversation_id=cid)
+                page, self.has_older = msgs.page(session, user_id=self.user_id, conversation_id=cid)
                 self.members = conv.members(session, cid)
-                inbox.mark_read(session, user_id=self.user_id, conversation_id=cid)
+                box = inbox.inbox_of(session, user_id=self.user_id)
+                read = box.read_seq.get(cid, 0)
+                inbox.mark_read(session, user_ids=[self.user_id], conversation_id=cid, upto_seq=row.seq)
             except ChatError as exc:
                 self.not_found = True
                 self.error = str(exc)
                 self._reload_list()
                 return
-            self.conversations = inbox.list_for_user(session, user_id=self.user_id)
+        box.read_seq[cid] = max(read, row.seq)
+        self._show_inbox(box)
+        self.conversation_rows[str(cid)] = row.to_wire()  # a chat the other person started
+        self.message_map = {str(m.id): m.to_wire() for m in page}
+        self.unread_from_seq = read + 1 if row.seq > read else 0
         self.current_id = row.id
         self.current_title = row.title
         self.current_kind = row.kind
         self.current_peer_id = row.peer_id
-        self.current_member_ids = row.member_ids
+        self.current_member_ids = sorted(m.user_id for m in self.members)
+
+    @rx.event
+    @signed_in
+    async def load_older(self, before_id: int) -> None:
+        """The page of messages before `before_id` (scrolling up)."""
+        if not isinstance(before_id, int) or isinstance(before_id, bool) or not self.current_id:
+            return
+        try:
+            await limits.take(limits.MESSAGES, self._limit_key())
+            with rx.session() as session:
+                page, has_older = msgs.page(
+                    session, user_id=self.user_id, conversation_id=self.current_id, before_id=before_id
+                )
+        except ChatError as exc:
+            self.error = str(exc)
+            return
+        for m in page:
+            self.message_map[str(m.id)] = m.to_wire()
+        self.has_older = has_older
 
     # Sending ----------------------------------------------------------------------------
 
     @rx.event
-    def set_draft(self, value: str) -> None:
-        """The composer's text."""
-        self.draft = value if isinstance(value, str) else ""
-
-    @rx.event
     @signed_in
-    async def send_message(self, form_data: dict | None = None):
-        """Send the draft to the open conversation (Enter in the composer)."""
-        body = self.draft
-        with rx.session() as session:
-            try:
-                if isinstance(form_data, dict) and "body" in form_data:
-                    body = field(form_data, "body")  # whole: the service checks what it stores
-                msgs.clean_body(body)  # an empty message is refused, not counted
-                await limits.take(limits.MESSAGES, self._limit_key())
-                view = msgs.send(session, author_id=self.user_id, conversation_id=self.current_id, body=body)
-            except ChatError as exc:
-                self.error = str(exc)  # the draft stays, so nothing typed is lost
-                return None
-            member_ids = conv.member_ids(session, self.current_id)
-        self.error = ""
-        self.draft = ""
-        self._receive_message(view)
-        push = runtime.push()
-        push.soon(push.to_users(member_ids, message_posted(view), skip=self.router.session.client_token))
-        return None
+    async def send_message(self, body: str, key: str):
+        """Send a message to the open conversation, once per key.
 
-    def _receive_message(self, view: MessageView) -> None:
-        """A message was posted in one of this user's conversations."""
-        if view.conversation_id == self.current_id:
-            if not any(m.id == view.id for m in self.messages[-20:]):
-                self.messages.append(view)
-            if view.author_id != self.user_id:
-                with rx.session() as session:
-                    inbox.mark_read(session, user_id=self.user_id, conversation_id=view.conversation_id)
-        for i, row in enumerate(self.conversations):
-            if row.id == view.conversation_id:
-                row.preview = inbox.preview_of(view.author_name, view.body)
-                row.last_activity_ms = view.created_ms
-                if view.author_id != self.user_id and view.conversation_id != self.current_id:
-                    row.unread += 1
-                self.conversations = [row, *self.conversations[:i], *self.conversations[i + 1 :]]
-                return
-        self._reload_list()  # a conversation this tab did not know yet
-
-    # Creating ---------------------------------------------------------------------------
-
-    @rx.event
-    def set_direct_open(self, value: bool) -> None:
-        self.direct_open = value
-        self.dialog_error = ""
-
-    @rx.event
-    def set_group_open(self, value: bool) -> None:
-        self.group_open = value
-        self.dialog_error = ""
-
-    @rx.event
-    @signed_in
-    async def start_direct(self, form_data: dict):
-        """Open (or create) the direct conversation with a username."""
-        with rx.session() as session:
-            try:
-                username = field(form_data, "username")
-                await limits.take(limits.CONVERSATION_CREATION, self._limit_key())
-                await limits.take(limits.MEMBER_SEARCH, self._limit_key())
-                cid, created = conv.open_direct(session, user_id=self.user_id, other_username=username)
-            except ChatError as exc:
-                self.dialog_error = str(exc)
-                return None
-            member_ids = conv.member_ids(session, cid)
-        self.direct_open = False
-        if created:
-            await self._membership_changed(member_ids)
-        return rx.redirect(routes.conversation(cid))
-
-    @rx.event
-    @signed_in
-    async def create_group(self, form_data: dict):
-        """Create a group from the dialog's title and usernames."""
-        with rx.session() as session:
-            try:
-                title = field(form_data, "title")
-                names = _split_usernames(field(form_data, "members"))
-                await limits.take(limits.CONVERSATION_CREATION, self._limit_key())
-                await limits.take(limits.MEMBER_SEARCH, self._limit_key(), cost=max(1, len(names)))
-                cid = conv.create_group(session, user_id=self.user_id, title=title, member_usernames=names)
-            except ChatError as exc:
-                self.dialog_error = str(exc)
-                return None
-            member_ids = conv.member_ids(session, cid)
-        self.group_open = False
-        await self._membership_changed(member_ids)
-        return rx.redirect(routes.conversation(cid))
-
-    @rx.event
-    @signed_in
-    async def add_members(self, form_data: dict):
-        """Add users to the open group."""
+        The browser has already cleared the composer; a refusal puts the text back.
+        """
+        cid = self.current_id
         try:
-            names = _split_usernames(field(form_data, "usernames"))
+            msgs.clean_body(body)  # an empty message is refused, not counted
+            msgs.clean_key(key)
+            await limits.take(limits.MESSAGES, self._limit_key())
+            with rx.session() as session:
+                view = msgs.send(
+                    session, author_id=self.user_id, conversation_id=cid, body=body, client_key=key
+                )
+                rows = inbox.rows_for_members(session, cid)
+                member_ids = conv.member_ids(session, cid)
         except ChatError as exc:
             self.error = str(exc)
-            return None
-        if not names:
-            self.error = "Name at least one username to add."
-            return None
-        with rx.session() as session:
-            try:
-                await limits.take(limits.MEMBERSHIP_CHANGES, self._limit_key())
-                await limits.take(limits.MEMBER_SEARCH, self._limit_key(), cost=len(names))
-                added = conv.add_members(
-                    session, user_id=self.user_id, conversation_id=self.current_id, usernames=names
-                )
-            except ChatError as exc:
-                self.error = str(exc)
-                return None
-            self.members = conv.members(session, self.current_id)
-            member_ids = conv.member_ids(session, self.current_id)
-        self.current_member_ids = sorted(member_ids)
+            return composer_call("restore", cid, body if isinstance(body, str) else "", key)
         self.error = ""
-        if added:
-            await self._membership_changed(member_ids)
-        return None
+        self._message_arrived(view, rows)
+        if not view.repeat:
+            deliver_message(view, rows, member_ids, skip=self.router.session.client_token)
+        return composer_call("sent", key)
+
+    @rx.event
+    def clear_error(self) -> None:
+        """The user acted after an error: it goes."""
+        self.error = ""
+
+    # Editing and deleting ---------------------------------------------------------------
+
+    def _own_entry(self, message_id: Any) -> dict[str, Any] | None:
+        """A loaded message of this user that can still change."""
+        entry = self.message_map.get(str(message_id)) if isinstance(message_id, int) else None
+        if entry is None or entry["author_id"] != self.user_id or entry["deleted"] or entry["kind"] != "text":
+            return None
+        return entry
+
+    @rx.event
+    def start_edit(self, message_id: int) -> None:
+        """Open the editor on one of the user's own loaded messages."""
+        if (entry := self._own_entry(message_id)) is not None:
+            self.edit_id, self.edit_body = message_id, entry["body"]
+
+    @rx.event
+    def cancel_edit(self) -> None:
+        self.edit_id = 0
+
+    @rx.event
+    def ask_delete(self, message_id: int) -> None:
+        """Ask to confirm deleting one of the user's own loaded messages."""
+        if self._own_entry(message_id) is not None:
+            self.delete_id = message_id
+
+    @rx.event
+    def cancel_delete(self) -> None:
+        self.delete_id = 0
 
     @rx.event
     @signed_in
-    async def leave_group(self):
-        """Leave the open group."""
+    async def save_edit(self, form_data: dict):
+        """Save the editor's text."""
+        body = form_data.get("body") if isinstance(form_data, dict) else None
+        await self._change_message(self.edit_id, body=body if isinstance(body, str) else "")
+
+    @rx.event
+    @signed_in
+    async def delete_message(self):
+        """Delete the message the dialog asked about (the user confirmed)."""
+        message_id, self.delete_id = self.delete_id, 0
+        if message_id:
+            await self._change_message(message_id, body=None)
+
+    async def _change_message(self, message_id: int, *, body: str | None) -> None:
         cid = self.current_id
-        with rx.session() as session:
-            try:
-                conv.leave(session, user_id=self.user_id, conversation_id=cid)
-            except ChatError as exc:
-                self.error = str(exc)
-                return None
-            member_ids = conv.member_ids(session, cid)
-        await self._membership_changed([*member_ids, self.user_id])
-        return rx.redirect(routes.HOME)
-
-    async def _membership_changed(self, user_ids: list[int]) -> None:
-        """New or lost contacts: fresh presence for everyone involved, fresh lists for
-        their other tabs (this tab refreshes itself)."""
-        self._replace_presence(await runtime.presence().snapshot(self.user_id))
-        self._reload_list()
+        try:
+            await limits.take(limits.MESSAGES, self._limit_key())
+            with rx.session() as session:
+                if body is None:
+                    view = msgs.delete(session, user_id=self.user_id, message_id=message_id)
+                else:
+                    view = msgs.edit(session, user_id=self.user_id, message_id=message_id, body=body)
+                rows = inbox.rows_for_members(session, view.conversation_id)
+                member_ids = conv.member_ids(session, view.conversation_id)
+        except ChatError as exc:
+            self.error = str(exc)
+            return
+        self.error = ""
+        self.edit_id = 0
+        if view.conversation_id == cid:
+            self._message_changed(view, rows)
         push = runtime.push()
-        me = self.router.session.client_token
-        push.soon(push.to_users([*user_ids, self.user_id], CONTACTS_CHANGED, skip=me))
+        push.soon(
+            push.to_users(member_ids, message_changed(view, rows), skip=self.router.session.client_token)
+        )
+
+    # Receiving (pushed into this tab; private: no browser can call them) -----------------
+
+    def _row_for_me(self, rows: dict[int, ConversationRow]) -> dict[str, Any]:
+        row = rows.get(self.user_id) or rows.get(0) or next(iter(rows.values()))
+        return row.to_wire()
+
+    def _message_arrived(self, view: MessageView, rows: dict[int, ConversationRow]) -> None:
+        """A message was posted in one of this user's conversations."""
+        key = str(view.conversation_id)
+        self.conversation_rows[key] = self._row_for_me(rows)
+        if view.conversation_id == self.current_id:
+            self.message_map[str(view.id)] = view.to_wire()
+            if view.seq > self.read_seq.get(key, 0):
+                self.read_seq[key] = view.seq
+
+    def _message_arrived_in_place(self, view: MessageView, rows: dict[int, ConversationRow]) -> Any:
+        """The same outside Reflex's tracking; the variant of delta this tab needs."""
+        key = str(view.conversation_id)
+        viewer = self.user_id if self.user_id in rows else 0
+        ROWS.set_in_place(self, key, rows[viewer].to_wire())
+        if view.conversation_id != self.current_id:
+            return ("list", viewer)
+        MESSAGES.set_in_place(self, str(view.id), view.to_wire())
+        if view.seq > (READ.get(self, key) or 0):
+            READ.set_in_place(self, key, view.seq)
+        return ("open", viewer)
+
+    def _message_changed(self, view: MessageView, rows: dict[int, ConversationRow]) -> None:
+        """A message was edited or deleted."""
+        self.conversation_rows[str(view.conversation_id)] = self._row_for_me(rows)
+        if str(view.id) in self.message_map:
+            self.message_map[str(view.id)] = view.to_wire()
+
+    def _read_up_to(self, conversation_id: int, seq: int, *, in_place: bool = False) -> bool:
+        """The user read a conversation up to message number `seq` (in another tab)."""
+        key = str(conversation_id)
+        if seq <= (READ.get(self, key) or 0):
+            return False
+        if in_place:
+            READ.set_in_place(self, key, seq)
+        else:
+            self.read_seq[key] = seq
+        return True
+
+    async def _refresh_contacts(self, line: MessageView | None = None) -> None:
+        """Membership changed: the list, the presence map and the open conversation's
+        members afresh, and the change's line if that conversation is open."""
+        if not self.user_id:
+            return
+        with rx.session() as session:
+            self._show_inbox(inbox.inbox_of(session, user_id=self.user_id))
+            if self.current_id:
+                self.members = conv.members(session, self.current_id)
+                self.current_member_ids = sorted(m.user_id for m in self.members)
+        if line is not None and line.conversation_id == self.current_id:
+            self.message_map[str(line.id)] = line.to_wire()
+        self._replace_presence(await runtime.presence().snapshot(self.user_id))
 
 
-def message_posted(view: MessageView) -> TabChange:
-    """A new message for the tabs of its conversation's members."""
-    return TabChange(ChatState, apply=lambda state: state._receive_message(view))
+ROWS = keyed_dict.install(ChatState, wire.CONVERSATION_ROWS, shadow="_rows_sent")
+ROW_MEMBERS = keyed_dict.install(ChatState, wire.ROW_MEMBERS, shadow="_row_members_sent")
+READ = keyed_dict.install(ChatState, wire.READ_SEQ, shadow="_read_seq_sent")
+MESSAGES = keyed_dict.install(ChatState, wire.MESSAGE_MAP, shadow="_messages_sent")
 
 
-async def _refresh_contacts(state: ChatState) -> None:
-    """Membership changed: the conversation list and the presence map afresh."""
-    state._reload_list()
-    if state.user_id:
-        state._replace_presence(await runtime.presence().snapshot(state.user_id))
+def deliver_message(
+    view: MessageView, rows: dict[int, ConversationRow], member_ids: list[int], *, skip: str
+) -> None:
+    """Send a new message to every other tab of its members, then record it read by the
+    members who have the conversation open (one database write per message, off the
+    event loop), and tell those members' other tabs."""
+    readers: set[int] = set()
+    push = runtime.push()
+
+    async def run() -> None:
+        await push.to_users(member_ids, message_posted(view, rows, readers), skip=skip)
+        if not readers or not view.seq:
+            return
+        await asyncio.to_thread(_mark_read, sorted(readers), view.conversation_id, view.seq)
+        await push.to_users(readers, read_up_to(view.conversation_id, view.seq))
+
+    push.soon(run())
 
 
-CONTACTS_CHANGED = TabChange(ChatState, apply=_refresh_contacts)
+def _mark_read(user_ids: list[int], conversation_id: int, seq: int) -> None:
+    with rx.session() as session:
+        inbox.mark_read(session, user_ids=user_ids, conversation_id=conversation_id, upto_seq=seq)
+
+
+def message_posted(view: MessageView, rows: dict[int, ConversationRow], readers: set[int]) -> TabChange:
+    """A new message for the tabs of its conversation's members: tabs with it open get
+    the message, its row and the read position; the others the row. `readers` collects
+    the users who had it open."""
+    key = str(view.conversation_id)
+    entry = view.to_wire()
+
+    def apply(state: ChatState) -> None:
+        state._message_arrived(view, rows)
+        if view.conversation_id == state.current_id:
+            readers.add(state.user_id)
+
+    def in_place(state: ChatState) -> Any:
+        if state.user_id not in rows and 0 not in rows:
+            return LONG_WAY  # not a member as the rows were made (left meanwhile)
+        variant = state._message_arrived_in_place(view, rows)
+        if variant[0] == "open":
+            readers.add(state.user_id)
+        return variant
+
+    def delta(variant: tuple[str, int]) -> dict[str, dict[str, Any]]:
+        where, viewer = variant
+        out = ROWS.entries({key: rows[viewer].to_wire()})
+        if where == "open":
+            out |= MESSAGES.entries({str(view.id): entry}) | READ.entries({key: view.seq})
+        return {ChatState.get_full_name(): out}
+
+    return TabChange(ChatState, apply=apply, in_place=in_place, delta=delta)
+
+
+def message_changed(view: MessageView, rows: dict[int, ConversationRow]) -> TabChange:
+    """An edited or deleted message for the tabs of its conversation's members."""
+    return TabChange(ChatState, apply=lambda state: state._message_changed(view, rows))
+
+
+def read_up_to(conversation_id: int, seq: int) -> TabChange:
+    """The user has read a conversation up to message number `seq` (their other tabs)."""
+    return TabChange(
+        ChatState,
+        apply=lambda state: state._read_up_to(conversation_id, seq),
+        in_place=lambda state: state._read_up_to(conversation_id, seq, in_place=True),
+        delta={ChatState.get_full_name(): READ.entries({str(conversation_id): seq})},
+    )
+
+
+def contacts_changed(line: MessageView | None = None) -> TabChange:
+    """Membership changed: list, presence and members afresh (with the change's line)."""
+    return TabChange(ChatState, apply=lambda state: state._refresh_contacts(line))

@@ -1,0 +1,359 @@
+"""The open conversation's messages: laid out in the browser, paged by scrolling up.
+
+The tab holds the loaded messages as a keyed dict (one entry per message, see
+`ChatState`); `chatappArrange` orders them by id and lays them out for the viewer: date
+separators (Today, Yesterday, a weekday, a full date, in the viewer's zone and locale),
+a "New messages" divider above the first message that was unread, consecutive messages
+of one author within five minutes under one header, system lines ("Dave left"), links
+split out of the text (http and https only: a `javascript:` URL stays text).
+
+The scroller keeps the view where the reader is: at the bottom as messages arrive (if
+they were there), on the unread divider when a conversation opens, and in place when
+older messages load above (scrolling near the top asks for the page before).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import reflex as rx
+
+from chatapp.components.avatar import avatar_with_presence
+from chatapp.reflex_adapter.js import event_callback, js_var
+from chatapp.states.app_state import AppState
+from chatapp.states.chat_state import MESSAGES, ChatState
+
+GROUP_WITHIN_MS = 5 * 60 * 1000
+
+_ARRANGE_JS = """
+const chatappClock = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+const chatappFull = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
+const chatappLongDay = new Intl.DateTimeFormat(undefined, {
+  weekday: "long", day: "numeric", month: "long", year: "numeric",
+});
+const chatappWeekday = new Intl.DateTimeFormat(undefined, { weekday: "long" });
+
+function chatappDayStart(ms) {
+  const d = new Date(ms);
+  return new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+}
+
+function chatappDayLabel(ms, now) {
+  const days = Math.round((chatappDayStart(now) - chatappDayStart(ms)) / 86400000);
+  if (days === 0) return "Today";
+  if (days === 1) return "Yesterday";
+  if (days > 1 && days < 7) return chatappWeekday.format(ms);
+  return chatappLongDay.format(ms);
+}
+
+function chatappParts(body) {
+  const parts = [];
+  const link = /https?:\\/\\/[^\\s<>"']+/gi;
+  let at = 0;
+  for (const found of body.matchAll(link)) {
+    let url = found[0].replace(/[.,;:!?)\\]]+$/, "");
+    if (found.index > at) parts.push({ text: body.slice(at, found.index), href: "" });
+    parts.push({ text: url, href: url });
+    at = found.index + url.length;
+  }
+  if (at < body.length) parts.push({ text: body.slice(at), href: "" });
+  return parts;
+}
+
+function chatappArrange(messages, me, unreadFrom, groupMs) {
+  const now = Date.now();
+  const out = [];
+  let prev = null;
+  let day = null;
+  let divided = false;
+  for (const m of [...messages].sort((a, b) => a.id - b.id)) {
+    const start = chatappDayStart(m.created_ms);
+    const base = {
+      key: "m" + m.id, id: m.id, author_id: m.author_id, author_name: m.author_name,
+      time: chatappClock.format(m.created_ms), full_time: chatappFull.format(m.created_ms),
+      edited: m.edited_ms > 0, edited_time: m.edited_ms > 0 ? chatappFull.format(m.edited_ms) : "",
+      deleted: m.deleted, mine: m.author_id === me, head: true, parts: [], text: "",
+    };
+    if (start !== day) {
+      out.push({ ...base, kind: "day", key: "d" + start, text: chatappDayLabel(m.created_ms, now) });
+      day = start;
+      prev = null;
+    }
+    if (!divided && unreadFrom > 0 && m.kind === "text" && m.seq >= unreadFrom && m.author_id !== me) {
+      out.push({ ...base, kind: "unread", key: "unread", text: "New messages" });
+      divided = true;
+      prev = null;
+    }
+    if (m.kind === "system") {
+      const who = m.author_id === me ? "You" : m.author_name;
+      out.push({ ...base, kind: "system", text: who + " " + m.body });
+      prev = null;
+      continue;
+    }
+    const head = !prev || prev.author_id !== m.author_id || m.created_ms - prev.created_ms > groupMs;
+    out.push({ ...base, kind: "message", head, parts: m.deleted ? [] : chatappParts(m.body) });
+    prev = m;
+  }
+  return out;
+}
+// Reflex may render the list from another module than this one (memoized components).
+globalThis.chatappArrange = chatappArrange;
+
+function useChatappScroller(loadOlder, hasOlder, oldestId, conversationId) {
+  const loadRef = useRef(loadOlder);
+  loadRef.current = loadOlder;
+  const moreRef = useRef(hasOlder);
+  moreRef.current = hasOlder;
+  const oldestRef = useRef(oldestId);
+  oldestRef.current = oldestId;
+  useEffect(() => {
+    const box = document.getElementById("messages");
+    if (!box || !conversationId) return;
+    const s = { loading: false, fromBottom: null, atBottom: true, opened: false, timer: null };
+    const nearBottom = () => box.scrollHeight - box.scrollTop - box.clientHeight < 48;
+    const maybeLoad = () => {
+      if (s.loading || !moreRef.current || !oldestRef.current || box.scrollTop > 300) return;
+      s.loading = true;
+      s.fromBottom = box.scrollHeight - box.scrollTop;
+      loadRef.current(oldestRef.current);
+      // A refused or failed load must not stop paging for good.
+      s.timer = setTimeout(() => { s.loading = false; s.fromBottom = null; }, 5000);
+    };
+    const settle = () => {
+      if (s.fromBottom !== null && box.scrollHeight - s.fromBottom !== box.scrollTop) {
+        box.scrollTop = box.scrollHeight - s.fromBottom;
+        s.fromBottom = null;
+        s.loading = false;
+        clearTimeout(s.timer);
+      } else if (!s.opened && box.querySelector(".message, .system-line")) {
+        s.opened = true;
+        const divider = document.getElementById("unread-divider");
+        if (divider) divider.scrollIntoView({ block: "center" });
+        else box.scrollTop = box.scrollHeight;
+      } else if (s.atBottom) {
+        box.scrollTop = box.scrollHeight;
+      }
+      s.atBottom = nearBottom();
+      if (s.opened) maybeLoad();
+    };
+    const onScroll = () => {
+      s.atBottom = nearBottom();
+      maybeLoad();
+    };
+    const observer = new MutationObserver(settle);
+    observer.observe(box, { childList: true, subtree: true, characterData: true });
+    box.addEventListener("scroll", onScroll, { passive: true });
+    settle();
+    return () => {
+      observer.disconnect();
+      clearTimeout(s.timer);
+      box.removeEventListener("scroll", onScroll);
+    };
+  }, [conversationId]);
+}
+"""
+
+
+@dataclass
+class Part:
+    """A piece of a message's text: plain, or a link (`href`)."""
+
+    text: str = ""
+    href: str = ""
+
+
+@dataclass
+class Item:
+    """One line of the laid-out conversation (`kind`: day, unread, system, message)."""
+
+    kind: str = ""
+    key: str = ""
+    id: int = 0
+    author_id: int = 0
+    author_name: str = ""
+    time: str = ""
+    full_time: str = ""
+    edited: bool = False
+    edited_time: str = ""
+    deleted: bool = False
+    mine: bool = False
+    head: bool = False
+    text: str = ""
+    parts: list[Part] = field(default_factory=list)
+
+
+class MessageScripts(rx.Fragment):
+    """Renders nothing; brings the layout function and runs the scroller."""
+
+    def add_imports(self) -> dict:
+        return {"react": [rx.ImportVar(tag="useEffect"), rx.ImportVar(tag="useRef")]}
+
+    def add_custom_code(self) -> list[str]:
+        return [_ARRANGE_JS]
+
+    def add_hooks(self) -> list[str | rx.Var]:
+        load = event_callback(ChatState.load_older, args_spec=lambda before: [before], key="on_older")
+        values, data = MESSAGES.js_values()
+        oldest = js_var(f"Math.min(...{values}.map((m) => m.id))", int, data=data)
+        more, cid = ChatState.has_older, ChatState.current_id
+        return [js_var(f"useChatappScroller({load}, {more}, {oldest}, {cid})", None, load, more, oldest, cid)]
+
+
+def arranged() -> rx.Var[list[Item]]:
+    """The loaded messages laid out for the viewer."""
+    values, data = MESSAGES.js_values()
+    me, unread = AppState.user_id, ChatState.unread_from_seq
+    return js_var(
+        f"chatappArrange({values}, {me}, {unread}, {GROUP_WITHIN_MS})", list[Item], me, unread, data=data
+    )
+
+
+def _body(item: rx.Var[Item]) -> rx.Component:
+    return rx.cond(
+        item.deleted,
+        rx.text(
+            "Message deleted",
+            size="2",
+            color_scheme="gray",
+            font_style="italic",
+            class_name="message-deleted",
+        ),
+        rx.text(
+            rx.foreach(
+                item.parts,
+                lambda p: rx.cond(
+                    p.href != "",
+                    rx.link(p.text, href=p.href, is_external=True, rel="noopener noreferrer"),
+                    rx.text.span(p.text),
+                ),
+            ),
+            rx.cond(
+                item.edited,
+                rx.tooltip(
+                    rx.text.span(" (edited)", color="var(--gray-10)", font_size="12px", class_name="edited"),
+                    content=item.edited_time,
+                ),
+            ),
+            size="2",
+            white_space="pre-wrap",
+            overflow_wrap="anywhere",
+            class_name="message-body",
+        ),
+    )
+
+
+def _actions(item: rx.Var[Item]) -> rx.Component:
+    return rx.cond(
+        item.mine & ~item.deleted,
+        rx.hstack(
+            rx.icon_button(
+                rx.icon("pencil", size=14),
+                size="1",
+                variant="ghost",
+                aria_label="Edit message",
+                on_click=ChatState.start_edit(item.id),
+            ),
+            rx.icon_button(
+                rx.icon("trash-2", size=14),
+                size="1",
+                variant="ghost",
+                color_scheme="red",
+                aria_label="Delete message",
+                on_click=ChatState.ask_delete(item.id),
+            ),
+            class_name="message-actions",
+            spacing="1",
+        ),
+    )
+
+
+def _message(item: rx.Var[Item]) -> rx.Component:
+    return rx.hstack(
+        rx.cond(
+            item.head,
+            avatar_with_presence(item.author_name, item.author_id, size="2"),
+            rx.tooltip(
+                rx.text(item.time, class_name="side-time", size="1", color="var(--gray-10)"),
+                content=item.full_time,
+            ),
+        ),
+        rx.vstack(
+            rx.cond(
+                item.head,
+                rx.hstack(
+                    rx.text(rx.cond(item.mine, "You", item.author_name), weight="medium", size="2"),
+                    rx.tooltip(
+                        rx.text(item.time, size="1", color="var(--gray-10)", class_name="message-time"),
+                        content=item.full_time,
+                    ),
+                    align="baseline",
+                ),
+            ),
+            _body(item),
+            spacing="1",
+            min_width="0",
+            flex="1",
+        ),
+        _actions(item),
+        align="start",
+        width="100%",
+        class_name=rx.cond(item.mine, "message mine", "message"),
+        custom_attrs={"data-message-id": item.id, "data-author-id": item.author_id, "data-head": item.head},
+    )
+
+
+def _item(item: rx.Var[Item]) -> rx.Component:
+    return rx.box(
+        rx.match(
+            item.kind,
+            ("day", rx.box(rx.text(item.text, size="1"), class_name="day-separator", role="separator")),
+            (
+                "unread",
+                rx.box(
+                    rx.text(item.text, size="1"),
+                    class_name="unread-divider",
+                    id="unread-divider",
+                    role="separator",
+                ),
+            ),
+            ("system", rx.text(item.text, size="1", class_name="system-line", color_scheme="gray")),
+            _message(item),
+        ),
+        key=item.key,
+        width="100%",
+    )
+
+
+def message_list() -> rx.Component:
+    """The messages, oldest at the top, "Beginning of the conversation" above the first."""
+    items = arranged()
+    return rx.box(
+        rx.vstack(
+            rx.cond(
+                ChatState.has_older,
+                rx.center(rx.spinner(size="2"), width="100%", class_name="loading-older"),
+                rx.text(
+                    "Beginning of the conversation",
+                    size="1",
+                    color_scheme="gray",
+                    class_name="conversation-start",
+                    align="center",
+                    width="100%",
+                ),
+            ),
+            rx.foreach(items, _item),
+            rx.cond(
+                items.length() == 0,
+                rx.text("No messages yet. Say hello!", color_scheme="gray", size="2"),
+            ),
+            spacing="1",
+            padding="16px",
+            width="100%",
+        ),
+        MessageScripts.create(),
+        flex="1",
+        width="100%",
+        overflow_y="auto",
+        id="messages",
+        class_name="messages",
+    )
