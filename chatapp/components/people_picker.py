@@ -113,6 +113,9 @@ def people_picker(*, on_choose=None, placeholder: str = "Search people by name o
             spell_check=False,
             width="100%",
             id=SEARCH_ID,
+            # Named (Reflex collects unnamed controls of a form by id, deprecated), yet in
+            # no form: Enter here never submits a dialog's form.
+            name="people_query",
             custom_attrs={"form": _NO_FORM},
         ),
         rx.cond(

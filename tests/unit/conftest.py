@@ -63,6 +63,13 @@ def people(make_user) -> dict[str, int]:
 
 
 @pytest.fixture
+def chat(session, people) -> int:
+    """The direct conversation of alice and bob (opened by alice)."""
+    cid, _ = conversations.open_direct(session, user_id=people["alice"], other_username="bob")
+    return cid
+
+
+@pytest.fixture
 def ids(people, session) -> dict[str, int]:
     """The four `people`, in three conversations: alice and bob share a direct chat,
     alice and dave a group, bob and carol a direct chat."""

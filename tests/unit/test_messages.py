@@ -16,13 +16,6 @@ from tests.unit.service_helpers import NOT_A_MEMBER, count_rows
 # messages.send ------------------------------------------------------------------------
 
 
-@pytest.fixture
-def chat(session, people) -> int:
-    """The direct conversation of alice and bob."""
-    cid, _ = conversations.open_direct(session, user_id=people["alice"], other_username="bob")
-    return cid
-
-
 @pytest.mark.parametrize("body", ["", "   ", "\n\t  \n"])
 def test_send_empty_or_whitespace_only_is_refused_and_not_stored(session, people, chat, body):
     with pytest.raises(InvalidInput, match="cannot be empty"):
@@ -105,8 +98,8 @@ def test_history_keeps_only_the_messages_of_that_conversation(session, people, c
     ]
 
 
-def test_history_returns_the_newest_messages_up_to_the_limit(session, people, chat):
-    total = messages.HISTORY_LIMIT + 5
+def test_history_returns_the_newest_page_of_messages(session, people, chat):
+    total = messages.PAGE_SIZE + 5
     now = utcnow()
     session.execute(
         sa.insert(Message),
@@ -117,7 +110,7 @@ def test_history_returns_the_newest_messages_up_to_the_limit(session, people, ch
     )
     session.commit()
     got = messages.history(session, user_id=people["alice"], conversation_id=chat)
-    assert len(got) == messages.HISTORY_LIMIT
+    assert len(got) == messages.PAGE_SIZE
     assert got[0].body == "m5"
     assert got[-1].body == f"m{total - 1}"
 
@@ -126,3 +119,27 @@ def test_history_by_a_non_member_is_refused(session, people, chat):
     messages.send(session, author_id=people["alice"], conversation_id=chat, body="private")
     with pytest.raises(NotFound, match=NOT_A_MEMBER):
         messages.history(session, user_id=people["carol"], conversation_id=chat)
+
+
+# messages.views_of, messages.newest ---------------------------------------------------
+
+
+def test_views_of_returns_the_messages_by_id_oldest_first(session, people, chat):
+    sent = [
+        messages.send(session, author_id=people[who], conversation_id=chat, body=who)
+        for who in ("alice", "bob", "alice")
+    ]
+    got = messages.views_of(session, [sent[2].id, sent[0].id, sent[2].id + 1000])
+    assert [(m.id, m.author_name, m.body) for m in got] == [
+        (sent[0].id, "Alice", "alice"),
+        (sent[2].id, "Alice", "alice"),
+    ]
+    assert messages.views_of(session, []) == []
+
+
+def test_newest_is_the_last_line_of_the_conversation(session, people, chat):
+    assert messages.newest(session, chat) is None
+    messages.send(session, author_id=people["alice"], conversation_id=chat, body="one")
+    last = messages.send(session, author_id=people["bob"], conversation_id=chat, body="two")
+    newest = messages.newest(session, chat)
+    assert (newest.id, newest.author_name, newest.body, newest.seq) == (last.id, "Bob", "two", 2)
