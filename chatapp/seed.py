@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import timedelta
 
 import reflex as rx
 from sqlmodel import Session, select
 
-from chatapp.models import User
+from chatapp.models import User, utcnow
 from chatapp.services import accounts, conversations, messages
 from chatapp.settings import settings
 
@@ -41,14 +42,28 @@ def seed(session: Session) -> bool:
         ids[username] = accounts.sign_up(
             session, username=username, display_name=name, password=DEMO_PASSWORD
         ).id
+    now = utcnow()
     team = conversations.create_group(
-        session, user_id=ids["alice"], title="Team", member_usernames=["bob", "carol"]
+        session,
+        user_id=ids["alice"],
+        title="Team",
+        member_usernames=["bob", "carol"],
+        now=now - timedelta(days=2, hours=3, minutes=1),
     )
-    messages.send(session, author_id=ids["alice"], conversation_id=team, body="Welcome to the team chat!")
-    messages.send(session, author_id=ids["bob"], conversation_id=team, body="Hi all 👋")
     direct, _ = conversations.open_direct(session, user_id=ids["alice"], other_username="bob")
-    messages.send(session, author_id=ids["bob"], conversation_id=direct, body="Alice, got a minute?")
-    conversations.open_direct(session, user_id=ids["carol"], other_username="dave")
+    night, _ = conversations.open_direct(session, user_id=ids["carol"], other_username="dave")
+    # A few days of history, so that a first look shows dates, grouping and links.
+    for conversation, author, ago, body in [
+        (team, "alice", timedelta(days=2, hours=3), "Welcome to the team chat!"),
+        (team, "bob", timedelta(days=2, hours=2, minutes=58), "Hi all 👋"),
+        (team, "carol", timedelta(days=1, hours=1), "Release notes are up: https://example.com/notes"),
+        (team, "carol", timedelta(days=1, minutes=59), "Shout if anything is missing."),
+        (team, "alice", timedelta(minutes=25), "Morning! Stand-up in ten minutes?"),
+        (team, "alice", timedelta(minutes=24), "I'll share the board."),
+        (direct, "bob", timedelta(minutes=40), "Alice, got a minute?"),
+        (night, "carol", timedelta(hours=3), "Are we still on for tomorrow?"),
+    ]:
+        messages.send(session, author_id=ids[author], conversation_id=conversation, body=body, now=now - ago)
     return True
 
 

@@ -106,7 +106,7 @@ def _row(c: rx.Var[Row]) -> rx.Component:
                         online_count(c.member_ids, besides=AppState.user_id),
                         " of ",
                         c.member_ids.length() - 1,
-                        " others online",
+                        rx.cond(c.member_ids.length() == 2, " other online", " others online"),
                         size="1",
                         color_scheme="grass",
                         class_name="group-online",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from chatapp.models import Conversation, Message, Participant, Profile, User
+from chatapp.models import Conversation, Message, Participant, Profile, User, utcnow
 from chatapp.services.accounts import find_user_ids, normalize_username
 from chatapp.services.errors import Forbidden, InvalidInput, NotFound
 
@@ -54,9 +55,19 @@ def _add_participants(session: Session, conversation_id: int, user_ids: list[int
         session.add(Participant(conversation_id=conversation_id, user_id=uid))
 
 
-def _system_line(session: Session, conversation_id: int, actor_id: int, text: str) -> None:
+def _system_line(
+    session: Session, conversation_id: int, actor_id: int, text: str, now: datetime | None = None
+) -> None:
     """A line of the conversation about a membership change: "<actor> <text>"."""
-    session.add(Message(conversation_id=conversation_id, author_id=actor_id, body=text, kind="system"))
+    session.add(
+        Message(
+            conversation_id=conversation_id,
+            author_id=actor_id,
+            body=text,
+            kind="system",
+            created_at=now or utcnow(),
+        )
+    )
 
 
 def _names(session: Session, user_ids: list[int]) -> str:
@@ -113,8 +124,10 @@ def create_group(
     title: str,
     member_usernames: list[str] = (),
     member_ids: list[int] = (),
+    now: datetime | None = None,
 ) -> int:
-    """Create a group with a title; the creator is a member.
+    """Create a group with a title; the creator is a member (`now`: when, for seeding
+    demo history).
 
     Raises:
         InvalidInput: Empty or too long title, too many members.
@@ -135,11 +148,14 @@ def create_group(
     if len(ids) > GROUP_MAX_MEMBERS:
         msg = f"A group has at most {GROUP_MAX_MEMBERS} members."
         raise InvalidInput(msg)
-    conversation = Conversation(kind="group", title=shown, created_by=user_id)
+    when = now or utcnow()
+    conversation = Conversation(
+        kind="group", title=shown, created_by=user_id, created_at=when, last_activity_at=when
+    )
     session.add(conversation)
     session.flush()
     _add_participants(session, conversation.id, sorted(ids))
-    _system_line(session, conversation.id, user_id, "created the group")
+    _system_line(session, conversation.id, user_id, "created the group", when)
     session.commit()
     return conversation.id
 
