@@ -23,7 +23,6 @@ Rules (per key, moving windows; a test or a setting makes others with
 | `IDLE_REPORTS` | 120 per minute (a tab's idle/active reports; over it they are dropped) | user |
 | `SIGNUPS` | 5 per hour | address |
 | `CONVERSATION_CREATION` | 20 per hour (direct chats and groups) | user |
-| `MEMBER_SEARCH` | 60 usernames looked up per minute (cost = names in the request) | user |
 | `PEOPLE_SEARCH` | 30 per minute (the people picker's searches, one per pause in typing) | user |
 | `MEMBERSHIP_CHANGES` | 60 per hour (adding people to groups; leaving is never limited) | user |
 | `PASSWORD_CHECKS` | 10 per hour (changing the password checks the current one) | user |
@@ -111,9 +110,8 @@ STATUS_CHANGES = Rule("status", 30, 60, "status changes")
 IDLE_REPORTS = Rule("idle", 120, 60, "idle reports")
 SIGNUPS = Rule("signups", 5, 3600, "sign-ups")
 CONVERSATION_CREATION = Rule("conversations", 20, 3600, "new conversations")
-# Looking usernames up tells whether they exist: counted per name, so that the app cannot
-# be used to list its users quickly.
-MEMBER_SEARCH = Rule("member-search", 60, 60, "username look-ups")
+# A search tells who has an account: counted, so that the app cannot be used to list its
+# users quickly.
 PEOPLE_SEARCH = Rule("people-search", 30, 60, "searches")
 # Each addition refreshes presence and lists in every member's tabs, and adding people
 # again and again is harassment. Leaving is not limited: whoever is added must be free

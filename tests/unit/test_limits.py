@@ -142,7 +142,7 @@ def test_the_advertised_rules():
             limits.STATUS_CHANGES,
             limits.SIGNUPS,
             limits.CONVERSATION_CREATION,
-            limits.MEMBER_SEARCH,
+            limits.PEOPLE_SEARCH,
         )
     }
     assert per == {
@@ -150,7 +150,7 @@ def test_the_advertised_rules():
         "status": (30, 60),
         "signups": (5, 3600),
         "conversations": (20, 3600),
-        "member-search": (60, 60),
+        "people-search": (30, 60),
     }
     names = [r.name for r in vars(limits).values() if isinstance(r, Rule)]
     assert len(names) == len(set(names)), "rule names are part of the keys: they must differ"
