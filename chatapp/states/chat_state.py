@@ -27,6 +27,7 @@ from chatapp.services.errors import ChatError
 from chatapp.services.inbox import ConversationRow, Inbox
 from chatapp.services.messages import MessageView
 from chatapp.states.app_state import AppState
+from chatapp.states.message_edits import MessageEdits
 from chatapp.states.session import signed_in
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ def composer_call(function: str, *args: Any) -> rx.event.EventSpec:
     return rx.call_script(f"window.chatappComposer?.{function}({', '.join(json.dumps(a) for a in args)})")
 
 
-class ChatState(AppState):
+class ChatState(MessageEdits, AppState):
     """What the chat pages of a tab show."""
 
     # Keyed dicts (see module docstring): rows by conversation id, member ids of each
@@ -67,11 +68,6 @@ class ChatState(AppState):
     # A problem to show in the open conversation ("" when none).
     error: str = ""
     not_found: bool = False
-    # The message being edited (0: none) and its text when editing began.
-    edit_id: int = 0
-    edit_body: str = ""
-    # The message the user asked to delete, waiting for their confirmation (0: none).
-    delete_id: int = 0
 
     # Loading ----------------------------------------------------------------------------
 
@@ -190,73 +186,6 @@ class ChatState(AppState):
         """The user acted after an error: it goes."""
         self.error = ""
 
-    # Editing and deleting ---------------------------------------------------------------
-
-    def _own_entry(self, message_id: Any) -> dict[str, Any] | None:
-        """A loaded message of this user that can still change."""
-        entry = self.message_map.get(str(message_id)) if isinstance(message_id, int) else None
-        if entry is None or entry["author_id"] != self.user_id or entry["deleted"] or entry["kind"] != "text":
-            return None
-        return entry
-
-    @rx.event
-    def start_edit(self, message_id: int) -> None:
-        """Open the editor on one of the user's own loaded messages."""
-        if (entry := self._own_entry(message_id)) is not None:
-            self.edit_id, self.edit_body = message_id, entry["body"]
-
-    @rx.event
-    def cancel_edit(self) -> None:
-        self.edit_id = 0
-
-    @rx.event
-    def ask_delete(self, message_id: int) -> None:
-        """Ask to confirm deleting one of the user's own loaded messages."""
-        if self._own_entry(message_id) is not None:
-            self.delete_id = message_id
-
-    @rx.event
-    def cancel_delete(self) -> None:
-        self.delete_id = 0
-
-    @rx.event
-    @signed_in
-    async def save_edit(self, form_data: dict):
-        """Save the editor's text."""
-        body = form_data.get("body") if isinstance(form_data, dict) else None
-        await self._change_message(self.edit_id, body=body if isinstance(body, str) else "")
-
-    @rx.event
-    @signed_in
-    async def delete_message(self):
-        """Delete the message the dialog asked about (the user confirmed)."""
-        message_id, self.delete_id = self.delete_id, 0
-        if message_id:
-            await self._change_message(message_id, body=None)
-
-    async def _change_message(self, message_id: int, *, body: str | None) -> None:
-        cid = self.current_id
-        try:
-            await limits.take(limits.MESSAGES, self._limit_key())
-            with rx.session() as session:
-                if body is None:
-                    view = msgs.delete(session, user_id=self.user_id, message_id=message_id)
-                else:
-                    view = msgs.edit(session, user_id=self.user_id, message_id=message_id, body=body)
-                rows = inbox.rows_for_members(session, view.conversation_id)
-                member_ids = conv.member_ids(session, view.conversation_id)
-        except ChatError as exc:
-            self.error = str(exc)
-            return
-        self.error = ""
-        self.edit_id = 0
-        if view.conversation_id == cid:
-            self._message_changed(view, rows)
-        push = runtime.push()
-        push.soon(
-            push.to_users(member_ids, message_changed(view, rows), skip=self.router.session.client_token)
-        )
-
     # Receiving (pushed into this tab; private: no browser can call them) -----------------
 
     def _row_for_me(self, rows: dict[int, ConversationRow]) -> dict[str, Any]:
@@ -374,11 +303,6 @@ def message_posted(view: MessageView, rows: dict[int, ConversationRow], readers:
         return {ChatState.get_full_name(): out}
 
     return TabChange(ChatState, apply=apply, in_place=in_place, delta=delta)
-
-
-def message_changed(view: MessageView, rows: dict[int, ConversationRow]) -> TabChange:
-    """An edited or deleted message for the tabs of its conversation's members."""
-    return TabChange(ChatState, apply=lambda state: state._message_changed(view, rows))
 
 
 def read_up_to(conversation_id: int, seq: int) -> TabChange:
