@@ -5,14 +5,21 @@ graph in memory (from a JSON file the benchmark writes), knows which sockets eac
 has open, applies the same rules (online while a tab is connected, away when the user
 chose it, offline a grace period after the last tab closed) and sends the same presence
 JSON (`PresenceData.to_wire()`) to the same receivers: the user's contacts and the user
-themself. One encoded packet per change, sent to every receiving socket. It is served
+themself. One encoded packet per change, sent to every receiving socket. For messages it
+stores nothing and forwards the JSON the app sends (the message's entry and the
+conversation's list row) to every socket of every member: the entry and the row to the
+sockets that show the conversation, the row alone to the others. It is served
 by Granian, like the app in production mode, with the same ping settings, so the
 difference between the two is what the app and Reflex add.
 
 Protocol (namespace and path `/_event`, as Reflex's):
-- client → `load` {"token": login token}: registers the socket; answered by `snapshot`
-  {user id: entry} for the user and their contacts.
+- client → `load` {"token": login token, "open": conversation id shown (0: none)}:
+  registers the socket; answered by `snapshot` {user id: entry} for the user and their
+  contacts.
 - client → `status` {"choice": "away" | "auto"}.
+- client → `message` {"conversation_id": id, "entry": message entry, "row": list row}:
+  from a member, forwarded as it is to the member sockets showing the conversation, and
+  as {"conversation_id", "row"} to the other member sockets (`message` too).
 - server → `presence` entry: one change.
 
 Run it with `python -m bench.floor_server --graph graph.json --port 8123`, or from
@@ -50,7 +57,8 @@ class FloorPresence:
     Args:
         sio: The socket.io server to send with.
         graph: {"users": {id: [username, display name]}, "contacts": {id: [ids]},
-            "tokens": {login token: user id}} (ids as strings, as JSON has them).
+            "tokens": {login token: user id}, "conversations": {id: [member ids]}} (ids
+            as strings, as JSON has them; "conversations" only those messaged, if any).
         grace: Seconds between the last socket of a user closing and offline.
     """
 
@@ -60,7 +68,9 @@ class FloorPresence:
         self.names = {int(uid): tuple(names) for uid, names in graph["users"].items()}
         self.contacts = {int(uid): [int(c) for c in ids] for uid, ids in graph["contacts"].items()}
         self.tokens = {token: int(uid) for token, uid in graph["tokens"].items()}
+        self.members = {int(c): {int(m) for m in ids} for c, ids in graph.get("conversations", {}).items()}
         self.sids: dict[int, set[str]] = {}
+        self.open: dict[str, int] = {}  # sid → the conversation it shows
         self.user_of: dict[str, int] = {}
         self.away: set[int] = set()
         self.published: dict[int, dict] = {}
@@ -109,6 +119,7 @@ class FloorPresence:
         if uid is None:
             return
         self.user_of[sid] = uid
+        self.open[sid] = int((data or {}).get("open") or 0)
         self.sids.setdefault(uid, set()).add(sid)
         task = self.pending.pop(uid, None)
         if task is not None:
@@ -128,7 +139,25 @@ class FloorPresence:
             self.away.discard(uid)
         await self.publish(uid)
 
+    async def message(self, sid: str, data: dict) -> None:
+        """Forward a member's message to every socket of every member (stores nothing)."""
+        uid = self.user_of.get(sid)
+        cid = (data or {}).get("conversation_id")
+        members = self.members.get(cid if isinstance(cid, int) else -1, ())
+        if uid not in members:
+            return
+        showing, listing = [], []
+        for member in members:
+            for other in self.sids.get(member, ()):
+                (showing if self.open.get(other) == cid else listing).append(other)
+        if showing:
+            await self.sio.emit("message", data, to=showing, namespace=NAMESPACE)
+        if listing:
+            row = {"conversation_id": cid, "row": data.get("row")}
+            await self.sio.emit("message", row, to=listing, namespace=NAMESPACE)
+
     async def disconnect(self, sid: str, reason: object = None) -> None:
+        self.open.pop(sid, None)
         uid = self.user_of.pop(sid, None)
         if uid is None:
             return
@@ -161,6 +190,7 @@ def create_app(graph_path: str | None = None, grace: float | None = None):
     presence = FloorPresence(sio, graph, grace)
     sio.on("load", presence.load, namespace=NAMESPACE)
     sio.on("status", presence.set_status, namespace=NAMESPACE)
+    sio.on("message", presence.message, namespace=NAMESPACE)
     sio.on("disconnect", presence.disconnect, namespace=NAMESPACE)
 
     async def ping(scope, receive, send):

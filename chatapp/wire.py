@@ -18,6 +18,7 @@ AUTH_FORM_STATE = f"{SESSION_STATE}.chatapp___states___auth____auth_form_state"
 CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
 ACCOUNT_STATE = f"{APP_STATE}.chatapp___states___account____account_state"
 PEOPLE_STATE = f"{APP_STATE}.chatapp___states___people____people_state"
+GROUPS_STATE = f"{CHAT_STATE}.chatapp___states___groups____groups_state"
 
 # Events a page sends (state name + "." + handler).
 HYDRATE = f"{ROOT_STATE}.hydrate_and_load"

@@ -47,6 +47,13 @@ def direct(user_id: int, other_username: str) -> int:
         return cid
 
 
+def direct_pair(a_prefix: str, b_prefix: str) -> tuple[int, int, int]:
+    """Two new users and their direct conversation: (a's id, b's id, conversation id)."""
+    a_id, _ = create_user(a_prefix)
+    b_id, b_name = create_user(b_prefix)
+    return a_id, b_id, direct(a_id, b_name)
+
+
 def group(user_id: int, title: str, usernames: list[str]) -> int:
     """A new group."""
     with rx.session() as session:

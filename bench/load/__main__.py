@@ -1,8 +1,8 @@
-"""`python -m bench.load`: the presence benchmark, app and floor, and its results page.
+"""`python -m bench.load`: the presence and messages benchmark, app and floor, and its page.
 
 Starts the app (`reflex run --env prod`, fresh SQLite database) and the floor for each
-size in turn, drives presence changes through simulated tabs in separate client
-processes, checks every result, and writes docs/benchmarks.md and its plot.
+size in turn, drives presence changes, then messages, through simulated tabs in separate
+client processes, checks every result, and writes docs/benchmarks.md and its plot.
 """
 
 from __future__ import annotations
@@ -91,6 +91,22 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument(
         "--no-truth", dest="truth_check", action="store_false", help="skip the fresh-snapshot check"
     )
+    chat = p.add_argument_group("messages phase (after the presence phases)")
+    chat.add_argument("--messages", type=int, default=d.messages, help="messages sent at each size")
+    chat.add_argument(
+        "--no-messages", dest="messages", action="store_const", const=0, help="skip the messages phase"
+    )
+    chat.add_argument("--message-rate", type=float, default=d.message_rate, help="messages per second")
+    chat.add_argument("--message-bytes", type=int, default=d.message_bytes, help="length of a message's body")
+    chat.add_argument(
+        "--message-convs", type=int, default=d.message_convs, help="conversations messaged (half groups)"
+    )
+    chat.add_argument(
+        "--history", type=int, default=d.history, help="messages of history in each conversation messaged"
+    )
+    chat.add_argument(
+        "--list-size", type=int, default=d.list_size, help="conversations in the list of each member"
+    )
     run = p.add_argument_group("running")
     run.add_argument("--targets", default="app,floor", help="servers to run against: app, floor or both")
     run.add_argument("--client-procs", type=int, default=d.client_procs, help="client processes")
@@ -140,6 +156,12 @@ def main(argv: list[str] | None = None) -> int:
         app_dir=args.app_dir,
         app_label=args.app_label,
         truth_check=args.truth_check,
+        messages=args.messages,
+        message_rate=args.message_rate,
+        message_bytes=args.message_bytes,
+        message_convs=args.message_convs,
+        history=args.history,
+        list_size=args.list_size,
     )
     started = common.now()
     command = common.command_line("bench.load", argv)

@@ -44,6 +44,15 @@ class LoadConfig:
         app_label: What the results page calls the app under test (default: the checkout's
             commit).
         truth_check: Compare every tab's map with a fresh tab's snapshot at the end.
+        messages: Messages sent in the messages phase, after the presence phases (0: no
+            messages phase, and nothing of it seeded).
+        message_rate: Messages per second in the messages phase (one at a time, paced).
+        message_bytes: Length of each message's body (ASCII, so also its bytes).
+        message_convs: Conversations the messages go to (half direct, half groups), among
+            the graph's, with no member in two of them.
+        history: Messages of history seeded in each of those conversations.
+        list_size: Conversations in the list of each of their members (one-member groups
+            are seeded to make up the number: no new contacts, so presence is unchanged).
     """
 
     sessions: int = 1000
@@ -69,6 +78,12 @@ class LoadConfig:
     app_dir: str | None = None
     app_label: str | None = None
     truth_check: bool = True
+    messages: int = 100
+    message_rate: float = 4.0
+    message_bytes: int = 160
+    message_convs: int = 8
+    history: int = 200
+    list_size: int = 1000
 
     @property
     def users(self) -> int:

@@ -3,7 +3,8 @@
 Phases: open every tab; sit idle (CPU and memory per connected tab); the main phase
 (random users change at the configured rate); the wide phase (the hub changes, every
 tab receives it); the check of every map against the planned statuses; the reconnect
-storm; the check of every map against a fresh tab's snapshot.
+storm; the check of every map against a fresh tab's snapshot; the messages phase
+(`message_phase`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import contextlib
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,13 +21,16 @@ import psutil
 
 from bench.app_server import ROOT, AppServer
 from bench.floor_server import FloorServer
-from bench.load import analysis, seed
+from bench.load import analysis, message_phase, seed
 from bench.load import graph as graph_mod
+from bench.load import message_plan as message_plan_mod
 from bench.load import plan as plan_mod
 from bench.load.analysis import PhaseStats
 from bench.load.config import LoadConfig
+from bench.load.message_analysis import MessageStats
 from bench.load.pool import ClientPool
 from bench.load.profiling import profiled
+from bench.load.server_stats import ServerSampler, logged_errors
 
 
 @dataclass
@@ -54,6 +58,7 @@ class RunResult:
         server_errors: Errors the server logged (tracebacks, ERROR lines), at most 20.
         server: CPU and memory figures of the server process tree.
         load_average: The machine's 1-minute load average before and after the run.
+        messages: The messages phase (None: not run).
     """
 
     target: str
@@ -76,6 +81,7 @@ class RunResult:
     server_errors: list = field(default_factory=list)
     server: dict[str, float] = field(default_factory=dict)
     load_average: tuple[float, float] = (0.0, 0.0)
+    messages: MessageStats | None = None
 
     @property
     def correct(self) -> bool:
@@ -91,47 +97,18 @@ class RunResult:
             and not self.storm_errors
             and not self.storm_wrong
             and not self.server_errors
+            and (self.messages is None or self.messages.complete)
         )
 
 
-class ServerSampler:
-    """CPU time and resident memory of a server's processes, read with psutil."""
-
-    def __init__(self, processes: Callable[[], list[psutil.Process]], worker_pid: int) -> None:
-        self._processes = processes
-        self.worker = psutil.Process(worker_pid)
-
-    def cpu(self) -> float:
-        """CPU seconds (user + system) used so far by every process of the server."""
-        total = 0.0
-        for proc in self._processes():
-            with contextlib.suppress(psutil.Error):
-                times = proc.cpu_times()
-                total += times.user + times.system
-        return total
-
-    def rss(self) -> tuple[int, int]:
-        """Resident bytes of the worker, and of the whole tree."""
-        tree = 0
-        for proc in self._processes():
-            with contextlib.suppress(psutil.Error):
-                tree += proc.memory_info().rss
-        return self.worker.memory_info().rss, tree
-
-
-_ERROR_MARKS = ("Traceback (most recent call last)", " ERROR ", "ERROR:", "exception was never retrieved")
-
-
-def _logged_errors(path: Path | None, keep: int = 20) -> list[str]:
-    """The lines of a server's log that report an error (the first `keep`)."""
-    if path is None or not Path(path).exists():
-        return []
-    lines = Path(path).read_text(errors="replace").splitlines()
-    return [line for line in lines if any(mark in line for mark in _ERROR_MARKS)][:keep]
-
-
 @contextlib.contextmanager
-def _server(target: str, graph: graph_mod.ContactGraph, config: LoadConfig, workdir: Path) -> Iterator:
+def _server(
+    target: str,
+    graph: graph_mod.ContactGraph,
+    config: LoadConfig,
+    workdir: Path,
+    conversations: dict[int, list[int]],
+) -> Iterator:
     if target == "app":
         env = {
             "CHATAPP_PRESENCE_GRACE": str(config.grace),
@@ -147,7 +124,7 @@ def _server(target: str, graph: graph_mod.ContactGraph, config: LoadConfig, work
         ) as server:
             yield server
     else:
-        path = seed.write_floor_graph(workdir / "graph.json", graph)
+        path = seed.write_floor_graph(workdir / "graph.json", graph, conversations)
         with FloorServer(path, grace=config.grace) as server:
             yield server
 
@@ -158,6 +135,7 @@ def run(
     *,
     profile_dir: Path | None = None,
     profile_format: str = "flamegraph",
+    templates: dict | None = None,
     log=print,
 ) -> RunResult:
     """Run every phase against one server.
@@ -168,15 +146,18 @@ def run(
         profile_dir: Where to write py-spy profiles of the server's worker, one per phase
             (main, wide, storm); None for none.
         profile_format: py-spy's output format (flamegraph, raw or speedscope).
+        templates: The app's message JSON, for the floor's messages phase to forward
+            (`MessageStats.samples` of the app's run at the same size).
         log: Where progress goes.
     """
     graph = graph_mod.build(config)
     plan = plan_mod.make(graph, config)
+    messages = message_plan_mod.make(graph, config)
     result = RunResult(target=target, sessions=len(graph.tabs), users=len(graph.users), client_procs=0)
     result.load_average = (os.getloadavg()[0], 0.0)
     with (
         tempfile.TemporaryDirectory(prefix="chatapp-load-") as tmp,
-        _server(target, graph, config, Path(tmp)) as server,
+        _server(target, graph, config, Path(tmp), messages.conversations) as server,
     ):
         sampler = ServerSampler(server.processes, server.worker_pid)
         rss_before, _ = sampler.rss()
@@ -247,7 +228,21 @@ def run(
                 truths = pool.all("truth", concurrency=10)
                 result.truth_checked = sum(t["checked"] for t in truths)
                 result.truth_mismatches = [m for t in truths for m in t["mismatches"]]
-        result.server_errors = _logged_errors(getattr(server, "log_path", None))
+
+            if config.messages:
+                count, rate = len(messages.messages), config.message_rate
+                log(f"  {target}: messages phase, {count} messages at {rate:g}/s")
+                result.messages = message_phase.run(
+                    target,
+                    pool,
+                    graph,
+                    messages,
+                    config,
+                    cpu=sampler.cpu,
+                    db_url=server.db_url if target == "app" else None,
+                    templates=templates,
+                )
+        result.server_errors = logged_errors(getattr(server, "log_path", None))
 
         deliveries = max(1, result.main.deliveries)
         result.server.update(

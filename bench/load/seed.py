@@ -83,14 +83,18 @@ def _insert(conn: sa.Connection, table: sa.Table, rows: list[dict]) -> None:
         conn.execute(sa.insert(table), rows[start : start + _CHUNK])
 
 
-def write_floor_graph(path: Path, graph: ContactGraph) -> Path:
-    """The JSON the floor keeps in memory (see `bench.floor_server.FloorPresence`)."""
+def write_floor_graph(
+    path: Path, graph: ContactGraph, conversations: dict[int, list[int]] | None = None
+) -> Path:
+    """The JSON the floor keeps in memory (see `bench.floor_server.FloorPresence`), with
+    the members of the `conversations` the messages phase messages."""
     path.write_text(
         json.dumps(
             {
                 "users": {str(uid): list(names) for uid, names in graph.names.items()},
                 "contacts": {str(uid): sorted(ids) for uid, ids in graph.contacts.items() if ids},
                 "tokens": {token: uid for uid, token in graph.login_tokens.items()},
+                "conversations": {str(cid): ids for cid, ids in (conversations or {}).items()},
             }
         )
     )

@@ -56,6 +56,7 @@ def run_suite(
     """
     suite = Suite()
     for size in sizes:
+        templates = None  # the app's message JSON, which the floor forwards in its turn
         for target in targets:
             wait_for_quiet(max_load, timeout=900, log=log)
             log(f"{target}, {size} tabs")
@@ -64,8 +65,11 @@ def run_suite(
                 config.with_sessions(size),
                 profile_dir=profile_dir,
                 profile_format=profile_format,
+                templates=templates,
                 log=log,
             )
+            if result.messages is not None and result.messages.samples.get("entry"):
+                templates = result.messages.samples
             suite.results[(target, size)] = result
             log(f"  {target}, {size} tabs: {'correct' if result.correct else 'NOT CORRECT'}")
     if receivers_repetitions > 0:

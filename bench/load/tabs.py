@@ -3,7 +3,8 @@
 `Tab` wraps a client (`ReflexClient` for the app, `FloorClient` for the floor) and
 records, for every presence entry received outside a page load, when it arrived and
 the size of the message that carried it; it notes any entry of a user it must never
-hear about, and tracks whether its map holds what it is expected to hold.
+hear about, and tracks whether its map holds what it is expected to hold. For the
+messages phase it also logs the chat entries it receives (`message_tabs.ChatLog`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from collections.abc import Callable
 
 import socketio
 
+from bench.load.message_tabs import ChatLog
 from bench.reflex_client import PRESENCE_PREFIX, ReflexClient
+from chatapp import routes
 
 NAMESPACE = "/_event"
 # A page load under a storm of a thousand can take long; that is measured, not failed.
@@ -32,9 +35,17 @@ class FloorClient:
         url: The floor's address.
         auth_token: The user's login token.
         on_entries: Called with (receive time, {user id: entry}, message bytes, is snapshot).
+        on_message: Called with (receive time, the forwarded message JSON, message bytes)
+            for each chat message the floor forwards.
     """
 
-    def __init__(self, url: str, auth_token: str, on_entries: Callable[[float, dict, int, bool], None]):
+    def __init__(
+        self,
+        url: str,
+        auth_token: str,
+        on_entries: Callable[[float, dict, int, bool], None],
+        on_message: Callable[[float, dict, int], None] | None = None,
+    ):
         self.url = url
         self.auth_token = auth_token
         self.token = str(uuid.uuid4())
@@ -42,6 +53,8 @@ class FloorClient:
         self.bytes_received = 0
         self._last_size = 0
         self._on_entries = on_entries
+        self._on_message = on_message
+        self._open = 0  # the conversation the tab shows (0: none)
         self._loaded = asyncio.Event()
         self.sio = self._new_socket()
 
@@ -58,6 +71,7 @@ class FloorClient:
         sio = Counting(reconnection=False)
         sio.on("presence", self._on_presence, namespace=NAMESPACE)
         sio.on("snapshot", self._on_snapshot, namespace=NAMESPACE)
+        sio.on("message", self._on_chat, namespace=NAMESPACE)
         return sio
 
     async def connect(self) -> None:
@@ -69,14 +83,21 @@ class FloorClient:
             wait_timeout=10,
         )
 
-    async def load(self, path: str = "/", *, wait: bool = True, timeout: float = 10.0) -> None:
+    async def load(
+        self, path: str = "/", query: dict | None = None, *, wait: bool = True, timeout: float = 10.0
+    ) -> None:
         self._loaded.clear()
-        await self.sio.emit("load", {"token": self.auth_token}, namespace=NAMESPACE)
+        self._open = routes.conversation_id_of(path)
+        data = {"token": self.auth_token, "open": self._open}
+        await self.sio.emit("load", data, namespace=NAMESPACE)
         if wait:
             await asyncio.wait_for(self._loaded.wait(), timeout)
 
     async def set_status(self, choice: str) -> None:
         await self.sio.emit("status", {"choice": choice}, namespace=NAMESPACE)
+
+    async def send_message(self, payload: dict) -> None:
+        await self.sio.emit("message", payload, namespace=NAMESPACE)
 
     async def disconnect(self) -> None:
         await self.sio.disconnect()
@@ -95,6 +116,10 @@ class FloorClient:
         now = time.perf_counter()
         self.presence[str(entry["user_id"])] = entry
         self._on_entries(now, {str(entry["user_id"]): entry}, self._last_size, False)
+
+    async def _on_chat(self, data: dict) -> None:
+        if self._on_message is not None:
+            self._on_message(time.perf_counter(), data, self._last_size)
 
     async def _on_snapshot(self, snapshot: dict) -> None:
         now = time.perf_counter()
@@ -130,6 +155,7 @@ class Tab:
         self.wrong: set[str] = set()
         self.ready = True  # connected and loaded since the expectation was set
         self.correct_since: float | None = None
+        self.chat = ChatLog()  # the messages phase's records
         self.client = self._new_client()
 
     def _new_client(self) -> ReflexClient | FloorClient:
@@ -137,7 +163,7 @@ class Tab:
             return ReflexClient(
                 self._url, self._login, on_update=self._on_reflex_update, record=False, auto_reconnect=True
             )
-        return FloorClient(self._url, self._login, self._on_entries)
+        return FloorClient(self._url, self._login, self._on_entries, self.chat.on_floor)
 
     @property
     def presence(self) -> dict[str, dict]:
@@ -187,6 +213,7 @@ class Tab:
     # Receiving -------------------------------------------------------------------------
 
     def _on_reflex_update(self, now: float, update: dict, size: int) -> None:
+        self.chat.on_update(now, update, size, self.loading)
         entries = {
             key[len(PRESENCE_PREFIX) :]: value
             for delta in (update.get("delta") or {}).values()

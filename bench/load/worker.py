@@ -16,11 +16,13 @@ import time
 import traceback
 from multiprocessing.connection import Connection
 
+from bench.load.message_tabs import ChatCommands
 from bench.load.tabs import Tab
 
 
-class Worker:
-    """The tabs of some users, and the commands that drive them.
+class Worker(ChatCommands):
+    """The tabs of some users, and the commands that drive them (the messages phase's in
+    `ChatCommands`).
 
     Args:
         spec: {"kind": "app" | "floor", "url": server address,

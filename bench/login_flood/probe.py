@@ -76,8 +76,7 @@ class _Tab:
 
     def _on_update(self, now: float, update: dict, _size: int) -> None:
         delta = update.get("delta") or {}
-        # The tab's whole message list travels with each new message: only the first
-        # sighting of a number counts.
+        # A message may travel again (a page load): only the first sighting counts.
         for number in self.pattern.findall(json.dumps(delta)):
             self.seen.setdefault(int(number), now)
         for name, substate in delta.items():
@@ -131,7 +130,10 @@ class Probe:
             sent[number] = (time.perf_counter(), sender)
             await self.tabs[sender].client.emit(
                 wire.SEND_MESSAGE,
-                {"form_data": {"body": f"probe-{self.nonce}-{number} from {'AB'[sender]}"}},
+                {
+                    "body": f"probe-{self.nonce}-{number} from {'AB'[sender]}",
+                    "key": f"probe-{self.nonce}-{number}",
+                },
                 self.path,
                 {"cid": str(self.cid)},
             )

@@ -21,7 +21,7 @@ import psutil
 
 from bench.app_server import AppServer
 from bench.load.profiling import profiled
-from bench.load.run import ServerSampler
+from bench.load.server_stats import ServerSampler
 from bench.login_flood import attacker
 from bench.login_flood.attacker import AttackPlan, AttackResult
 from bench.login_flood.probe import LoginAttempt, Logins, LoginUser, Probe, ProbeResult

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.app_server import AppServer
-from bench.load.run import _logged_errors
+from bench.load.server_stats import logged_errors
 from bench.socket_memory import seed
 from bench.socket_memory.clients import ClientPool
 from bench.socket_memory.probe import Sample, ServerProbe, take
@@ -191,7 +191,7 @@ def run_condition(
                     # keeps free that the system could have back.
                     result.samples.append(take(probe, pid, "then gc.collect()", "collected", kind="collect"))
                     result.samples.append(take(probe, pid, "then malloc_trim(0)", "trimmed", kind="trim"))
-            result.server_errors = _logged_errors(server.log_path)
+            result.server_errors = logged_errors(server.log_path)
     result.load_average = (result.load_average[0], os.getloadavg()[0])
     return result
 

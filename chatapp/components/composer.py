@@ -10,7 +10,9 @@ reload resends it. A refusal puts the text back in the box. Drafts are kept per
 conversation for the tab's life (sessionStorage), and the box is focused on open.
 
 The server answers through `window.chatappComposer` (`sent(key)`, `restore(cid, text,
-key)`; see `states.chat_state.composer_call`).
+key)`; see `states.chat_state.composer_call`); the list's rows call `leave(cid)` when
+another conversation is clicked: until it has loaded, the box takes no typing (it would
+belong to neither conversation).
 """
 
 from __future__ import annotations
@@ -54,7 +56,11 @@ function useChatappComposer(send, clearError, conversationId, hasError) {
   errorRef.current = hasError;
   useEffect(() => {
     const box = document.getElementById("composer");
-    if (!box || !conversationId) return;
+    if (!box) return;
+    // Until the conversation has loaded the box takes no typing: what was typed would
+    // belong to no conversation (or to the one being left) and be lost.
+    box.readOnly = !conversationId;
+    if (!conversationId) return;
     const draftKey = "chatapp.draft." + conversationId;
     const keep = () => {
       if (box.value) sessionStorage.setItem(draftKey, box.value);
@@ -65,6 +71,7 @@ function useChatappComposer(send, clearError, conversationId, hasError) {
     box.focus({ preventScroll: true });
     const submit = () => {
       const body = box.value;
+      box.focus({ preventScroll: true }); // after a click on Send too: typing goes on here
       if (!body.trim()) return;
       const key = chatappNewKey();
       chatappOutbox.add(key, conversationId, body);
@@ -93,6 +100,12 @@ function useChatappComposer(send, clearError, conversationId, hasError) {
     box.addEventListener("input", onInput);
     window.chatappComposer = {
       submit,
+      leave(target) {
+        // Another conversation is opening: keep this draft, take no typing until it has.
+        if (String(target) === String(conversationId)) return;
+        keep();
+        box.readOnly = true;
+      },
       sent(key) { chatappOutbox.take(key); },
       restore(cid, body, key) {
         chatappOutbox.take(key);

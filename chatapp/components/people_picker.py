@@ -4,10 +4,10 @@ the people picked so far (`PeopleState`).
 Two uses:
 - `people_picker(on_choose=ChatState.some_handler)`: choosing a result calls the handler
   with the person's user id ("start a direct chat"). The handler must look the id up
-  with `(await self.get_state(PeopleState)).result(user_id)` before acting on it.
+  with `(await self.get_state(PeopleState))._result(user_id)` before acting on it.
 - `people_picker()`: choosing a result picks the person: they show as a chip above the
   box, with a button to remove them ("new group", "add members"); the state reads
-  them with `PeopleState.picked_ids()`.
+  them with `PeopleState._picked_ids()`.
 
 Reset the state when the dialog holding the picker opens or closes
 (`PeopleState.reset_people`): the box itself empties by itself, as a closed dialog's

@@ -127,6 +127,7 @@ def _row(c: rx.Var[Row]) -> rx.Component:
             align="center",
         ),
         href="/c/" + c.id.to_string(),
+        on_click=rx.call_script("window.chatappComposer?.leave(" + c.id.to_string() + ")"),
         underline="none",
         color="inherit",
         width="100%",

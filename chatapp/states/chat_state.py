@@ -137,8 +137,8 @@ class ChatState(MessageEdits, AppState):
     @signed_in
     async def load_older(self, before_id: int) -> None:
         """The page of messages before `before_id` (scrolling up)."""
-        if not isinstance(before_id, int) or isinstance(before_id, bool) or not self.current_id:
-            return
+        if type(before_id) is not int or not 0 < before_id < 2**63 or not self.current_id:
+            return  # not a message id (a database integer): nothing to load
         try:
             await limits.take(limits.MESSAGES, self._limit_key())
             with rx.session() as session:
@@ -198,20 +198,25 @@ class ChatState(MessageEdits, AppState):
         self.conversation_rows[key] = self._row_for_me(rows)
         if view.conversation_id == self.current_id:
             self.message_map[str(view.id)] = view.to_wire()
-            if view.seq > self.read_seq.get(key, 0):
-                self.read_seq[key] = view.seq
+        # Shown, or written by this user (in another tab): read.
+        if (
+            view.conversation_id == self.current_id or view.author_id == self.user_id
+        ) and view.seq > self.read_seq.get(key, 0):
+            self.read_seq[key] = view.seq
 
     def _message_arrived_in_place(self, view: MessageView, rows: dict[int, ConversationRow]) -> Any:
         """The same outside Reflex's tracking; the variant of delta this tab needs."""
         key = str(view.conversation_id)
         viewer = self.user_id if self.user_id in rows else 0
         ROWS.set_in_place(self, key, rows[viewer].to_wire())
-        if view.conversation_id != self.current_id:
-            return ("list", viewer)
-        MESSAGES.set_in_place(self, str(view.id), view.to_wire())
-        if view.seq > (READ.get(self, key) or 0):
+        where = "open" if view.conversation_id == self.current_id else "list"
+        if where == "open":
+            MESSAGES.set_in_place(self, str(view.id), view.to_wire())
+        # Shown, or written by this user (in another tab): read.
+        read = where == "open" or view.author_id == self.user_id
+        if read and view.seq > (READ.get(self, key) or 0):
             READ.set_in_place(self, key, view.seq)
-        return ("open", viewer)
+        return (where, viewer, read)
 
     def _message_changed(self, view: MessageView, rows: dict[int, ConversationRow]) -> None:
         """A message was edited or deleted."""
@@ -295,11 +300,13 @@ def message_posted(view: MessageView, rows: dict[int, ConversationRow], readers:
             readers.add(state.user_id)
         return variant
 
-    def delta(variant: tuple[str, int]) -> dict[str, dict[str, Any]]:
-        where, viewer = variant
+    def delta(variant: tuple[str, int, bool]) -> dict[str, dict[str, Any]]:
+        where, viewer, read = variant
         out = ROWS.entries({key: rows[viewer].to_wire()})
         if where == "open":
-            out |= MESSAGES.entries({str(view.id): entry}) | READ.entries({key: view.seq})
+            out |= MESSAGES.entries({str(view.id): entry})
+        if read:
+            out |= READ.entries({key: view.seq})
         return {ChatState.get_full_name(): out}
 
     return TabChange(ChatState, apply=apply, in_place=in_place, delta=delta)

@@ -45,7 +45,7 @@ class GroupsState(ChatState):
     async def start_direct_with(self, user_id: int):
         """Open (or create) the direct conversation with a person the search found (only
         one of the results this tab was shown: a raw id from the browser names no one)."""
-        if (await self.get_state(PeopleState)).result(user_id) is None:
+        if (await self.get_state(PeopleState))._result(user_id) is None:
             return None
         try:
             await limits.take(limits.CONVERSATION_CREATION, self._limit_key())
@@ -68,14 +68,14 @@ class GroupsState(ChatState):
             await limits.take(limits.CONVERSATION_CREATION, self._limit_key())
             with rx.session() as session:
                 cid = conv.create_group(
-                    session, user_id=self.user_id, title=title, member_ids=people.picked_ids()
+                    session, user_id=self.user_id, title=title, member_ids=people._picked_ids()
                 )
                 member_ids = conv.member_ids(session, cid)
         except ChatError as exc:
             self.dialog_error = str(exc)
             return None
         self.group_open = False
-        people.clear_people()
+        people._clear_people()
         await self._membership_changed(member_ids, None)
         return rx.redirect(routes.conversation(cid))
 
@@ -84,7 +84,7 @@ class GroupsState(ChatState):
     async def add_members(self):
         """Add the people picked to the open group."""
         people = await self.get_state(PeopleState)
-        picked = people.picked_ids()
+        picked = people._picked_ids()
         if not picked:
             self.error = "Pick at least one person to add."
             return
@@ -100,7 +100,7 @@ class GroupsState(ChatState):
             self.error = str(exc)
             return
         self.error = ""
-        people.clear_people()
+        people._clear_people()
         if added:
             await self._membership_changed(member_ids, line)
 

@@ -74,7 +74,7 @@ class PeopleState(AppState):
         self._show_results(found, searched=True)
 
     def _show_results(self, found: list[Person], *, searched: bool) -> None:
-        picked = set(self.picked_ids())
+        picked = set(self._picked_ids())
         self.people_results = [p for p in found if p.user_id not in picked]
         self.people_none_found = searched and not found
         self.people_error = ""
@@ -83,7 +83,7 @@ class PeopleState(AppState):
     @signed_in
     async def pick_person(self, user_id: int):
         """Add one of the results to the people picked (a result it was shown, nobody else)."""
-        person = self.result(user_id)
+        person = self._result(user_id)
         if person is None:
             return
         if len(self.people_picked) >= PICK_MAX:
@@ -104,9 +104,9 @@ class PeopleState(AppState):
     @signed_in
     async def reset_people(self):
         """Forget the results, the people picked and the error (a dialog opened or closed)."""
-        self.clear_people()
+        self._clear_people()
 
-    def clear_people(self) -> None:
+    def _clear_people(self) -> None:
         """Forget the results, the people picked and the error: `reset_people` for
         another state's handler (`(await self.get_state(PeopleState)).clear_people()`)."""
         self.people_results = []
@@ -114,22 +114,22 @@ class PeopleState(AppState):
         self.people_error = ""
         self.people_none_found = False
 
-    def result(self, user_id: object) -> Person | None:
+    def _result(self, user_id: object) -> Person | None:
         """The person with this id among the results shown, or None (also for an id
         that is not an int: whatever a client sent)."""
         if not isinstance(user_id, int) or isinstance(user_id, bool):
             return None
         return next((p for p in self.people_results if p.user_id == user_id), None)
 
-    def picked_ids(self) -> list[int]:
+    def _picked_ids(self) -> list[int]:
         """The user ids of the people picked, in the order picked."""
         return [p.user_id for p in self.people_picked]
 
-    def picked_usernames(self) -> list[str]:
+    def _picked_usernames(self) -> list[str]:
         """The usernames of the people picked, in the order picked."""
         return [p.username for p in self.people_picked]
 
     async def _on_signed_out(self) -> None:
         """A tab whose login ended forgets whom it found and picked too."""
         await super()._on_signed_out()
-        self.clear_people()
+        self._clear_people()

@@ -1,9 +1,10 @@
-"""Smoke test of the presence load benchmark: a quick run against the app and the floor
-completes, with complete and correct results.
+"""Smoke test of the presence and messages load benchmark: a quick run against the app and
+the floor completes, with complete and correct results.
 
 It runs `python -m bench.load` with 20 tabs, which starts the app in production mode (on
 its own database) and the bare socket.io floor, drives a few changes of every kind
-through simulated tabs in two client processes, and writes its page and plot into a
+through simulated tabs in two client processes, then sends a few messages (with some
+history and long conversation lists seeded), and writes its page and plot into a
 temporary directory. No timing is asserted: speed is what the benchmark reports
 (docs/benchmarks.md), never what a test checks.
 """
@@ -16,7 +17,7 @@ import sys
 
 import pytest
 
-from bench.load import graph, plan
+from bench.load import graph, message_plan, plan
 from bench.load.config import LoadConfig
 from tests.conftest import ROOT
 
@@ -25,7 +26,12 @@ QUICK = [
     *("--changes", "12", "--rate", "3", "--seed", "2", "--grace", "0.5"),
     *("--wide-changes", "2", "--wide-gap", "0.5", "--settle", "1.5", "--idle", "1"),
     *("--client-procs", "2", "--receivers-reps", "50", "--max-load", "0"),
+    *("--messages", "6", "--message-rate", "3", "--history", "20", "--list-size", "60"),
 ]
+# The messages phase of that run, as the benchmark plans it.
+QUICK_CONFIG = LoadConfig(
+    sessions=20, hub_contacts=50, seed=2, messages=6, message_rate=3, history=20, list_size=60
+)
 
 
 @pytest.mark.integration
@@ -47,7 +53,7 @@ def test_a_quick_run_against_the_app_and_the_floor_is_complete_and_correct(tmp_p
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=170,
+        timeout=240,
         check=False,
     )
     assert done.returncode == 0, f"the benchmark failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
@@ -76,12 +82,37 @@ def test_a_quick_run_against_the_app_and_the_floor_is_complete_and_correct(tmp_p
         assert run["correct"] is True, target
         # The same workload on both servers.
         assert main["deliveries"] == runs["app"]["main"]["deliveries"], target
+        _check_messages(target, run["messages"])
 
     assert results["receivers"]["conversations"] == 50
     assert results["receivers"]["receivers"] == 50
     text = page.read_text()
     assert "# Presence benchmark" in text and "## Targets" in text
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "## Messages" in text
+
+
+def _check_messages(target: str, messages: dict) -> None:
+    """Every member's tab got each message exactly once, nobody else anything, bytes recorded."""
+    phase = message_plan.make(graph.build(QUICK_CONFIG), QUICK_CONFIG)
+    receivers = sum(len(phase.member_tabs(m.conversation)) - 1 for m in phase.messages)
+    assert messages["messages"] == messages["sent"] == len(phase.messages) == 6, target
+    assert messages["missing"] == [] and messages["duplicates"] == [], target
+    assert messages["leaks"] == [] and messages["errors"] == [], target
+    assert messages["reloads"] == 0, target  # no socket dropped: nothing was sent twice for that
+    assert messages["deliveries"] == len(messages["latency_ms"]) == receivers > 0, target
+    assert len(messages["echo_ms"]) == 6, target  # each back at its sender's tab, once
+    assert messages["body_bytes"] == QUICK_CONFIG.message_bytes, target
+    # The size of what brought each message, at the tabs showing the conversation and at
+    # the tabs where it is a row of the list.
+    for kind in ("bytes_open", "bytes_list", "per_message_open", "per_message_list"):
+        assert messages[kind] and all(size > 0 for size in messages[kind]), (target, kind)
+    assert len(messages["bytes_open"]) + len(messages["bytes_list"]) == receivers, target
+    if target == "app":
+        # The list tabs loaded the long lists, the other tabs the history.
+        assert messages["held_rows"][0] >= QUICK_CONFIG.list_size, messages["held_rows"]
+        assert messages["held_messages"][0] >= QUICK_CONFIG.history, messages["held_messages"]
+        assert messages["entries_at_list_tabs"] == 0
 
 
 def test_the_workload_has_the_configured_tabs_users_and_contacts():
@@ -98,3 +129,27 @@ def test_the_workload_has_the_configured_tabs_users_and_contacts():
         watchers = world.watchers(change.user)
         assert all(world.tabs[tab][1] in watchers for tab in changes.receivers[change.id])
     assert graph.build(config).conversations == world.conversations  # the same seed, the same world
+
+
+def test_the_messages_phase_messages_members_of_disjoint_conversations_with_long_lists():
+    config = LoadConfig(sessions=1000, hub_contacts=1000)
+    world = graph.build(config)
+    phase = message_plan.make(world, config)
+    kinds = list(phase.kinds.values())
+    assert kinds.count("direct") == kinds.count("group") == config.message_convs // 2
+    members = [uid for ids in phase.conversations.values() for uid in ids]
+    assert len(members) == len(set(members))  # no user in two
+    for cid, ids in phase.conversations.items():
+        tabs = {tab for uid in ids for tab in world.tabs_of(uid)}
+        assert set(phase.member_tabs(cid)) == tabs
+        assert sum(phase.open_tabs.get(tab) == cid for tab in tabs) == len(ids)  # one each
+        for uid in ids:  # a list of list_size conversations
+            mine = sum(uid in m for _, m in world.conversations) + sum(u == uid for u in phase.solo.values())
+            assert mine >= config.list_size
+    # The one-member groups add no contact: the presence workload is unchanged.
+    assert all(phase.members(cid) == {uid} for cid, uid in phase.solo.items())
+    assert len(phase.messages) == config.messages
+    for message in phase.messages:
+        assert phase.open_tabs[message.sender_tab] == message.conversation
+        assert len(message.body) == config.message_bytes and 8 <= len(message.key) <= 64
+    assert len({m.key for m in phase.messages}) == config.messages

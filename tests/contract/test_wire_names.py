@@ -9,6 +9,8 @@ from chatapp.states.account import AccountState
 from chatapp.states.app_state import PRESENCE, AppState
 from chatapp.states.auth import AuthFormState
 from chatapp.states.chat_state import ChatState
+from chatapp.states.groups import GroupsState
+from chatapp.states.people import PeopleState
 from chatapp.states.session import SessionState
 
 
@@ -18,6 +20,8 @@ def test_state_names_are_reflexs():
     assert AuthFormState.get_full_name() == wire.AUTH_FORM_STATE
     assert ChatState.get_full_name() == wire.CHAT_STATE
     assert AccountState.get_full_name() == wire.ACCOUNT_STATE
+    assert GroupsState.get_full_name() == wire.GROUPS_STATE
+    assert PeopleState.get_full_name() == wire.PEOPLE_STATE
     assert SessionState.get_parent_state().get_full_name() == wire.ROOT_STATE
 
 
@@ -27,6 +31,8 @@ def test_event_names_name_real_handlers():
         wire.SET_STATUS: (AppState, "set_status"),
         wire.SET_IDLE: (AppState, "set_idle"),
         wire.SEND_MESSAGE: (ChatState, "send_message"),
+        wire.LOAD_OLDER: (ChatState, "load_older"),
+        wire.SEARCH_PEOPLE: (PeopleState, "search_people"),
     }.items():
         assert event == f"{state.get_full_name()}.{handler}"
         assert handler in state.event_handlers, event

@@ -161,7 +161,7 @@ def _chat_values(tab: ReflexClient, var: str) -> list:
 
 
 def _bodies(tab: ReflexClient) -> set[str]:
-    return {message["body"] for messages in _chat_values(tab, "messages") for message in messages}
+    return {message["body"] for message in _chat_values(tab, "message_map.") if message}
 
 
 def _read_logs(paths: list[Path]) -> dict[str, str]:
@@ -191,8 +191,8 @@ def test_a_session_with_malformed_events_leaves_no_token_in_any_log(proxy, backe
         await tab_a.wait_for(lambda: _login_token(tab_a) is not None)
         tab_a.auth_token = _login_token(tab_a)
         await tab_a.load("/")
-        await tab_a.wait_for(lambda: any(_chat_values(tab_a, "conversations")))
-        cid = _chat_values(tab_a, "conversations")[-1][0]["id"]
+        await tab_a.wait_for(lambda: any(_chat_values(tab_a, "conversation_rows.")))
+        cid = _chat_values(tab_a, "conversation_rows.")[-1]["id"]
         path = f"/c/{cid}"
         await tab_a.load(path)
         tab_b = ReflexClient(proxy.url, b.auth_token)  # a browser that was logged in already
@@ -208,7 +208,7 @@ def test_a_session_with_malformed_events_leaves_no_token_in_any_log(proxy, backe
             }
         )
 
-        await tab_a.emit(f"{CHAT_STATE}.send_message", {"form_data": {"body": "hello b"}}, path)
+        await tab_a.emit(f"{CHAT_STATE}.send_message", {"body": "hello b", "key": os.urandom(12).hex()}, path)
         await tab_b.wait_for(lambda: "hello b" in _bodies(tab_b))
 
         # Malformed events, each one a line of Reflex's: an unknown handler ("Error
@@ -225,7 +225,7 @@ def test_a_session_with_malformed_events_leaves_no_token_in_any_log(proxy, backe
         await tab_a.sio.emit("event", [tab_a.auth_token, tab_a.token, PASSWORD], NAMESPACE)
 
         # The session goes on; its events are handled in order, so the ones above were too.
-        await tab_b.emit(f"{CHAT_STATE}.send_message", {"form_data": {"body": "hello a"}}, path)
+        await tab_b.emit(f"{CHAT_STATE}.send_message", {"body": "hello a", "key": os.urandom(12).hex()}, path)
         await tab_a.wait_for(lambda: "hello a" in _bodies(tab_a))
         await tab_a.disconnect()
         await tab_b.disconnect()

@@ -16,7 +16,14 @@ from chatapp import runtime, wire
 from chatapp.settings import settings
 from chatapp.states.app_state import AppState
 from tests.conftest import CHROMIUM_ARGS
-from tests.support import create_user, direct, on_backend, presence_key, signed_in_context, wait_until
+from tests.support import (
+    create_user,
+    direct_pair,
+    on_backend,
+    presence_key,
+    signed_in_context,
+    wait_until,
+)
 
 # Records every presence state the watcher's screen shows for the watched user, so a
 # test can check what was never displayed (a reload must never show "offline").
@@ -36,9 +43,7 @@ RECORD_JS = """(uid) => {
 
 def _pair(browser, base_url, *, with_b_id: bool = False):
     """A and B share a direct conversation; B watches it. Returns (a_id, b_page, url)."""
-    a_id, _ = create_user("pa")
-    b_id, b_name = create_user("pb")
-    cid = direct(a_id, b_name)
+    a_id, b_id, cid = direct_pair("pa", "pb")
     url = f"{base_url}/c/{cid}"
     b = signed_in_context(browser, b_id).new_page()
     b.goto(url)
@@ -257,7 +262,7 @@ def test_a_user_sharing_no_conversation_receives_nothing_about_them_on_the_wire(
     assert not any(f'"user_id": {a_id},' in f or f'"user_id":{a_id},' in f for f in frames["c"])
 
 
-def test_a_group_row_counts_its_members_online(browser, base_url):
+def test_a_group_row_counts_the_other_members_online(browser, base_url):
     from tests.support import group
 
     ids = [create_user(p) for p in ("ga", "gb", "gc")]
@@ -265,12 +270,12 @@ def test_a_group_row_counts_its_members_online(browser, base_url):
     watcher = signed_in_context(browser, ids[0][0]).new_page()
     watcher.goto(f"{base_url}/")
     row = watcher.locator(f'.conversation-row[data-conversation-id="{cid}"] .group-online')
-    expect(row).to_have_text("1 of 3 online")
+    expect(row).to_have_text("0 of 2 others online")  # the watcher is not counted
     other = signed_in_context(browser, ids[1][0]).new_page()
     other.goto(f"{base_url}/")
-    expect(row).to_have_text("2 of 3 online")
+    expect(row).to_have_text("1 of 2 others online")
     other.close()
-    expect(row).to_have_text("1 of 3 online")
+    expect(row).to_have_text("0 of 2 others online")
 
 
 def test_logging_out_shows_offline_at_once_and_stops_updates_to_that_tab(browser, base_url):

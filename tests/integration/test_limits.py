@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 
 import reflex as rx
 import sqlalchemy as sa
@@ -32,8 +33,8 @@ def test_a_message_flood_is_cut_at_the_limit_and_the_other_user_is_unaffected(ba
         a = await open_tab(backend_url, a_id, path, query)
         b = await open_tab(backend_url, b_id, path, query)
         for i in range(burst):
-            await a.emit(f"{CHAT_STATE}.send_message", {"form_data": {"body": f"spam {i}"}}, path)
-        await b.emit(f"{CHAT_STATE}.send_message", {"form_data": {"body": "still here"}}, path)
+            await a.emit(f"{CHAT_STATE}.send_message", {"body": f"spam {i}", "key": uuid.uuid4().hex}, path)
+        await b.emit(f"{CHAT_STATE}.send_message", {"body": "still here", "key": uuid.uuid4().hex}, path)
         await b.wait_for(lambda: "still here" in json.dumps(b.updates[-3:]))
         await a.load(path, query)  # a round trip after the burst
         for c in (a, b):

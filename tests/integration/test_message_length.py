@@ -5,6 +5,7 @@ and a full-length message are stored whole, one character more is refused, nothi
 from __future__ import annotations
 
 import json
+import uuid
 
 import reflex as rx
 from sqlmodel import select
@@ -35,8 +36,8 @@ def test_a_full_length_message_after_spaces_is_stored_whole_and_a_longer_one_ref
         await a.connect()
         await a.load(path, query)
         send = f"{CHAT_STATE}.send_message"
-        await a.emit(send, {"form_data": {"body": "   " + "x" * LIMIT}}, path)
-        await a.emit(send, {"form_data": {"body": "   " + "y" * (LIMIT + 1)}}, path)
+        await a.emit(send, {"body": "   " + "x" * LIMIT, "key": uuid.uuid4().hex}, path)
+        await a.emit(send, {"body": "   " + "y" * (LIMIT + 1), "key": uuid.uuid4().hex}, path)
         # A tab's events run in order: the refusal of the second means the first is done.
         await a.wait_for(lambda: refusal in json.dumps(a.updates[-3:]))
         await a.disconnect()

@@ -39,16 +39,27 @@ ALLOWED = {
     "ChatState": {
         "load_home",
         "load_conversation",
-        "set_draft",
+        "load_older",
         "send_message",
+        "clear_error",
+        "start_edit",
+        "cancel_edit",
+        "ask_delete",
+        "cancel_delete",
+        "save_edit",
+        "delete_message",
+        "setvar",
+    },
+    "GroupsState": {
         "set_direct_open",
         "set_group_open",
-        "start_direct",
+        "start_direct_with",
         "create_group",
         "add_members",
         "leave_group",
         "setvar",
     },
+    "PeopleState": {"search_people", "pick_person", "unpick_person", "reset_people", "setvar"},
 }
 
 
@@ -67,7 +78,17 @@ def _tree() -> dict[str, type[rx.State]]:
 def test_every_reachable_event_handler_is_on_the_allowlist():
     tree = _tree()
     reachable = {name: set(state.event_handlers) for name, state in tree.items()}
-    assert reachable == ALLOWED, "a state or handler a browser could call is not on the allowlist"
+    assert reachable.keys() == ALLOWED.keys(), "a state a browser could call is not on the allowlist"
+    extra = {
+        name: sorted(found - ALLOWED[name]) for name, found in reachable.items() if found - ALLOWED[name]
+    }
+    missing = {
+        name: sorted(ALLOWED[name] - found) for name, found in reachable.items() if ALLOWED[name] - found
+    }
+    # A public method of a state is an event handler to Reflex: a helper meant for other
+    # states (not `_`-prefixed) is reachable from any browser, unguarded.
+    assert extra == {}, "handlers a browser could call, not on the allowlist"
+    assert missing == {}, "handlers on the allowlist that no longer exist"
     for name, state in tree.items():
         # `setvar` calls `set_<name>` on the state, its own or inherited from a parent.
         allowed = set().union(*(ALLOWED[c.__name__] for c in state.__mro__ if c.__name__ in ALLOWED))

@@ -8,9 +8,8 @@ import time
 import reflex as rx
 import sqlalchemy as sa
 
-from chatapp import runtime
+from chatapp import runtime, wire
 from chatapp.models import Conversation, Participant, Profile, User, utcnow
-from chatapp.wire import CHAT_STATE
 from tests.integration.support import open_tab, two_contacts, watching
 from tests.support import (
     PRESENCE_PREFIX,
@@ -20,6 +19,8 @@ from tests.support import (
     run_async,
     wait_until,
 )
+
+GROUPS_STATE = wire.GROUPS_STATE
 
 
 def test_toggling_a_users_status_updates_the_other_users_client_state(backend_url):
@@ -144,13 +145,16 @@ def test_joining_a_shared_conversation_brings_presence_and_leaving_stops_it(back
         c = await open_tab(backend_url, c_id)
         await asyncio.sleep(0.3)
         assert c.status_of(a_id) is None and a.status_of(c_id) is None
-        await a.emit(f"{CHAT_STATE}.create_group", {"form_data": {"title": "Joined", "members": c_name}})
+        # The new-group dialog: search, pick, create.
+        await a.emit(wire.SEARCH_PEOPLE, {"query": c_name})
+        await a.emit(f"{wire.PEOPLE_STATE}.pick_person", {"user_id": c_id})
+        await a.emit(f"{GROUPS_STATE}.create_group", {"form_data": {"title": "Joined"}})
         await c.wait_for(lambda: c.status_of(a_id) == "online")
         await a.wait_for(lambda: a.status_of(c_id) == "online")
         with rx.session() as session:
             cid = session.exec(sa.select(sa.func.max(Conversation.id))).one()[0]
         await c.load(f"/c/{cid}", {"cid": str(cid)})
-        await c.emit(f"{CHAT_STATE}.leave_group", {}, path=f"/c/{cid}")
+        await c.emit(f"{GROUPS_STATE}.leave_group", {}, path=f"/c/{cid}")
         await c.wait_for(lambda: c.status_of(a_id) is None)
         await a.wait_for(lambda: a.status_of(c_id) is None)
         mark = len(c.raw_frames)

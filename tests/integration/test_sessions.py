@@ -5,6 +5,7 @@ it at once and is refused at its next event."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import reflex as rx
 import sqlalchemy as sa
@@ -95,10 +96,10 @@ def test_logout_ends_every_tab_of_the_login_and_the_others_are_refused_at_once(b
         await two.wait_for(lambda: _latest(two, "signed_out") is True)  # pushed, not polled
         await b.wait_for(lambda: b.status_of(a_id) == "offline")
         # The second tab acts on: refused, nothing stored, no more changes reach it.
-        await two.emit(f"{CHAT_STATE}.send_message", {"form_data": {"body": "after logout"}}, path)
+        await two.emit(f"{CHAT_STATE}.send_message", {"body": "after logout", "key": uuid.uuid4().hex}, path)
         seen = len(two.updates)
         await b.set_status("away", path)
-        await b.emit(f"{CHAT_STATE}.send_message", {"form_data": {"body": "to nobody"}}, path)
+        await b.emit(f"{CHAT_STATE}.send_message", {"body": "to nobody", "key": uuid.uuid4().hex}, path)
         await b.wait_for(lambda: "to nobody" in json.dumps(b.updates[-3:]))
         later = json.dumps(two.updates[seen:])
         for client in (one, two, b):
@@ -124,7 +125,7 @@ def test_a_deleted_login_is_refused_at_its_next_event(backend_url):
         with rx.session() as session:  # revoked by an administrator, or expired
             session.exec(sa.delete(LoginSession).where(LoginSession.session_id == logins.digest(token)))
             session.commit()
-        await tab.emit(f"{CHAT_STATE}.send_message", {"form_data": {"body": "too late"}}, path)
+        await tab.emit(f"{CHAT_STATE}.send_message", {"body": "too late", "key": uuid.uuid4().hex}, path)
         await tab.wait_for(lambda: _latest(tab, "signed_out") is True)
         await tab.disconnect()
 

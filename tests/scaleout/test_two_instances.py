@@ -55,7 +55,11 @@ def test_changes_on_each_instance_reach_the_tab_on_the_other(cluster, people):
             )
         # A message sent on instance 1 reaches B's tab on instance 2 (its list preview).
         mark = len(tb.updates)
-        await ta.emit(f"{CHAT_STATE}.send_message", {"form_data": {"body": "across instances"}}, f"/c/{cid}")
+        await ta.emit(
+            f"{CHAT_STATE}.send_message",
+            {"body": "across instances", "key": "across-instances-1"},
+            f"/c/{cid}",
+        )
         await tb.wait_for(lambda: "across instances" in json.dumps(tb.updates[mark:]), RELAY_BOUND * 5)
         for client in (ta, tb):
             await client.disconnect()
