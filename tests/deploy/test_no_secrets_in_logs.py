@@ -249,6 +249,14 @@ def test_a_session_with_malformed_events_leaves_no_token_in_any_log(proxy, backe
         time.sleep(0.2)
     assert not missing, f"not in the app's log: {missing}\n{app_log[-4000:]}"
 
+    # nginx writes a websocket's line when it closes, which may come a moment after the
+    # client's disconnect returned: every line must be there before the logs are read.
+    deadline = time.monotonic() + 10
+    while (
+        len(re.findall(r'"GET /_event/ HTTP/1\.1" 101 ', proxy.access_log)) < 2
+        and time.monotonic() < deadline
+    ):
+        time.sleep(0.1)
     logs = _read_logs([*workdir.glob("*.log"), *proxy.run_dir.glob("logs/*.log")])
     assert {"access.log", "error.log", "backend.log", "nginx.log"} <= {Path(p).name for p in logs}, (
         logs.keys()
