@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from chatapp.models import Conversation, Message, Participant, Profile
 from chatapp.services.conversations import require_member
 from chatapp.services.errors import NotFound
+from chatapp.services.messages import newest
 
 PREVIEW_LENGTH = 80
 
@@ -216,17 +217,14 @@ def rows_for_members(session: Session, conversation_id: int) -> dict[int, Conver
     )
     viewers = [uid for uid, _ in people] if conversation.kind == "direct" else [0]
     rows = {viewer: row_for(conversation, viewer, people) for viewer in viewers}
-    last = session.exec(
-        select(Message, Profile.display_name)
-        .join(Profile, Profile.user_id == Message.author_id)
-        .where(Message.conversation_id == conversation_id)
-        .order_by(col(Message.id).desc())
-        .limit(1)
-    ).first()
+    last = newest(session, conversation_id)
     if last is not None:
-        m, name = last
         for row in rows.values():
             row.with_last(
-                author_id=m.author_id, author=name, kind=m.kind, body=m.body, deleted=m.deleted_at is not None
+                author_id=last.author_id,
+                author=last.author_name,
+                kind=last.kind,
+                body=last.body,
+                deleted=last.deleted,
             )
     return rows
