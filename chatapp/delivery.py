@@ -13,7 +13,7 @@ other instances through Redis).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Iterable
+from collections.abc import Awaitable, Callable, Hashable, Iterable
 from typing import Protocol
 
 import reflex as rx
@@ -47,6 +47,10 @@ class Push:
         self.app = app
         self.directory = directory
         self._later = Background("a delivery to tabs", logger)
+        # Coalesced deliveries (see `latest`): keys being delivered, and the newest
+        # delivery waiting for each.
+        self._busy: set[Hashable] = set()
+        self._next: dict[Hashable, Callable[[], Awaitable[object]]] = {}
 
     async def tabs_of(self, user_ids: Iterable[int]) -> list[str]:
         """The tokens of the users' open tabs, on every instance."""
@@ -77,6 +81,27 @@ class Push:
         """Run a delivery without waiting for it (a handler must return, releasing its
         tab's lock, before a change for that tab can be made)."""
         self._later.start(delivery)
+
+    def latest(self, key: Hashable, delivery: Callable[[], Awaitable[object]]) -> None:
+        """Run a delivery soon, coalescing a burst: while one with the same key is under
+        way, only the newest one given meanwhile runs after it (a burst of reads sends
+        the first receipt at once and the last one next, not every one in between)."""
+        if key in self._busy:
+            self._next[key] = delivery
+            return
+        self._busy.add(key)
+
+        async def run() -> None:
+            step: Callable[[], Awaitable[object]] | None = delivery
+            try:
+                while step is not None:
+                    await step()
+                    step = self._next.pop(key, None)
+            finally:
+                self._busy.discard(key)
+                self._next.pop(key, None)
+
+        self.soon(run())
 
     async def drain(self) -> None:
         """Wait for every delivery started with `soon` (shutdown, tests)."""

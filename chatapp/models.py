@@ -128,6 +128,8 @@ class Profile(SQLModel, table=True):
     chosen_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     # The user hides their last-seen time from everyone (and then sees no one's).
     hide_last_seen: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # The user sends read receipts (and so sees others'): mutual, as in WhatsApp.
+    read_receipts: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
 
 
 class Conversation(SQLModel, table=True):
@@ -175,6 +177,13 @@ class Participant(SQLModel, table=True):
     # `Conversation.message_seq - read_seq` (a member's own message counts as read).
     last_read_message_id: int = Field(default=0)
     read_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # How far the others may know this member has read, and when they read it: moves
+    # with `read_seq` only while the member sends read receipts and does not appear
+    # offline (a read made then is never revealed, not even later).
+    receipt_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    receipt_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # The member muted the conversation: no notifications from it, a muted row.
+    muted: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class Message(SQLModel, table=True):

@@ -29,6 +29,10 @@ SET_IDLE = f"{APP_STATE}.set_idle"
 SEND_MESSAGE = f"{CHAT_STATE}.send_message"
 # Payload {"query": text}: people whose username or display name starts with it.
 SEARCH_PEOPLE = f"{PEOPLE_STATE}.search_people"
+# Payload {"seeing": bool}: the tab is visible and its user active (or no longer).
+SET_SEEING = f"{CHAT_STATE}.set_seeing"
+# Payload {"on": bool}: the "Send read receipts" choice.
+SET_READ_RECEIPTS = f"{CHAT_STATE}.set_read_receipts"
 # Payload {"before_id": the oldest message id the tab holds}: the page before it.
 LOAD_OLDER = f"{CHAT_STATE}.load_older"
 
@@ -45,6 +49,8 @@ MESSAGE_MAP = "message_map"
 CONVERSATION_ROWS = "conversation_rows"
 ROW_MEMBERS = "row_members"
 READ_SEQ = "read_seq"
+# The open conversation's read receipts, by user id ({"user_id", "seq": read up to, "at_ms": when}).
+SEEN_MAP = "seen_map"
 
 
 def keyed_prefix(field: str) -> str:

@@ -5,7 +5,9 @@ The tab holds the loaded messages as a keyed dict (one entry per message, see
 separators (Today, Yesterday, a weekday, a full date, in the viewer's zone and locale),
 a "New messages" divider above the first message that was unread, consecutive messages
 of one author within five minutes under one header, system lines ("Dave left"), links
-split out of the text (http and https only: a `javascript:` URL stays text).
+split out of the text (http and https only: a `javascript:` URL stays text), and the
+read receipt under the last of the viewer's messages someone has read ("Seen" in a
+direct chat, with the time; "Seen by N" in a group, with the names).
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from dataclasses import dataclass, field
 
 import reflex as rx
 
-from chatapp.reflex_adapter.js import js_var
+from chatapp.reflex_adapter.js import js_var, merge_data
 from chatapp.states.app_state import AppState
-from chatapp.states.chat_state import MESSAGES, ChatState
+from chatapp.states.chat_state import MESSAGES, SEEN, ChatState
 
 GROUP_WITHIN_MS = 5 * 60 * 1000
 
@@ -55,7 +57,24 @@ function chatappParts(body) {
   return parts;
 }
 
-function chatappArrange(messages, me, unreadFrom, groupMs) {
+function chatappSeen(out, receipts, members, isGroup) {
+  const names = new Map((members || []).map((p) => [p.user_id, p.display_name]));
+  const mine = out.filter((i) => i.kind === "message" && i.mine && i.seq > 0 && !i.deleted);
+  for (let k = mine.length - 1; k >= 0; k--) {
+    const readers = receipts.filter((r) => r.seq >= mine[k].seq);
+    if (!readers.length) continue;
+    if (isGroup) {
+      mine[k].seen = "Seen by " + readers.length;
+      mine[k].seen_detail = readers.map((r) => names.get(r.user_id) ?? "someone").sort().join(", ");
+    } else {
+      mine[k].seen = "Seen";
+      mine[k].seen_detail = "Seen " + chatappFull.format(Math.max(...readers.map((r) => r.at_ms)));
+    }
+    return;
+  }
+}
+
+function chatappArrange(messages, me, unreadFrom, groupMs, receipts, members, isGroup) {
   const now = Date.now();
   const out = [];
   let prev = null;
@@ -68,6 +87,7 @@ function chatappArrange(messages, me, unreadFrom, groupMs) {
       time: chatappClock.format(m.created_ms), full_time: chatappFull.format(m.created_ms),
       edited: m.edited_ms > 0, edited_time: m.edited_ms > 0 ? chatappFull.format(m.edited_ms) : "",
       deleted: m.deleted, mine: m.author_id === me, head: true, parts: [], text: "",
+      seq: m.seq ?? 0, seen: "", seen_detail: "",
     };
     if (start !== day) {
       out.push({ ...base, kind: "day", key: "d" + start, text: chatappDayLabel(m.created_ms, now) });
@@ -89,6 +109,7 @@ function chatappArrange(messages, me, unreadFrom, groupMs) {
     out.push({ ...base, kind: "message", head, parts: m.deleted ? [] : chatappParts(m.body) });
     prev = m;
   }
+  chatappSeen(out, receipts || [], members, isGroup);
   return out;
 }
 // Reflex may render the list from another module than this one (memoized components).
@@ -122,6 +143,11 @@ class Item:
     head: bool = False
     text: str = ""
     parts: list[Part] = field(default_factory=list)
+    seq: int = 0
+    # The read receipt under this message ("Seen", "Seen by 2"; "" for none) and its
+    # detail (when, or who).
+    seen: str = ""
+    seen_detail: str = ""
 
 
 class LayoutScript(rx.Fragment):
@@ -134,7 +160,15 @@ class LayoutScript(rx.Fragment):
 def arranged() -> rx.Var[list[Item]]:
     """The loaded messages laid out for the viewer."""
     values, data = MESSAGES.js_values()
+    receipts, receipts_data = SEEN.js_values()
     me, unread = AppState.user_id, ChatState.unread_from_seq
+    members, is_group = ChatState.members, ChatState.current_kind == "group"
     return js_var(
-        f"chatappArrange({values}, {me}, {unread}, {GROUP_WITHIN_MS})", list[Item], me, unread, data=data
+        f"chatappArrange({values}, {me}, {unread}, {GROUP_WITHIN_MS}, {receipts}, {members}, {is_group})",
+        list[Item],
+        me,
+        unread,
+        members,
+        is_group,
+        data=merge_data(data, receipts_data),
     )

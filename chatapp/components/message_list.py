@@ -171,6 +171,19 @@ def _message(item: rx.Var[Item]) -> rx.Component:
                 ),
             ),
             _body(item),
+            rx.cond(
+                item.seen != "",
+                rx.tooltip(
+                    rx.text(
+                        item.seen,
+                        size="1",
+                        color="var(--gray-10)",
+                        class_name="seen-receipt",
+                        custom_attrs={"data-detail": item.seen_detail},
+                    ),
+                    content=item.seen_detail,
+                ),
+            ),
             spacing="1",
             min_width="0",
             flex="1",

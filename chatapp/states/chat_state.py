@@ -17,15 +17,17 @@ import reflex as rx
 
 from chatapp import routes, runtime, wire
 from chatapp.delivery import TabChange
+from chatapp.models import utcnow
 from chatapp.reflex_adapter import keyed_dict
 from chatapp.reflex_adapter.tabs import LONG_WAY
 from chatapp.services import conversations as conv
-from chatapp.services import inbox, limits
+from chatapp.services import inbox, limits, reading
 from chatapp.services import messages as msgs
 from chatapp.services.conversations import Member
 from chatapp.services.errors import ChatError
 from chatapp.services.inbox import ConversationRow, Inbox
 from chatapp.services.messages import MessageView
+from chatapp.services.reading import Receipt
 from chatapp.states.app_state import AppState
 from chatapp.states.message_edits import MessageEdits
 from chatapp.states.session import signed_in
@@ -49,6 +51,10 @@ class ChatState(MessageEdits, AppState):
     row_members: dict[str, list[int]] = {}
     read_seq: dict[str, int] = {}
     message_map: dict[str, dict[str, Any]] = {}
+    # The open conversation's read receipts: how far each other member is known to have
+    # read, by user id (`reading.Receipt` as a dict); only what this user may see.
+    seen_map: dict[str, dict[str, int]] = {}
+    _seen_sent: dict[str, dict[str, int]] = {}
     _rows_sent: dict[str, dict[str, Any]] = {}
     _row_members_sent: dict[str, list[int]] = {}
     _read_seq_sent: dict[str, int] = {}
@@ -65,6 +71,13 @@ class ChatState(MessageEdits, AppState):
     # The number of the first message that was unread when the conversation opened
     # (the "New messages" divider goes above it); 0 when none was.
     unread_from_seq: int = 0
+    # The conversations this user muted (no notifications, a muted row).
+    muted_ids: list[int] = []
+    # This user sends read receipts (and so sees others').
+    read_receipts: bool = True
+    # The browser says this tab is visible and its user active: only then is the open
+    # conversation read (`set_seeing`).
+    _seeing: bool = False
     # A problem to show in the open conversation ("" when none).
     error: str = ""
     not_found: bool = False
@@ -76,9 +89,25 @@ class ChatState(MessageEdits, AppState):
         self.row_members = {str(cid): ids for cid, ids in box.members.items()}
         self.read_seq = {str(cid): seq for cid, seq in box.read_seq.items()}
 
+    def _show_reading(self, session: Any) -> None:
+        """The user's reading choices, and the open conversation's receipts."""
+        self.muted_ids = reading.muted_ids(session, self.user_id)
+        self.read_receipts = reading.sends_receipts(session, self.user_id)
+        self.seen_map = (
+            {
+                str(uid): r.to_wire()
+                for uid, r in reading.receipts_for(
+                    session, viewer_id=self.user_id, conversation_id=self.current_id
+                ).items()
+            }
+            if self.current_id
+            else {}
+        )
+
     def _reload_list(self) -> None:
         with rx.session() as session:
             self._show_inbox(inbox.inbox_of(session, user_id=self.user_id))
+            self._show_reading(session)
 
     @rx.event
     async def load_home(self) -> None:
@@ -95,6 +124,7 @@ class ChatState(MessageEdits, AppState):
         self.current_member_ids = []
         self.members = []
         self.message_map = {}
+        self.seen_map = {}
         self.has_older = False
         self.unread_from_seq = 0
         self.error = ""
@@ -111,27 +141,91 @@ class ChatState(MessageEdits, AppState):
         cid = routes.conversation_id_of(self.router.url.path)
         with rx.session() as session:
             try:
-                row = inbox.row_of(session, user_id=self.user_id, conversation_id=cid)
+                box = inbox.inbox_of(session, user_id=self.user_id)
+                row = next((r for r in box.rows if r.id == cid), None)
+                # Not listed: a direct chat the other person started, still empty (or
+                # not a member: NotFound).
+                row = row or inbox.row_of(session, user_id=self.user_id, conversation_id=cid)
                 page, self.has_older = msgs.page(session, user_id=self.user_id, conversation_id=cid)
                 self.members = conv.members(session, cid)
-                box = inbox.inbox_of(session, user_id=self.user_id)
-                read = box.read_seq.get(cid, 0)
-                inbox.mark_read(session, user_ids=[self.user_id], conversation_id=cid, upto_seq=row.seq)
+                self.current_id = cid
+                self._show_reading(session)
             except ChatError as exc:
+                self.current_id = 0
                 self.not_found = True
                 self.error = str(exc)
                 self._reload_list()
                 return
-        box.read_seq[cid] = max(read, row.seq)
+        read = box.read_seq.get(cid, 0)
         self._show_inbox(box)
-        self.conversation_rows[str(cid)] = row.to_wire()  # a chat the other person started
+        self.conversation_rows[str(cid)] = row.to_wire()
         self.message_map = {str(m.id): m.to_wire() for m in page}
         self.unread_from_seq = read + 1 if row.seq > read else 0
-        self.current_id = row.id
         self.current_title = row.title
         self.current_kind = row.kind
         self.current_peer_id = row.peer_id
         self.current_member_ids = sorted(m.user_id for m in self.members)
+        if self._seeing:
+            await self._read_open()
+
+    @rx.event
+    @signed_in
+    async def set_seeing(self, seeing: bool) -> None:
+        """The browser reports whether this tab is visible and its user active: the open
+        conversation is read when it becomes so (and while it stays so, as messages
+        arrive)."""
+        self._seeing = seeing is True
+        if self._seeing and self.current_id:
+            await self._read_open()
+
+    async def _read_open(self) -> None:
+        """The user now sees the open conversation: read up to its last message, here,
+        in their other tabs, and (receipts allowing) for the other members."""
+        key = str(self.current_id)
+        seq = (self.conversation_rows.get(key) or {}).get("seq", 0)
+        if seq <= self.read_seq.get(key, 0):
+            return
+        self.read_seq[key] = seq
+        await record_reads([self.user_id], self.current_id, seq, skip=self.router.session.client_token)
+
+    @rx.event
+    @signed_in
+    async def set_muted(self, conversation_id: int, muted: bool):
+        """Mute or unmute a conversation (for this user, on all their devices)."""
+        if type(conversation_id) is not int or not 0 < conversation_id < 2**63:
+            return None
+        try:
+            await limits.take(limits.STATUS_CHANGES, self._limit_key())
+            with rx.session() as session:
+                reading.set_muted(
+                    session, user_id=self.user_id, conversation_id=conversation_id, muted=muted is True
+                )
+        except ChatError as exc:
+            return rx.toast.error(str(exc))
+        await self._reading_changed()
+        return None
+
+    @rx.event
+    @signed_in
+    async def set_read_receipts(self, on: bool):
+        """The "Send read receipts" choice (mutual: off, the user sees none either)."""
+        try:
+            await limits.take(limits.STATUS_CHANGES, self._limit_key())
+        except limits.RateLimited as exc:
+            return rx.toast.error(str(exc))
+        with rx.session() as session:
+            reading.set_read_receipts(session, self.user_id, on is True)
+            others = reading.co_members(session, self.user_id)
+        await self._reading_changed()
+        # Those who share a conversation with the user see (or stop seeing) their receipts.
+        runtime.push().soon(runtime.push().to_users(others, reading_changed()))
+        return None
+
+    async def _reading_changed(self) -> None:
+        with rx.session() as session:
+            self._show_reading(session)
+        push = runtime.push()
+        push.soon(push.to_users([self.user_id], reading_changed(), skip=self.router.session.client_token))
 
     @rx.event
     @signed_in
@@ -192,17 +286,24 @@ class ChatState(MessageEdits, AppState):
         row = rows.get(self.user_id) or rows.get(0) or next(iter(rows.values()))
         return row.to_wire()
 
-    def _message_arrived(self, view: MessageView, rows: dict[int, ConversationRow]) -> None:
-        """A message was posted in one of this user's conversations."""
+    def _message_arrived(self, view: MessageView, rows: dict[int, ConversationRow]) -> bool:
+        """A message was posted in one of this user's conversations.
+
+        Returns:
+            Whether this tab shows it to its user now (so they read it).
+        """
         key = str(view.conversation_id)
         self.conversation_rows[key] = self._row_for_me(rows)
-        if view.conversation_id == self.current_id:
+        is_open = view.conversation_id == self.current_id
+        if is_open:
             self.message_map[str(view.id)] = view.to_wire()
-        # Shown, or written by this user (in another tab): read.
-        if (
-            view.conversation_id == self.current_id or view.author_id == self.user_id
-        ) and view.seq > self.read_seq.get(key, 0):
+            if not self._seeing and not self.unread_from_seq and view.author_id != self.user_id:
+                self.unread_from_seq = view.seq  # the "New messages" divider, for their return
+        # Seen, or written by this user (in another tab): read.
+        seen = is_open and self._seeing
+        if (seen or view.author_id == self.user_id) and view.seq > self.read_seq.get(key, 0):
             self.read_seq[key] = view.seq
+        return seen
 
     def _message_arrived_in_place(self, view: MessageView, rows: dict[int, ConversationRow]) -> Any:
         """The same outside Reflex's tracking; the variant of delta this tab needs."""
@@ -212,8 +313,8 @@ class ChatState(MessageEdits, AppState):
         where = "open" if view.conversation_id == self.current_id else "list"
         if where == "open":
             MESSAGES.set_in_place(self, str(view.id), view.to_wire())
-        # Shown, or written by this user (in another tab): read.
-        read = where == "open" or view.author_id == self.user_id
+        # Seen, or written by this user (in another tab): read.
+        read = (where == "open" and self._seeing) or view.author_id == self.user_id
         if read and view.seq > (READ.get(self, key) or 0):
             READ.set_in_place(self, key, view.seq)
         return (where, viewer, read)
@@ -223,6 +324,20 @@ class ChatState(MessageEdits, AppState):
         self.conversation_rows[str(view.conversation_id)] = self._row_for_me(rows)
         if str(view.id) in self.message_map:
             self.message_map[str(view.id)] = view.to_wire()
+
+    def _receipt_arrived(self, conversation_id: int, receipt: Receipt, *, in_place: bool = False) -> bool:
+        """Another member read the open conversation further (and may be known to)."""
+        key = str(receipt.user_id)
+        if conversation_id != self.current_id or not self.read_receipts:
+            return False
+        held = SEEN.get(self, key)
+        if held is not None and held["seq"] >= receipt.seq:
+            return False
+        if in_place:
+            SEEN.set_in_place(self, key, receipt.to_wire())
+        else:
+            self.seen_map[key] = receipt.to_wire()
+        return True
 
     def _read_up_to(self, conversation_id: int, seq: int, *, in_place: bool = False) -> bool:
         """The user read a conversation up to message number `seq` (in another tab)."""
@@ -245,6 +360,7 @@ class ChatState(MessageEdits, AppState):
             if self.current_id:
                 self.members = conv.members(session, self.current_id)
                 self.current_member_ids = sorted(m.user_id for m in self.members)
+            self._show_reading(session)
         if line is not None and line.conversation_id == self.current_id:
             self.message_map[str(line.id)] = line.to_wire()
         self._replace_presence(await runtime.presence().snapshot(self.user_id))
@@ -254,30 +370,68 @@ ROWS = keyed_dict.install(ChatState, wire.CONVERSATION_ROWS, shadow="_rows_sent"
 ROW_MEMBERS = keyed_dict.install(ChatState, wire.ROW_MEMBERS, shadow="_row_members_sent")
 READ = keyed_dict.install(ChatState, wire.READ_SEQ, shadow="_read_seq_sent")
 MESSAGES = keyed_dict.install(ChatState, wire.MESSAGE_MAP, shadow="_messages_sent")
+SEEN = keyed_dict.install(ChatState, wire.SEEN_MAP, shadow="_seen_sent")
 
 
 def deliver_message(
     view: MessageView, rows: dict[int, ConversationRow], member_ids: list[int], *, skip: str
 ) -> None:
     """Send a new message to every other tab of its members, then record it read by the
-    members who have the conversation open (one database write per message, off the
-    event loop), and tell those members' other tabs."""
+    members who see it (the conversation open in a visible, active tab)."""
     readers: set[int] = set()
     push = runtime.push()
 
     async def run() -> None:
         await push.to_users(member_ids, message_posted(view, rows, readers), skip=skip)
-        if not readers or not view.seq:
-            return
-        await asyncio.to_thread(_mark_read, sorted(readers), view.conversation_id, view.seq)
-        await push.to_users(readers, read_up_to(view.conversation_id, view.seq))
+        if readers and view.seq:
+            await record_reads(sorted(readers), view.conversation_id, view.seq)
 
     push.soon(run())
 
 
-def _mark_read(user_ids: list[int], conversation_id: int, seq: int) -> None:
+async def record_reads(
+    reader_ids: list[int], conversation_id: int, seq: int, *, skip: str | None = None
+) -> None:
+    """These users saw a conversation up to message number `seq`: record it (one
+    database write for all, off the event loop), move the unread counts of their other
+    tabs, and send the receipts that may be sent to the members who see receipts.
+
+    A reader who appears offline reveals nothing: their read counts for themselves only,
+    and is never revealed later (`reading.mark_read`). A burst of reads sends the first
+    receipt at once and then only the newest (`Push.latest`).
+
+    Args:
+        skip: The tab whose handler calls this (its state is locked; it changed itself).
+    """
+    preferences = runtime.presence().preferences
+    revealed = [u for u in reader_ids if not await preferences.invisible(u)]
+    receipts, audience = await asyncio.to_thread(_write_reads, reader_ids, conversation_id, seq, revealed)
+    push = runtime.push()
+    push.soon(push.to_users(reader_ids, read_up_to(conversation_id, seq), skip=skip))
+    for receipt in receipts:
+        others = [u for u in audience if u != receipt.user_id]
+        if others:
+            push.latest(
+                ("receipt", conversation_id, receipt.user_id),
+                lambda receipt=receipt, others=others: push.to_users(
+                    others, receipt_seen(conversation_id, receipt)
+                ),
+            )
+
+
+def _write_reads(
+    reader_ids: list[int], conversation_id: int, seq: int, revealed: list[int]
+) -> tuple[list[Receipt], list[int]]:
     with rx.session() as session:
-        inbox.mark_read(session, user_ids=user_ids, conversation_id=conversation_id, upto_seq=seq)
+        receipts = reading.mark_read(
+            session,
+            user_ids=reader_ids,
+            conversation_id=conversation_id,
+            upto_seq=seq,
+            revealed=revealed,
+            now=utcnow(),
+        )
+        return receipts, reading.receipt_audience(session, conversation_id) if receipts else []
 
 
 def message_posted(view: MessageView, rows: dict[int, ConversationRow], readers: set[int]) -> TabChange:
@@ -288,15 +442,21 @@ def message_posted(view: MessageView, rows: dict[int, ConversationRow], readers:
     entry = view.to_wire()
 
     def apply(state: ChatState) -> None:
-        state._message_arrived(view, rows)
-        if view.conversation_id == state.current_id:
+        if state._message_arrived(view, rows):
             readers.add(state.user_id)
 
     def in_place(state: ChatState) -> Any:
         if state.user_id not in rows and 0 not in rows:
             return LONG_WAY  # not a member as the rows were made (left meanwhile)
+        if (
+            view.conversation_id == state.current_id
+            and not state._seeing
+            and not state.unread_from_seq
+            and view.author_id != state.user_id
+        ):
+            return LONG_WAY  # open but unseen: the "New messages" divider goes up too
         variant = state._message_arrived_in_place(view, rows)
-        if variant[0] == "open":
+        if variant[0] == "open" and state._seeing:
             readers.add(state.user_id)
         return variant
 
@@ -320,6 +480,29 @@ def read_up_to(conversation_id: int, seq: int) -> TabChange:
         in_place=lambda state: state._read_up_to(conversation_id, seq, in_place=True),
         delta={ChatState.get_full_name(): READ.entries({str(conversation_id): seq})},
     )
+
+
+def receipt_seen(conversation_id: int, receipt: Receipt) -> TabChange:
+    """A member read a conversation further: one entry of `seen_map` for the tabs that
+    show that conversation (and whose user sees receipts); nothing for the others."""
+    return TabChange(
+        ChatState,
+        apply=lambda state: state._receipt_arrived(conversation_id, receipt),
+        in_place=lambda state: state._receipt_arrived(conversation_id, receipt, in_place=True),
+        delta=SEEN.delta(str(receipt.user_id), receipt.to_wire()),
+    )
+
+
+def reading_changed() -> TabChange:
+    """A user's reading choices changed (mute, receipts): their own tabs and those of
+    the people who share a conversation with them load the choices and receipts afresh."""
+
+    def apply(state: ChatState) -> None:
+        if state.user_id:
+            with rx.session() as session:
+                state._show_reading(session)
+
+    return TabChange(ChatState, apply=apply)
 
 
 def contacts_changed(line: MessageView | None = None) -> TabChange:

@@ -71,6 +71,12 @@ def frames_since(tab: ReflexClient, mark: int) -> list[tuple[int, dict]]:
     return out
 
 
+def frames_with(tab: ReflexClient, mark: int, prefix: str, key: object) -> list[tuple[int, dict]]:
+    """The updates since `mark` that carry one keyed entry (`prefix` + `key`), with their
+    sizes on the wire."""
+    return [(size, u) for size, u in frames_since(tab, mark) if str(key) in entries(u, prefix)]
+
+
 def held(tab: ReflexClient, prefix: str, key: object) -> Any:
     """The latest value a tab received for one keyed entry (None: never, or removed)."""
     value = None

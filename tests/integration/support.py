@@ -8,15 +8,21 @@ import socket
 from urllib.parse import urlsplit
 
 from bench.reflex_client import ReflexClient
+from chatapp import wire
 from tests.support import auth_token_for, create_user, direct
 
 
-async def open_tab(backend_url: str, user_id: int, path: str = "/", query=None) -> ReflexClient:
+async def open_tab(
+    backend_url: str, user_id: int, path: str = "/", query=None, *, seeing: bool = True
+) -> ReflexClient:
     """A tab of the user (a raw websocket client signed in as them), connected, with the
-    page at `path` loaded."""
+    page at `path` loaded. Like a browser tab its user looks at, it reports being seen
+    (`seeing`): only then does it read the conversation it has open."""
     client = ReflexClient(backend_url, auth_token_for(user_id))
     await client.connect()
     await client.load(path, query)
+    if seeing:
+        await client.emit(wire.SET_SEEING, {"seeing": True}, path)
     return client
 
 

@@ -19,7 +19,7 @@ from tests.integration.messaging import (
     call,
     chat_delta,
     entries,
-    frames_since,
+    frames_with,
     held,
     latest,
     read_seq_of,
@@ -52,7 +52,7 @@ def _id_of(tab, body: str) -> int:
 
 def _changes_of(tab, mark: int, mid: int) -> list[tuple[int, dict]]:
     """The frames since `mark` that carry message `mid`, with their sizes."""
-    return [(size, u) for size, u in frames_since(tab, mark) if str(mid) in entries(u, MESSAGE_PREFIX)]
+    return frames_with(tab, mark, MESSAGE_PREFIX, mid)
 
 
 def test_only_the_author_edits_or_deletes_and_the_other_tabs_get_the_change_live(backend_url):
