@@ -128,6 +128,13 @@ class Profile(SQLModel, table=True):
     chosen_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     # The user hides their last-seen time from everyone (and then sees no one's).
     hide_last_seen: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # Who sees the user's presence: "everyone" they share a conversation with, only the
+    # people they have "written" to (the default), or "nobody".
+    presence_audience: str = Field(
+        default="written", max_length=8, sa_column_kwargs={"server_default": "written"}
+    )
+    # Others (who may see the user's presence) see when the user is typing.
+    share_typing: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     # The user sends read receipts (and so sees others'): mutual, as in WhatsApp.
     read_receipts: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
 
@@ -182,8 +189,25 @@ class Participant(SQLModel, table=True):
     # offline (a read made then is never revealed, not even later).
     receipt_seq: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     receipt_at: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
+    # The member has written to the others here: sent a message, started the
+    # conversation or added people to it, or accepted its request. Under "Only people I
+    # have written to" their presence reaches this conversation's members only then. A
+    # member added by someone else (or the other side of a direct chat) starts without.
+    wrote: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     # The member muted the conversation: no notifications from it, a muted row.
     muted: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+
+
+class Block(SQLModel, table=True):
+    """One user blocked another: the blocked user can't message them (in a direct
+    chat) or see their presence, and they don't see the blocked user's."""
+
+    __table_args__ = (sa.UniqueConstraint("blocker_id", "blocked_id", name="uq_block_pair"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    blocker_id: int = Field(foreign_key="localuser.id", index=True)
+    blocked_id: int = Field(foreign_key="localuser.id", index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=_utc_column(nullable=False))
 
 
 class Message(SQLModel, table=True):

@@ -19,18 +19,25 @@ CHAT_STATE = f"{APP_STATE}.chatapp___states___chat_state____chat_state"
 ACCOUNT_STATE = f"{APP_STATE}.chatapp___states___account____account_state"
 PEOPLE_STATE = f"{APP_STATE}.chatapp___states___people____people_state"
 GROUPS_STATE = f"{CHAT_STATE}.chatapp___states___groups____groups_state"
+TYPING_STATE = f"{CHAT_STATE}.chatapp___states___typing____typing_state"
 
 # Events a page sends (state name + "." + handler).
 HYDRATE = f"{ROOT_STATE}.hydrate_and_load"
 LOG_IN = f"{AUTH_FORM_STATE}.log_in"
 SET_STATUS = f"{APP_STATE}.set_status"
 SET_IDLE = f"{APP_STATE}.set_idle"
+# Payload {"choice": "everyone" | "written" | "nobody"}: who sees the user's presence.
+SET_PRESENCE_AUDIENCE = f"{APP_STATE}.set_presence_audience"
+# Payload {"on": bool}: "Let others see when I'm typing".
+SET_SHARE_TYPING = f"{APP_STATE}.set_share_typing"
 # Payload {"body": text, "key": idempotency key (8-64 of [A-Za-z0-9_-])}.
 SEND_MESSAGE = f"{CHAT_STATE}.send_message"
 # Payload {"query": text}: people whose username or display name starts with it.
 SEARCH_PEOPLE = f"{PEOPLE_STATE}.search_people"
 # Payload {"seeing": bool}: the tab is visible and its user active (or no longer).
 SET_SEEING = f"{CHAT_STATE}.set_seeing"
+# Payload {"typing": bool}: the tab's user started / goes on typing, or stopped.
+SET_TYPING = f"{TYPING_STATE}.set_typing"
 # Payload {"on": bool}: the "Send read receipts" choice.
 SET_READ_RECEIPTS = f"{CHAT_STATE}.set_read_receipts"
 # Payload {"before_id": the oldest message id the tab holds}: the page before it.
@@ -51,6 +58,9 @@ ROW_MEMBERS = "row_members"
 READ_SEQ = "read_seq"
 # The open conversation's read receipts, by user id ({"user_id", "seq": read up to, "at_ms": when}).
 SEEN_MAP = "seen_map"
+# Who is typing in the user's conversations, by "<conversation id>-<user id>"
+# ([conversation id, user id, server time in ms]; removed when they stop).
+TYPING_MAP = "typing_map"
 
 
 def keyed_prefix(field: str) -> str:

@@ -10,9 +10,10 @@ import uuid
 from datetime import timedelta
 
 import reflex as rx
+import sqlalchemy as sa
 
 from chatapp import runtime, wire
-from chatapp.models import utcnow
+from chatapp.models import Participant, utcnow
 from chatapp.services import accounts, conversations, logins
 
 PASSWORD = "correct horse battery"
@@ -40,11 +41,22 @@ def auth_token_for(user_id: int) -> str:
         return logins.start(session, user_id=user_id, now=utcnow(), lifetime=timedelta(days=1))[1]
 
 
-def direct(user_id: int, other_username: str) -> int:
-    """The direct conversation of two users."""
+def all_wrote(session, conversation_id: int) -> int:
+    """Every member of the conversation has written to the others (people who talk: each
+    sees the others' presence under the default audience, see `services.audience`)."""
+    session.exec(
+        sa.update(Participant).where(Participant.conversation_id == conversation_id).values(wrote=True)
+    )
+    session.commit()
+    return conversation_id
+
+
+def direct(user_id: int, other_username: str, *, answered: bool = True) -> int:
+    """The direct conversation of two users; `answered`: both have written in it (else
+    it is the other user's message request)."""
     with rx.session() as session:
         cid, _ = conversations.open_direct(session, user_id=user_id, other_username=other_username)
-        return cid
+        return all_wrote(session, cid) if answered else cid
 
 
 def direct_pair(a_prefix: str, b_prefix: str) -> tuple[int, int, int]:
@@ -55,9 +67,10 @@ def direct_pair(a_prefix: str, b_prefix: str) -> tuple[int, int, int]:
 
 
 def group(user_id: int, title: str, usernames: list[str]) -> int:
-    """A new group."""
+    """A new group whose members have all written in it."""
     with rx.session() as session:
-        return conversations.create_group(session, user_id=user_id, title=title, member_usernames=usernames)
+        cid = conversations.create_group(session, user_id=user_id, title=title, member_usernames=usernames)
+        return all_wrote(session, cid)
 
 
 def signed_in_context(browser, user_id: int):

@@ -12,7 +12,7 @@ conversation for the tab's life (sessionStorage), and the box is focused on open
 The server answers through `window.chatappComposer` (`sent(key)`, `restore(cid, text,
 key)`; see `states.chat_state.composer_call`); the list's rows call `leave(cid)` when
 another conversation is clicked: until it has loaded, the box takes no typing (it would
-belong to neither conversation).
+belong to neither conversation). It also reports typing (`chatappTypingReporter`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import reflex as rx
 
 from chatapp.reflex_adapter.js import event_callback, js_var
 from chatapp.states.chat_state import ChatState
+from chatapp.states.typing import TypingState
 
 _COMPOSER_JS = """
 const chatappOutbox = {
@@ -47,9 +48,40 @@ function chatappFit(box) {
   box.style.height = Math.min(box.scrollHeight, 200) + "px";
 }
 
-function useChatappComposer(send, clearError, conversationId, hasError) {
+// "Typing" is reported when typing starts and at most every 3 s while it goes on;
+// "stopped" 800 ms after the last keystroke, at once when the draft is emptied, on
+// send and on leaving the conversation (states/typing.py).
+const CHATAPP_TYPING_EVERY_MS = 3000;
+const CHATAPP_TYPING_PAUSE_MS = 800;
+
+function chatappTypingReporter(reportRef) {
+  const t = { on: false, lastSent: 0, timer: null };
+  const stop = () => {
+    clearTimeout(t.timer);
+    if (t.on) {
+      t.on = false;
+      reportRef.current(false);
+    }
+  };
+  const typed = (text) => {
+    clearTimeout(t.timer);
+    if (!text.trim()) return stop();
+    const now = Date.now();
+    if (!t.on || now - t.lastSent >= CHATAPP_TYPING_EVERY_MS) {
+      t.on = true;
+      t.lastSent = now;
+      reportRef.current(true);
+    }
+    t.timer = setTimeout(stop, CHATAPP_TYPING_PAUSE_MS);
+  };
+  return { typed, stop };
+}
+
+function useChatappComposer(send, clearError, reportTyping, conversationId, hasError) {
   const sendRef = useRef(send);
   sendRef.current = send;
+  const typingRef = useRef(reportTyping);
+  typingRef.current = reportTyping;
   const clearRef = useRef(clearError);
   clearRef.current = clearError;
   const errorRef = useRef(hasError);
@@ -67,6 +99,7 @@ function useChatappComposer(send, clearError, conversationId, hasError) {
       else sessionStorage.removeItem(draftKey);
     };
     box.value = sessionStorage.getItem(draftKey) ?? "";
+    const typing = chatappTypingReporter(typingRef);
     chatappFit(box);
     box.focus({ preventScroll: true });
     const submit = () => {
@@ -74,6 +107,7 @@ function useChatappComposer(send, clearError, conversationId, hasError) {
       box.focus({ preventScroll: true }); // after a click on Send too: typing goes on here
       if (!body.trim()) return;
       const key = chatappNewKey();
+      typing.stop();
       chatappOutbox.add(key, conversationId, body);
       box.value = "";
       keep();
@@ -90,6 +124,7 @@ function useChatappComposer(send, clearError, conversationId, hasError) {
     };
     const onInput = () => {
       keep();
+      typing.typed(box.value);
       chatappFit(box);
       if (errorRef.current) {
         errorRef.current = false;
@@ -103,6 +138,7 @@ function useChatappComposer(send, clearError, conversationId, hasError) {
       leave(target) {
         // Another conversation is opening: keep this draft, take no typing until it has.
         if (String(target) === String(conversationId)) return;
+        typing.stop();
         keep();
         box.readOnly = true;
       },
@@ -126,6 +162,7 @@ function useChatappComposer(send, clearError, conversationId, hasError) {
       if (String(item.cid) === String(conversationId)) sendRef.current(item.body, key);
     }
     return () => {
+      typing.stop();
       box.removeEventListener("keydown", onKey);
       box.removeEventListener("input", onInput);
     };
@@ -146,11 +183,18 @@ class ComposerScript(rx.Fragment):
     def add_hooks(self) -> list[str | rx.Var]:
         send = event_callback(ChatState.send_message, args_spec=lambda body, key: [body, key], key="on_send")
         clear = event_callback(ChatState.clear_error, args_spec=lambda: [], key="on_clear")
+        typing = event_callback(TypingState.set_typing, args_spec=lambda typing: [typing], key="on_typing")
         has_error = ChatState.error != ""
         cid = ChatState.current_id
         return [
             js_var(
-                f"useChatappComposer({send}, {clear}, {cid}, {has_error})", None, send, clear, cid, has_error
+                f"useChatappComposer({send}, {clear}, {typing}, {cid}, {has_error})",
+                None,
+                send,
+                clear,
+                typing,
+                cid,
+                has_error,
             )
         ]
 

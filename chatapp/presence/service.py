@@ -29,7 +29,7 @@ from chatapp.presence.registry import InProcessRegistry
 from chatapp.presence.shared import PresenceRegistry, Published, UserRecord
 from chatapp.presence.timers import Timers
 from chatapp.presence.views import view
-from chatapp.services.conversations import contact_ids
+from chatapp.services.audience import visible_to, watchers_of
 
 logger = logging.getLogger(__name__)
 
@@ -170,10 +170,10 @@ class PresenceService:
         return await self._current_status(record)
 
     async def snapshot(self, user_id: int) -> dict[str, dict]:
-        """The presence of the user and of everyone who shares a conversation with them,
-        as this user may see it."""
+        """The presence of the user and of everyone whose presence they may see
+        (`services.audience.visible_to`), as this user may see it."""
         with self._session() as session:
-            ids = contact_ids(session, user_id) | {user_id}
+            ids = visible_to(session, user_id) | {user_id}
             facts = store.load(session, ids)
         records = await self.registry.records(facts)
         hides = (await self.preferences.of(user_id)).hide_last_seen
@@ -249,7 +249,7 @@ class PresenceService:
             facts = store.load(session, [user_id]).get(user_id)
             if facts is None:
                 return True
-            receivers = contact_ids(session, user_id) | {user_id}
+            receivers = watchers_of(session, user_id, facts.presence_audience) | {user_id}
             hiders = store.hiding_last_seen(session, receivers - {user_id})
         last_seen = facts.last_seen_at
         if ended_at is not None and (last_seen is None or ended_at > last_seen):

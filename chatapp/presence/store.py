@@ -23,6 +23,7 @@ class PersonFacts:
     chosen_status: str | None
     chosen_until: datetime | None
     hide_last_seen: bool
+    presence_audience: str = "written"
 
 
 # The statements that run with every presence change, built once: an `in_()` built per
@@ -38,6 +39,7 @@ _LOAD = (
         Profile.chosen_status,
         Profile.chosen_until,
         Profile.hide_last_seen,
+        Profile.presence_audience,
     )
     .join(Profile, Profile.user_id == User.id)
     .where(col(User.id).in_(_IDS))

@@ -62,6 +62,12 @@ class KeyedDict:
         state.get_value(self.field)[key] = value
         state.get_value(self.shadow)[key] = value
 
+    def remove_in_place(self, state: Any, key: str) -> None:
+        """Remove an entry without Reflex's tracking, as already sent to the browser (by
+        `tabs.push` with `delta(key, None)`)."""
+        state.get_value(self.field).pop(key, None)
+        state.get_value(self.shadow).pop(key, None)
+
     def js_entry(self, key_js: str) -> tuple[str, Any]:
         """A JS expression for one entry in the browser (undefined if none), and the
         VarData it needs; `key_js` is a JS expression of the key."""

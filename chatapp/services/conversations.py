@@ -50,9 +50,20 @@ def require_member(session: Session, *, user_id: int, conversation_id: int) -> C
     return row
 
 
-def _add_participants(session: Session, conversation_id: int, user_ids: list[int]) -> None:
+def _add_participants(session: Session, conversation_id: int, user_ids: list[int], *, by: int) -> None:
+    """Add members; `by` (the one who starts or adds) has written to them, the others
+    have not yet (see `audience`)."""
     for uid in user_ids:
-        session.add(Participant(conversation_id=conversation_id, user_id=uid))
+        session.add(Participant(conversation_id=conversation_id, user_id=uid, wrote=uid == by))
+
+
+def _reach_out(session: Session, conversation_id: int, user_id: int) -> None:
+    """The member wrote to the others (opened the chat, added people): see `audience`."""
+    session.exec(
+        sa.update(Participant)
+        .where(Participant.conversation_id == conversation_id, Participant.user_id == user_id)
+        .values(wrote=True)
+    )
 
 
 def _system_line(
@@ -104,6 +115,9 @@ def open_direct(
     key = direct_key(user_id, peer)
     existing = session.exec(select(Conversation.id).where(Conversation.direct_key == key)).first()
     if existing is not None:
+        # Opening it yourself is reaching out (it answers a request the same way).
+        _reach_out(session, existing, user_id)
+        session.commit()
         return existing, False
     conversation = Conversation(kind="direct", direct_key=key, created_by=user_id)
     session.add(conversation)
@@ -112,7 +126,7 @@ def open_direct(
     except IntegrityError:  # both users opened it at once: use the one that won
         session.rollback()
         return session.exec(select(Conversation.id).where(Conversation.direct_key == key)).one(), False
-    _add_participants(session, conversation.id, [user_id, peer])
+    _add_participants(session, conversation.id, [user_id, peer], by=user_id)
     session.commit()
     return conversation.id, True
 
@@ -154,7 +168,7 @@ def create_group(
     )
     session.add(conversation)
     session.flush()
-    _add_participants(session, conversation.id, sorted(ids))
+    _add_participants(session, conversation.id, sorted(ids), by=user_id)
     _system_line(session, conversation.id, user_id, "created the group", when)
     session.commit()
     return conversation.id
@@ -204,8 +218,9 @@ def add_members(
     if len(present) + len(new) > GROUP_MAX_MEMBERS:
         msg = f"A group has at most {GROUP_MAX_MEMBERS} members."
         raise InvalidInput(msg)
-    _add_participants(session, conversation_id, new)
+    _add_participants(session, conversation_id, new, by=user_id)
     if new:
+        _reach_out(session, conversation_id, user_id)
         _system_line(session, conversation_id, user_id, f"added {_names(session, new)}")
     session.commit()
     return new
@@ -250,18 +265,14 @@ def members(session: Session, conversation_id: int) -> list[Member]:
     return [Member(user_id=i, username=u, display_name=d) for i, u, d in rows]
 
 
-# Built once: making the two aliases of Participant took longer than running the query
-# (a visible share of the server's time in the load benchmark's reconnect storm).
-_MINE = sa.orm.aliased(Participant, name="mine")
-_THEIRS = sa.orm.aliased(Participant, name="theirs")
-
-
-def contact_ids(session: Session, user_id: int) -> set[int]:
-    """Everyone who shares at least one conversation with the user, in one indexed query."""
-    rows = session.exec(
-        select(_THEIRS.user_id)
-        .distinct()
-        .join(_MINE, _MINE.conversation_id == _THEIRS.conversation_id)
-        .where(_MINE.user_id == user_id, _THEIRS.user_id != user_id)
-    ).all()
-    return set(rows)
+def co_members(session: Session, user_id: int) -> list[int]:
+    """Everyone who shares a conversation with the user (whom a change of the user's
+    choices may concern: receipts, who sees their presence)."""
+    mine = select(Participant.conversation_id).where(Participant.user_id == user_id)
+    return list(
+        session.exec(
+            select(Participant.user_id)
+            .where(col(Participant.conversation_id).in_(mine), Participant.user_id != user_id)
+            .distinct()
+        ).all()
+    )

@@ -43,6 +43,9 @@ class ConversationRow:
     preview_kind: str = ""
     preview: str = ""
     preview_deleted: bool = False
+    # A direct chat the other person started that the viewer has not answered: a
+    # message request (`services.audience`).
+    request: bool = False
 
     def to_wire(self) -> dict:
         """The entry a tab holds for it (`conversation_rows.<id>`)."""
@@ -77,7 +80,7 @@ def inbox_of(session: Session, *, user_id: int, only: int | None = None) -> Inbo
     A direct chat someone else started shows only once it has a message.
     """
     query = (
-        select(Conversation, Participant.read_seq)
+        select(Conversation, Participant.read_seq, Participant.wrote)
         .join(Participant, Participant.conversation_id == Conversation.id)
         .where(Participant.user_id == user_id)
         .order_by(col(Conversation.last_activity_at).desc(), col(Conversation.id).desc())
@@ -85,14 +88,14 @@ def inbox_of(session: Session, *, user_id: int, only: int | None = None) -> Inbo
     if only is not None:
         query = query.where(Conversation.id == only)
     found = [
-        (c, read)
-        for c, read in session.exec(query).all()
+        (c, read, wrote)
+        for c, read, wrote in session.exec(query).all()
         if not (c.kind == "direct" and c.message_seq == 0 and c.created_by not in (None, user_id))
     ]
     inbox = Inbox()
     if not found:
         return inbox
-    ids = [c.id for c, _ in found]
+    ids = [c.id for c, _, _ in found]
     people: dict[int, list[tuple[int, str]]] = {}
     for cid, uid, name in session.exec(
         select(Participant.conversation_id, Participant.user_id, Profile.display_name)
@@ -114,8 +117,8 @@ def inbox_of(session: Session, *, user_id: int, only: int | None = None) -> Inbo
             .where(col(Message.id).in_(select(last_ids.c.mid)))
         ).all()
     }
-    for conversation, read in found:
-        row = row_for(conversation, user_id, people.get(conversation.id, []))
+    for conversation, read, wrote in found:
+        row = row_for(conversation, user_id, people.get(conversation.id, []), wrote=wrote)
         if conversation.id in last:
             m, name = last[conversation.id]
             row.with_last(
@@ -128,11 +131,15 @@ def inbox_of(session: Session, *, user_id: int, only: int | None = None) -> Inbo
     return inbox
 
 
-def row_for(conversation: Conversation, viewer_id: int, people: list[tuple[int, str]]) -> ConversationRow:
+def row_for(
+    conversation: Conversation, viewer_id: int, people: list[tuple[int, str]], *, wrote: bool = True
+) -> ConversationRow:
     """A conversation's row as `viewer_id` sees it, without its preview.
 
     Args:
         people: The members as (user id, display name).
+        wrote: The viewer has written to the others (else a direct chat someone else
+            started is a request to them).
     """
     peer_id, title = 0, conversation.title or ""
     if conversation.kind == "direct":
@@ -145,6 +152,9 @@ def row_for(conversation: Conversation, viewer_id: int, people: list[tuple[int, 
         peer_id=peer_id,
         last_activity_ms=_ms(conversation.last_activity_at),
         seq=conversation.message_seq,
+        request=conversation.kind == "direct"
+        and conversation.created_by not in (None, viewer_id)
+        and not wrote,
     )
 
 
@@ -164,14 +174,22 @@ def row_of(session: Session, *, user_id: int, conversation_id: int) -> Conversat
     rows = inbox_of(session, user_id=user_id, only=conversation_id).rows
     if rows:
         return rows[0]
-    people = session.exec(
-        select(Participant.user_id, Profile.display_name)
-        .join(Profile, Profile.user_id == Participant.user_id)
-        .where(Participant.conversation_id == conversation_id)
-    ).all()
+    people = _people(session, conversation_id)
     if conversation is None:  # pragma: no cover - require_member raised
         raise NotFound("This conversation does not exist or you are not a member of it.")
-    return row_for(conversation, user_id, list(people))
+    wrote = {uid: w for uid, _, w in people}
+    return row_for(conversation, user_id, [(u, n) for u, n, _ in people], wrote=wrote.get(user_id, True))
+
+
+def _people(session: Session, conversation_id: int) -> list[tuple[int, str, bool]]:
+    """A conversation's members: (user id, display name, has written)."""
+    return list(
+        session.exec(
+            select(Participant.user_id, Profile.display_name, Participant.wrote)
+            .join(Profile, Profile.user_id == Participant.user_id)
+            .where(Participant.conversation_id == conversation_id)
+        ).all()
+    )
 
 
 def mark_read(
@@ -208,15 +226,13 @@ def rows_for_members(session: Session, conversation_id: int) -> dict[int, Conver
     chat (each sees the other's name). A few queries per change, whatever the number
     of members."""
     conversation = session.get(Conversation, conversation_id)
-    people = list(
-        session.exec(
-            select(Participant.user_id, Profile.display_name)
-            .join(Profile, Profile.user_id == Participant.user_id)
-            .where(Participant.conversation_id == conversation_id)
-        ).all()
-    )
+    members = _people(session, conversation_id)
+    people = [(uid, name) for uid, name, _ in members]
+    wrote = {uid: w for uid, _, w in members}
     viewers = [uid for uid, _ in people] if conversation.kind == "direct" else [0]
-    rows = {viewer: row_for(conversation, viewer, people) for viewer in viewers}
+    rows = {
+        viewer: row_for(conversation, viewer, people, wrote=wrote.get(viewer, True)) for viewer in viewers
+    }
     last = newest(session, conversation_id)
     if last is not None:
         for row in rows.values():

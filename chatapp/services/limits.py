@@ -21,6 +21,7 @@ Rules (per key, moving windows; a test or a setting makes others with
 | `MESSAGES` | 20 per 10 s | user |
 | `STATUS_CHANGES` | 30 per minute (status menu, "hide my last seen") | user |
 | `IDLE_REPORTS` | 120 per minute (a tab's idle/active reports; over it they are dropped) | user |
+| `TYPING` | 60 per minute (typing started / stopped; over it they are dropped) | user |
 | `SIGNUPS` | 5 per hour | address |
 | `CONVERSATION_CREATION` | 20 per hour (direct chats and groups) | user |
 | `PEOPLE_SEARCH` | 30 per minute (the people picker's searches, one per pause in typing) | user |
@@ -108,6 +109,9 @@ STATUS_CHANGES = Rule("status", 30, 60, "status changes")
 # even many tabs stay far below this; a script flapping its idle state is dropped
 # silently. Generous, because a dropped report leaves a status wrong until the next one.
 IDLE_REPORTS = Rule("idle", 120, 60, "idle reports")
+# A browser sends "typing" at most every 3 s while typing goes on, and "stopped" once per
+# pause: about 40 a minute for someone typing non-stop in one tab. Dropped over it.
+TYPING = Rule("typing", 60, 60, "typing reports")
 SIGNUPS = Rule("signups", 5, 3600, "sign-ups")
 CONVERSATION_CREATION = Rule("conversations", 20, 3600, "new conversations")
 # A search tells who has an account: counted, so that the app cannot be used to list its

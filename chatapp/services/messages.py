@@ -17,6 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from chatapp.models import Conversation, Message, Participant, Profile, utcnow
+from chatapp.services import audience
 from chatapp.services.conversations import require_member
 from chatapp.services.errors import Forbidden, InvalidInput, NotFound
 from chatapp.settings import settings
@@ -43,11 +44,14 @@ class MessageView:
     client_key: str = ""
     # Set by `send` when the key was used before: nothing new was stored.
     repeat: bool = False
+    # Set by `send` when it is the author's first words to the others of the conversation
+    # (`audience.mark_written`): their presence may reach them from now on.
+    first_words: bool = False
 
     def to_wire(self) -> dict:
         """The entry a tab holds for it (`message_map.<id>`)."""
         out = asdict(self)
-        del out["repeat"]
+        del out["repeat"], out["first_words"]
         return out
 
 
@@ -119,7 +123,8 @@ def send(
     key = clean_key(client_key) if client_key is not None else None
     if key is not None and (earlier := _by_key(session, author_id, key)) is not None:
         return earlier
-    require_member(session, user_id=author_id, conversation_id=conversation_id)
+    conversation = require_member(session, user_id=author_id, conversation_id=conversation_id)
+    audience.require_can_message(session, author_id=author_id, conversation=conversation)
     when = now or utcnow()
     seq = session.exec(
         sa.update(Conversation)
@@ -144,6 +149,9 @@ def send(
         if earlier is None:
             raise
         return earlier
+    first_words = audience.mark_written(
+        session, user_id=author_id, conversation_id=conversation_id, commit=False
+    )
     session.exec(
         sa.update(Participant)
         .where(Participant.conversation_id == conversation_id, Participant.user_id == author_id)
@@ -151,7 +159,9 @@ def send(
     )
     session.commit()
     session.refresh(message)
-    return _view(message, _name(session, author_id))
+    view = _view(message, _name(session, author_id))
+    view.first_words = first_words
+    return view
 
 
 def _by_key(session: Session, author_id: int, key: str) -> MessageView | None:

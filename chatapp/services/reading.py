@@ -135,19 +135,6 @@ def set_read_receipts(session: Session, user_id: int, on: bool) -> None:
     session.commit()
 
 
-def co_members(session: Session, user_id: int) -> list[int]:
-    """Everyone who shares a conversation with the user (whose view of receipts a
-    change of the user's choice affects)."""
-    mine = select(Participant.conversation_id).where(Participant.user_id == user_id)
-    return list(
-        session.exec(
-            select(Participant.user_id)
-            .where(col(Participant.conversation_id).in_(mine), Participant.user_id != user_id)
-            .distinct()
-        ).all()
-    )
-
-
 def set_muted(session: Session, *, user_id: int, conversation_id: int, muted: bool) -> None:
     """Mute or unmute a conversation for one member.
 

@@ -14,7 +14,9 @@ from chatapp.delivery import TabChange
 from chatapp.models import utcnow
 from chatapp.presence.logic import Chosen, epoch_ms, newer
 from chatapp.reflex_adapter import keyed_dict
-from chatapp.services import limits, logins
+from chatapp.services import audience, limits, logins
+from chatapp.services import conversations as conv
+from chatapp.services.errors import ChatError
 from chatapp.settings import settings
 from chatapp.states.session import SessionState, signed_in
 
@@ -47,6 +49,10 @@ class AppState(SessionState):
     chosen_until_ms: int = 0
     # This user hides their last-seen time (and so sees no one's).
     hide_last_seen: bool = False
+    # Who sees this user's presence: "everyone", "written" (people they wrote to), "nobody".
+    presence_audience: str = "written"
+    # Others (who may see this user's presence) see when this user is typing.
+    share_typing: bool = True
     # This user has the most tabs open that one user may: this one stays empty.
     tabs_full: bool = False
     # What the browser holds of presence_map, to send it only what differs.
@@ -205,11 +211,44 @@ class AppState(SessionState):
         await self._show_choices()
         return None
 
+    @rx.event
+    @signed_in
+    async def set_presence_audience(self, choice: str):
+        """ "Who can see my presence": "everyone", "written" or "nobody"."""
+        try:
+            await limits.take(limits.STATUS_CHANGES, self._limit_key())
+            with rx.session() as session:
+                audience.set_audience(session, self.user_id, choice)
+                others = conv.co_members(session, self.user_id)
+        except ChatError as exc:
+            return rx.toast.error(str(exc))
+        self.presence_audience = choice
+        # Those who gain or lose sight of this user get their presence afresh.
+        push = runtime.push()
+        push.soon(push.to_users(others, presence_refresh()))
+        return None
+
+    @rx.event
+    @signed_in
+    async def set_share_typing(self, on: bool):
+        """ "Let others see when I'm typing"."""
+        try:
+            await limits.take(limits.STATUS_CHANGES, self._limit_key())
+        except limits.RateLimited as exc:
+            return rx.toast.error(str(exc))
+        with rx.session() as session:
+            audience.set_share_typing(session, self.user_id, on is True)
+        self.share_typing = on is True
+        return None
+
     async def _show_choices(self) -> None:
         choices = await runtime.presence().preferences.of(self.user_id)
         self.chosen_status = choices.chosen or ""
         self.chosen_until_ms = epoch_ms(choices.until) or 0
         self.hide_last_seen = choices.hide_last_seen
+        with rx.session() as session:
+            self.presence_audience = audience.audience_of(session, self.user_id)
+            self.share_typing = audience.shares_typing(session, self.user_id)
 
 
 PRESENCE = keyed_dict.install(AppState, wire.PRESENCE_MAP, shadow="_presence_sent")
@@ -228,6 +267,17 @@ def presence_change(data: dict[str, Any]) -> TabChange:
 def presence_snapshot(snapshot: dict[str, dict[str, Any]]) -> TabChange:
     """A user's whole presence map (what they may see changed as a whole)."""
     return TabChange(AppState, apply=lambda state: state._replace_presence(snapshot))
+
+
+def presence_refresh() -> TabChange:
+    """Whose presence a user may see changed (a choice, a request answered, a block):
+    their tabs load their presence afresh (gaining or losing entries)."""
+
+    async def apply(state: AppState) -> None:
+        if state.user_id:
+            state._replace_presence(await runtime.presence().snapshot(state.user_id))
+
+    return TabChange(AppState, apply=apply)
 
 
 async def end_tabs(user_id: int, login_ids: set[int], *, except_token: str) -> None:

@@ -20,15 +20,15 @@ from chatapp.delivery import TabChange
 from chatapp.models import utcnow
 from chatapp.reflex_adapter import keyed_dict
 from chatapp.reflex_adapter.tabs import LONG_WAY
+from chatapp.services import audience, inbox, limits, reading
 from chatapp.services import conversations as conv
-from chatapp.services import inbox, limits, reading
 from chatapp.services import messages as msgs
 from chatapp.services.conversations import Member
 from chatapp.services.errors import ChatError
 from chatapp.services.inbox import ConversationRow, Inbox
 from chatapp.services.messages import MessageView
 from chatapp.services.reading import Receipt
-from chatapp.states.app_state import AppState
+from chatapp.states.app_state import AppState, presence_refresh
 from chatapp.states.message_edits import MessageEdits
 from chatapp.states.session import signed_in
 
@@ -78,6 +78,11 @@ class ChatState(MessageEdits, AppState):
     # The browser says this tab is visible and its user active: only then is the open
     # conversation read (`set_seeing`).
     _seeing: bool = False
+    # The open direct chat is a message request to this user (the other person started
+    # it; this user has not written or accepted): they see nothing of this user's presence.
+    request: bool = False
+    # This user blocked the open direct chat's other person.
+    blocked: bool = False
     # A problem to show in the open conversation ("" when none).
     error: str = ""
     not_found: bool = False
@@ -127,6 +132,7 @@ class ChatState(MessageEdits, AppState):
         self.seen_map = {}
         self.has_older = False
         self.unread_from_seq = 0
+        self.request = self.blocked = False
         self.error = ""
         self.not_found = False
         self.edit_id = self.delete_id = 0
@@ -148,6 +154,7 @@ class ChatState(MessageEdits, AppState):
                 row = row or inbox.row_of(session, user_id=self.user_id, conversation_id=cid)
                 page, self.has_older = msgs.page(session, user_id=self.user_id, conversation_id=cid)
                 self.members = conv.members(session, cid)
+                standing = audience.standing(session, user_id=self.user_id, conversation_id=cid)
                 self.current_id = cid
                 self._show_reading(session)
             except ChatError as exc:
@@ -165,6 +172,7 @@ class ChatState(MessageEdits, AppState):
         self.current_kind = row.kind
         self.current_peer_id = row.peer_id
         self.current_member_ids = sorted(m.user_id for m in self.members)
+        self.request, self.blocked = standing.request, standing.blocked
         if self._seeing:
             await self._read_open()
 
@@ -215,7 +223,7 @@ class ChatState(MessageEdits, AppState):
             return rx.toast.error(str(exc))
         with rx.session() as session:
             reading.set_read_receipts(session, self.user_id, on is True)
-            others = reading.co_members(session, self.user_id)
+            others = conv.co_members(session, self.user_id)
         await self._reading_changed()
         # Those who share a conversation with the user see (or stop seeing) their receipts.
         runtime.push().soon(runtime.push().to_users(others, reading_changed()))
@@ -273,7 +281,63 @@ class ChatState(MessageEdits, AppState):
         self._message_arrived(view, rows)
         if not view.repeat:
             deliver_message(view, rows, member_ids, skip=self.router.session.client_token)
+        if view.first_words:  # the user's first words here: the others may see them now
+            self.request = False
+            push = runtime.push()
+            push.soon(push.to_users([m for m in member_ids if m != self.user_id], presence_refresh()))
         return composer_call("sent", key)
+
+    # Requests and blocks (the open direct chat's other person) -------------------------
+
+    @rx.event
+    @signed_in
+    async def accept_request(self):
+        """Accept the open message request: the other person may see this user's presence."""
+        if not self.request:
+            return None
+        with rx.session() as session:
+            audience.mark_written(session, user_id=self.user_id, conversation_id=self.current_id)
+        self.request = False
+        push = runtime.push()
+        push.soon(push.to_users([self.current_peer_id], presence_refresh()))
+        return None
+
+    @rx.event
+    @signed_in
+    async def block_peer(self):
+        """Block the open direct chat's other person: no messages from them, no presence
+        either way."""
+        return await self._set_block(True)
+
+    @rx.event
+    @signed_in
+    async def unblock_peer(self):
+        """Lift the block on the open direct chat's other person."""
+        return await self._set_block(False)
+
+    async def _set_block(self, on: bool):
+        if self.current_kind != "direct" or not self.current_peer_id:
+            return None
+        try:
+            await limits.take(limits.STATUS_CHANGES, self._limit_key())
+        except limits.RateLimited as exc:
+            return rx.toast.error(str(exc))
+        with rx.session() as session:
+            if on:
+                audience.block(session, user_id=self.user_id, other_id=self.current_peer_id)
+            else:
+                audience.unblock(session, user_id=self.user_id, other_id=self.current_peer_id)
+        self.blocked = on
+        self._replace_presence(await runtime.presence().snapshot(self.user_id))
+        push = runtime.push()
+        push.soon(
+            push.to_users(
+                [self.user_id, self.current_peer_id],
+                presence_refresh(),
+                skip=self.router.session.client_token,
+            )
+        )
+        return None
 
     @rx.event
     def clear_error(self) -> None:

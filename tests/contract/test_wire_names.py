@@ -12,6 +12,7 @@ from chatapp.states.chat_state import ChatState
 from chatapp.states.groups import GroupsState
 from chatapp.states.people import PeopleState
 from chatapp.states.session import SessionState
+from chatapp.states.typing import TypingState
 
 
 def test_state_names_are_reflexs():
@@ -22,6 +23,7 @@ def test_state_names_are_reflexs():
     assert AccountState.get_full_name() == wire.ACCOUNT_STATE
     assert GroupsState.get_full_name() == wire.GROUPS_STATE
     assert PeopleState.get_full_name() == wire.PEOPLE_STATE
+    assert TypingState.get_full_name() == wire.TYPING_STATE
     assert SessionState.get_parent_state().get_full_name() == wire.ROOT_STATE
 
 
@@ -32,6 +34,10 @@ def test_event_names_name_real_handlers():
         wire.SET_IDLE: (AppState, "set_idle"),
         wire.SEND_MESSAGE: (ChatState, "send_message"),
         wire.LOAD_OLDER: (ChatState, "load_older"),
+        wire.SET_SEEING: (ChatState, "set_seeing"),
+        wire.SET_TYPING: (TypingState, "set_typing"),
+        wire.SET_READ_RECEIPTS: (ChatState, "set_read_receipts"),
+        wire.SET_PRESENCE_AUDIENCE: (AppState, "set_presence_audience"),
         wire.SEARCH_PEOPLE: (PeopleState, "search_people"),
     }.items():
         assert event == f"{state.get_full_name()}.{handler}"

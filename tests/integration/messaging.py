@@ -85,6 +85,11 @@ def held(tab: ReflexClient, prefix: str, key: object) -> Any:
     return value
 
 
+def caught_up(tab: ReflexClient, cid: int) -> bool:
+    """Whether the tab holds conversation `cid` read up to its last message."""
+    return held(tab, READ_PREFIX, cid) == (held(tab, ROW_PREFIX, cid) or {}).get("seq")
+
+
 def latest(tab: ReflexClient, var: str, state: str = wire.CHAT_STATE) -> Any:
     """The latest value a tab received for a plain var of a state (None: never)."""
     for update in reversed(tab.updates):

@@ -19,13 +19,14 @@ from hypothesis import strategies as st
 
 from bench.reflex_client import ReflexClient
 from chatapp.models import Conversation, Message, Participant
-from chatapp.wire import APP_STATE, CHAT_STATE, PEOPLE_STATE, ROOT_STATE
-from tests.integration.messaging import GROUPS_STATE, latest, new_key, send
+from chatapp.wire import APP_STATE, CHAT_STATE, PEOPLE_STATE, ROOT_STATE, TYPING_STATE
+from tests.integration.messaging import GROUPS_STATE, caught_up, latest, new_key, send
 from tests.integration.support import open_tab, watching
 from tests.support import PRESENCE_PREFIX, auth_token_for, create_user, direct, group, run_async
 
 CHAT = ["load_home", "load_conversation", "load_older", "send_message", "clear_error", "start_edit"]
 CHAT += ["cancel_edit", "ask_delete", "cancel_delete", "save_edit", "delete_message"]
+CHAT += ["set_seeing", "set_muted", "set_read_receipts", "accept_request", "block_peer", "unblock_peer"]
 GROUPS = ["set_direct_open", "set_group_open", "start_direct_with", "create_group", "add_members"]
 GROUPS += ["leave_group"]
 PEOPLE = ["search_people", "pick_person", "unpick_person", "reset_people"]
@@ -34,6 +35,9 @@ PEOPLE_HELPERS = ["_clear_people", "_result", "_picked_ids", "_picked_usernames"
 HANDLERS = [
     f"{APP_STATE}.set_status",
     f"{APP_STATE}.set_idle",
+    f"{APP_STATE}.set_presence_audience",
+    f"{APP_STATE}.set_share_typing",
+    f"{TYPING_STATE}.set_typing",
     f"{APP_STATE}.handle_presence_changed",
     f"{APP_STATE}._presence_changed",
     f"{APP_STATE}._presence_changed_in_place",
@@ -48,7 +52,7 @@ HANDLERS = [
 ]
 # The handlers' argument names, and others.
 ARGS = ["choice", "idle", "form_data", "value", "body", "key", "before_id", "message_id", "user_id"]
-ARGS += ["query", "data", "x"]
+ARGS += ["query", "data", "x", "seeing", "conversation_id", "muted", "on", "typing"]
 scalars = st.one_of(
     st.none(),
     st.booleans(),
@@ -273,8 +277,10 @@ def _sweep(backend_url: str, scene: Scene, events: list[tuple[str, dict]]) -> di
     async def scenario():
         peer = await open_tab(backend_url, scene.peer, path)
         attacker = await open_tab(backend_url, scene.attacker, path)
+        # Opening (and being seen) marks the chat read: wait for it before the sweep.
+        await attacker.wait_for(lambda: caught_up(attacker, scene.cid))
         await asyncio.sleep(0.3)
-        before = _stored()  # opening marked the chat read
+        before = _stored()
         marks = len(attacker.updates), len(peer.updates)
         for name, payload in events:
             await attacker.emit(name, payload, path)

@@ -33,6 +33,8 @@ ALLOWED = {
         "set_idle",
         "set_status",
         "set_hide_last_seen",
+        "set_presence_audience",
+        "set_share_typing",
         "setvar",
     },
     "AccountState": {"set_password_open", "change_password", "setvar"},
@@ -48,6 +50,12 @@ ALLOWED = {
         "cancel_delete",
         "save_edit",
         "delete_message",
+        "set_seeing",
+        "set_muted",
+        "set_read_receipts",
+        "accept_request",
+        "block_peer",
+        "unblock_peer",
         "setvar",
     },
     "GroupsState": {
@@ -59,6 +67,7 @@ ALLOWED = {
         "leave_group",
         "setvar",
     },
+    "TypingState": {"set_typing", "setvar"},
     "PeopleState": {"search_people", "pick_person", "unpick_person", "reset_people", "setvar"},
 }
 

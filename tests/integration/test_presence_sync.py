@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from chatapp import runtime, wire
 from chatapp.models import Conversation, Participant, Profile, User, utcnow
+from tests.integration.messaging import send
 from tests.integration.support import open_tab, two_contacts, watching
 from tests.support import (
     PRESENCE_PREFIX,
@@ -149,11 +150,15 @@ def test_joining_a_shared_conversation_brings_presence_and_leaving_stops_it(back
         await a.emit(wire.SEARCH_PEOPLE, {"query": c_name})
         await a.emit(f"{wire.PEOPLE_STATE}.pick_person", {"user_id": c_id})
         await a.emit(f"{GROUPS_STATE}.create_group", {"form_data": {"title": "Joined"}})
+        # a reached out: c sees a at once; c is seen in the group once c writes there.
         await c.wait_for(lambda: c.status_of(a_id) == "online")
-        await a.wait_for(lambda: a.status_of(c_id) == "online")
         with rx.session() as session:
             cid = session.exec(sa.select(sa.func.max(Conversation.id))).one()[0]
+        await asyncio.sleep(0.3)
+        unseen = a.status_of(c_id)
         await c.load(f"/c/{cid}", {"cid": str(cid)})
+        await send(c, cid, "hello, thanks for adding me")
+        await a.wait_for(lambda: a.status_of(c_id) == "online")
         await c.emit(f"{GROUPS_STATE}.leave_group", {}, path=f"/c/{cid}")
         await c.wait_for(lambda: c.status_of(a_id) is None)
         await a.wait_for(lambda: a.status_of(c_id) is None)
@@ -164,9 +169,10 @@ def test_joining_a_shared_conversation_brings_presence_and_leaving_stops_it(back
         after = c.raw_frames[mark:]
         for x in (a, c):
             await x.disconnect()
-        return after
+        return unseen, after
 
-    after = run_async(scenario())
+    unseen, after = run_async(scenario())
+    assert unseen is None
     assert not any(presence_key(a_id) in str(f) for f in after), f"@{a_name}'s status still reaches @{c_name}"
 
 

@@ -20,7 +20,7 @@ from sqlmodel import Session, create_engine
 from bench.app_server import AppServer, free_port, migrate_database
 from chatapp.models import utcnow
 from chatapp.services import accounts, conversations, logins
-from tests.support import presence_key
+from tests.support import all_wrote, presence_key
 
 REDIS_URL = os.environ.get("CHATAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 # A database of the machine's PostgreSQL to connect to while creating the test's own.
@@ -95,10 +95,10 @@ class People:
             return logins.start(session, user_id=user_id, now=utcnow())[1]
 
     def direct(self, user_id: int, other_username: str) -> int:
-        """The direct conversation of two users."""
+        """The direct conversation of two users who have both written in it."""
         with self.session() as session:
             cid, _ = conversations.open_direct(session, user_id=user_id, other_username=other_username)
-            return cid
+            return all_wrote(session, cid)
 
     def close(self) -> None:
         """Release the connections."""

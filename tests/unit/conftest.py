@@ -13,6 +13,7 @@ from sqlmodel import Session, SQLModel, create_engine
 
 import chatapp.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from chatapp.services import accounts, conversations
+from tests.support import all_wrote
 from tests.unit.service_helpers import PASSWORD
 
 
@@ -64,16 +65,19 @@ def people(make_user) -> dict[str, int]:
 
 @pytest.fixture
 def chat(session, people) -> int:
-    """The direct conversation of alice and bob (opened by alice)."""
+    """The direct conversation of alice and bob (opened by alice, both wrote in it)."""
     cid, _ = conversations.open_direct(session, user_id=people["alice"], other_username="bob")
-    return cid
+    return all_wrote(session, cid)
 
 
 @pytest.fixture
 def ids(people, session) -> dict[str, int]:
     """The four `people`, in three conversations: alice and bob share a direct chat,
-    alice and dave a group, bob and carol a direct chat."""
-    conversations.open_direct(session, user_id=people["alice"], other_username="bob")
-    conversations.create_group(session, user_id=people["alice"], title="Team", member_usernames=["dave"])
-    conversations.open_direct(session, user_id=people["bob"], other_username="carol")
+    alice and dave a group, bob and carol a direct chat; everyone wrote in each."""
+    all_wrote(session, conversations.open_direct(session, user_id=people["alice"], other_username="bob")[0])
+    all_wrote(
+        session,
+        conversations.create_group(session, user_id=people["alice"], title="Team", member_usernames=["dave"]),
+    )
+    all_wrote(session, conversations.open_direct(session, user_id=people["bob"], other_username="carol")[0])
     return people

@@ -4,10 +4,8 @@ database: direct chats, groups, membership and contacts."""
 from __future__ import annotations
 
 import pytest
-import sqlalchemy as sa
-from sqlmodel import select
 
-from chatapp.models import Conversation, Participant, Profile, User, utcnow
+from chatapp.models import Conversation, Participant
 from chatapp.services import conversations
 from chatapp.services.errors import ChatError, Forbidden, InvalidInput, NotFound
 from tests.unit.service_helpers import NOT_A_MEMBER, count_rows
@@ -188,88 +186,10 @@ def test_require_member_non_member_and_nonexistent_get_the_same_not_found(sessio
     assert str(nonexistent.value) == str(not_member.value)
 
 
-# contact_ids --------------------------------------------------------------------------
-
-
-def test_contact_ids_are_exactly_the_users_sharing_a_conversation(session, people):
+def test_co_members_are_everyone_sharing_a_conversation(session, people):
     conversations.open_direct(session, user_id=people["alice"], other_username="bob")
-    conversations.create_group(
-        session, user_id=people["alice"], title="Team", member_usernames=["bob", "carol"]
+    conversations.create_group(session, user_id=people["alice"], title="T", member_usernames=["dave"])
+    assert sorted(conversations.co_members(session, people["alice"])) == sorted(
+        [people["bob"], people["dave"]]
     )
-    conversations.open_direct(session, user_id=people["carol"], other_username="dave")
-    assert conversations.contact_ids(session, people["alice"]) == {people["bob"], people["carol"]}
-    assert conversations.contact_ids(session, people["carol"]) == {
-        people["alice"],
-        people["bob"],
-        people["dave"],
-    }
-    assert conversations.contact_ids(session, people["dave"]) == {people["carol"]}
-
-
-def test_contact_ids_exclude_the_user_themself(session, people):
-    conversations.create_group(session, user_id=people["alice"], title="Solo", member_usernames=[])
-    conversations.open_direct(session, user_id=people["alice"], other_username="bob")
-    contacts = conversations.contact_ids(session, people["alice"])
-    assert people["alice"] not in contacts
-    assert contacts == {people["bob"]}
-
-
-def test_contact_ids_of_a_user_without_conversations_is_empty(session, people):
-    conversations.open_direct(session, user_id=people["alice"], other_username="bob")
-    assert conversations.contact_ids(session, people["dave"]) == set()
-
-
-def test_contact_ids_forget_a_user_who_left_the_only_shared_group(session, people):
-    cid = conversations.create_group(session, user_id=people["alice"], title="Team", member_usernames=["bob"])
-    conversations.leave(session, user_id=people["bob"], conversation_id=cid)
-    assert conversations.contact_ids(session, people["alice"]) == set()
-    assert conversations.contact_ids(session, people["bob"]) == set()
-
-
-def test_contact_ids_of_a_user_in_a_thousand_conversations(session):
-    now = utcnow()
-    pw = b"$2b$12$not-a-real-hash-not-a-real-hash-not-a-real-hash-xx"
-    session.execute(
-        sa.insert(User),
-        [{"username": f"user{i:03d}", "password_hash": pw, "enabled": True} for i in range(120)],
-    )
-    ids = dict(session.exec(select(User.username, User.id)).all())
-    session.execute(
-        sa.insert(Profile),
-        [{"user_id": uid, "display_name": name, "created_at": now} for name, uid in ids.items()],
-    )
-    me = ids["user000"]
-    friends = [ids[f"user{i:03d}"] for i in range(1, 80)]  # share something with me
-    strangers = [ids[f"user{i:03d}"] for i in range(80, 120)]  # share nothing with me
-
-    n = 1000
-    session.execute(
-        sa.insert(Conversation),
-        [
-            {"kind": "group", "title": f"group {i}", "created_at": now, "last_activity_at": now}
-            for i in range(n + 50)
-        ],
-    )
-    conv_ids = sorted(session.exec(select(Conversation.id)).all())
-    mine, others_only = conv_ids[:n], conv_ids[n:]
-    rows = []
-    for i, cid in enumerate(mine):
-        rows.append({"conversation_id": cid, "user_id": me})
-        if i % 10 != 9:  # every tenth conversation has only me in it
-            rows.append({"conversation_id": cid, "user_id": friends[i % len(friends)]})
-        if i % 7 == 0:  # and some have a second friend too
-            rows.append({"conversation_id": cid, "user_id": friends[(i + 1) % len(friends)]})
-    for j, cid in enumerate(others_only):  # strangers talk to each other and to my friends
-        rows.append({"conversation_id": cid, "user_id": strangers[j % len(strangers)]})
-        rows.append({"conversation_id": cid, "user_id": friends[j % len(friends)]})
-    session.execute(
-        sa.insert(Participant),
-        [{**row, "joined_at": now, "last_read_message_id": 0} for row in rows],
-    )
-    session.commit()
-
-    assert session.exec(select(sa.func.count()).where(Participant.user_id == me)).one() == n
-    contacts = conversations.contact_ids(session, me)
-    assert contacts == set(friends)
-    assert me not in contacts
-    assert contacts.isdisjoint(strangers)
+    assert conversations.co_members(session, people["carol"]) == []

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from chatapp.delivery import Push
-from chatapp.services import conversations, inbox, messages, reading
+from chatapp.services import inbox, messages, reading
 from chatapp.services.errors import NotFound
 
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
@@ -82,12 +82,6 @@ def test_mute_is_per_member_and_members_only(session, people, chat):
         reading.set_muted(session, user_id=people["carol"], conversation_id=chat, muted=True)
     reading.set_muted(session, user_id=people["alice"], conversation_id=chat, muted=False)
     assert reading.muted_ids(session, people["alice"]) == []
-
-
-def test_co_members_are_everyone_sharing_a_conversation(session, people, chat):
-    conversations.create_group(session, user_id=people["alice"], title="T", member_usernames=["dave"])
-    assert sorted(reading.co_members(session, people["alice"])) == sorted([people["bob"], people["dave"]])
-    assert reading.co_members(session, people["carol"]) == []
 
 
 def test_a_burst_on_one_key_runs_the_first_and_then_only_the_newest():

@@ -1,0 +1,87 @@
+"""`TypingState`: who is typing in the user's conversations, and telling others.
+
+Nothing is stored: a typing tab reports "typing" when its user starts and at most every
+few seconds while they go on, and "stopped" after a pause, on an emptied draft or on
+leaving the conversation (components/composer.py throttles it in the browser). Each
+report goes to the members who may see the typer's presence (`audience.
+typing_receivers`), never while the typer appears offline, as one keyed entry
+(`typing_map.<conversation>-<user>`): [conversation id, user id, server time in ms]
+(a list: the frame stays under 300 bytes under this state's long name), removed
+(None) when they stop. A receiving browser shows an entry for 6 s after it last changed
+(so a typer whose tab died goes within 6 s) and hides it at once when that user's
+message arrives (components/typing.py).
+"""
+
+from __future__ import annotations
+
+import time
+
+import reflex as rx
+
+from chatapp import runtime, wire
+from chatapp.delivery import TabChange
+from chatapp.reflex_adapter import keyed_dict
+from chatapp.services import audience, limits
+from chatapp.states.chat_state import ChatState
+from chatapp.states.session import signed_in
+
+
+class TypingState(ChatState):
+    """Who is typing, as this tab shows it (the user's choice to share their own typing
+    is `AppState.share_typing`)."""
+
+    # Keyed: "<conversation id>-<user id>" → the entry above.
+    typing_map: dict[str, list[int]] = {}
+    _typing_sent: dict[str, list[int]] = {}
+
+    @rx.event
+    @signed_in
+    async def set_typing(self, typing: bool) -> None:
+        """The browser: this tab's user started (or goes on) typing in the open
+        conversation, or stopped."""
+        cid = self.current_id
+        if not cid or type(typing) is not bool:
+            return
+        try:
+            await limits.take(limits.TYPING, self._limit_key())
+        except limits.RateLimited:
+            return  # dropped: a stop missed is made up by the receivers' expiry
+        if typing and await runtime.presence().preferences.invisible(self.user_id):
+            return
+        with rx.session() as session:
+            receivers = audience.typing_receivers(session, user_id=self.user_id, conversation_id=cid)
+        if not receivers:
+            return
+        key = f"{cid}-{self.user_id}"
+        entry = [cid, self.user_id, int(time.time() * 1000)]
+        push = runtime.push()
+        push.soon(push.to_users(receivers, typing_change(key, entry if typing else None)))
+
+    def _typing_arrived(self, key: str, entry: list[int] | None, *, in_place: bool = False) -> bool:
+        """Someone started, went on or stopped typing (pushed; no browser can call it)."""
+        held = TYPING.get(self, key)
+        if entry is None and held is None:
+            return False
+        if in_place:
+            if entry is None:
+                TYPING.remove_in_place(self, key)
+            else:
+                TYPING.set_in_place(self, key, entry)
+        elif entry is None:
+            self.typing_map.pop(key, None)
+        else:
+            self.typing_map[key] = entry
+        return True
+
+
+TYPING = keyed_dict.install(TypingState, wire.TYPING_MAP, shadow="_typing_sent")
+
+
+def typing_change(key: str, entry: list[int] | None) -> TabChange:
+    """One typing entry (None: stopped) for the receivers' tabs: one key each."""
+    return TabChange(
+        TypingState,
+        apply=lambda state: state._typing_arrived(key, entry),
+        in_place=lambda state: state._typing_arrived(key, entry, in_place=True),
+        delta=TYPING.delta(key, entry),
+    )
