@@ -9,7 +9,9 @@ from chatapp.components.composer import composer
 from chatapp.components.message_list import message_list
 from chatapp.components.people_picker import people_picker
 from chatapp.components.presence import last_seen_text, online_count, presence_indicator
+from chatapp.components.request_banner import block_button, request_banner
 from chatapp.components.sidebar import home_link
+from chatapp.components.typing import typing_line
 from chatapp.services.conversations import Member
 from chatapp.states.app_state import AppState
 from chatapp.states.chat_state import ChatState
@@ -98,8 +100,28 @@ def members_popover() -> rx.Component:
     )
 
 
+def mute_button() -> rx.Component:
+    """Mute or unmute the open conversation's notifications (for this user, everywhere)."""
+    muted = ChatState.muted_ids.contains(ChatState.current_id)
+    label = rx.cond(muted, "Unmute", "Mute notifications")
+    return rx.tooltip(
+        rx.icon_button(
+            rx.cond(muted, rx.icon("bell-off", size=16), rx.icon("bell", size=16)),
+            variant=rx.cond(muted, "solid", "soft"),
+            color_scheme="gray",
+            size="2",
+            aria_label=label,
+            on_click=ChatState.set_muted(ChatState.current_id, ~muted),
+            id="mute-button",
+            custom_attrs={"data-muted": rx.cond(muted, "true", "false")},
+        ),
+        content=label,
+    )
+
+
 def header() -> rx.Component:
-    """Title; the other person's presence (direct) or how many others are online (group)."""
+    """Title; the other person's presence (direct) or how many others are online (group);
+    muting it; its members."""
     others = online_count(ChatState.current_member_ids, besides=AppState.user_id)
     return rx.hstack(
         home_link(),
@@ -131,6 +153,8 @@ def header() -> rx.Component:
             min_width="0",
             flex="1",
         ),
+        mute_button(),
+        block_button(),
         members_popover(),
         padding="10px 16px",
         border_bottom="1px solid var(--gray-a5)",
@@ -227,7 +251,15 @@ def conversation_pane() -> rx.Component:
         not_found(),
         rx.vstack(
             header(),
+            request_banner(),
             message_list(),
+            typing_line(
+                ChatState.current_id,
+                id="typing-indicator",
+                padding="0 16px",
+                min_height="1.4em",
+                aria_live="polite",
+            ),
             composer(),
             edit_dialog(),
             delete_dialog(),

@@ -11,12 +11,14 @@ from chatapp.components.avatar import avatar, avatar_with_presence
 from chatapp.components.new_conversation import direct_dialog, group_dialog
 from chatapp.components.presence import online_count
 from chatapp.components.status_menu import status_menu
+from chatapp.components.typing import typing_line
 from chatapp.reflex_adapter.js import js_var, merge_data
 from chatapp.states.app_state import AppState
 from chatapp.states.chat_state import READ, ROW_MEMBERS, ROWS, ChatState
 
 _ROWS_JS = """
-function chatappRows(rows, readOf, membersOf, me) {
+function chatappRows(rows, readOf, membersOf, me, mutedIds) {
+  const muted = new Set(mutedIds ?? []);
   return [...rows]
     .sort((a, b) => (b.last_activity_ms - a.last_activity_ms) || (b.id - a.id))
     .map((r) => {
@@ -30,6 +32,7 @@ function chatappRows(rows, readOf, membersOf, me) {
         unread: Math.max(0, r.seq - (readOf(r.id) ?? 0)),
         line: r.preview_kind ? who + text : "",
         member_ids: membersOf(r.id) ?? [],
+        muted: muted.has(r.id),
       };
     });
 }
@@ -41,7 +44,8 @@ globalThis.chatappRows = chatappRows;
 @dataclass
 class Row:
     """A row of the list as shown (see `inbox.ConversationRow`, plus what the browser
-    works out: this user's unread count, the preview line, a group's members)."""
+    works out: this user's unread count, the preview line, a group's members, whether the
+    user muted it)."""
 
     id: int = 0
     kind: str = ""
@@ -50,6 +54,8 @@ class Row:
     unread: int = 0
     line: str = ""
     member_ids: list[int] = field(default_factory=list)
+    request: bool = False
+    muted: bool = False
 
 
 class RowScripts(rx.Fragment):
@@ -65,10 +71,12 @@ def rows() -> rx.Var[list[Row]]:
     read, read_data = READ.js_entry("id")
     members, members_data = ROW_MEMBERS.js_entry("id")
     me = AppState.user_id
+    muted = ChatState.muted_ids
     return js_var(
-        f"chatappRows({values}, (id) => {read}, (id) => {members}, {me})",
+        f"chatappRows({values}, (id) => {read}, (id) => {members}, {me}, {muted})",
         list[Row],
         me,
+        muted,
         data=merge_data(data, read_data, members_data),
     )
 
@@ -93,8 +101,32 @@ def _row(c: rx.Var[Row]) -> rx.Component:
                     ),
                     rx.spacer(),
                     rx.cond(
+                        c.request,
+                        rx.badge("Request", variant="outline", size="1", class_name="request-badge"),
+                    ),
+                    rx.cond(
+                        c.muted,
+                        rx.icon(
+                            "bell-off",
+                            size=14,
+                            color="var(--gray-9)",
+                            class_name="muted-icon",
+                            aria_label="Muted",
+                        ),
+                    ),
+                    rx.cond(
                         c.unread > 0,
-                        rx.badge(c.unread, radius="full", variant="solid", class_name="unread-badge"),
+                        rx.cond(
+                            c.muted,
+                            rx.badge(
+                                c.unread,
+                                radius="full",
+                                variant="soft",
+                                color_scheme="gray",
+                                class_name="unread-badge",
+                            ),
+                            rx.badge(c.unread, radius="full", variant="solid", class_name="unread-badge"),
+                        ),
                     ),
                     width="100%",
                     align="center",
@@ -112,6 +144,7 @@ def _row(c: rx.Var[Row]) -> rx.Component:
                         class_name="group-online",
                     ),
                 ),
+                typing_line(c.id, class_name="one-line conv-typing"),
                 rx.text(
                     c.line, size="1", color_scheme="gray", class_name="one-line conv-preview", width="100%"
                 ),
@@ -132,7 +165,7 @@ def _row(c: rx.Var[Row]) -> rx.Component:
         color="inherit",
         width="100%",
         class_name="conversation-row",
-        custom_attrs={"data-conversation-id": c.id},
+        custom_attrs={"data-conversation-id": c.id, "data-muted": rx.cond(c.muted, "true", "false")},
     )
 
 

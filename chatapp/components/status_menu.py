@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.components.attention import notifications_item, sound_item
 from chatapp.components.avatar import avatar_with_presence
 from chatapp.components.form_dialog import form_dialog
 from chatapp.components.presence import iso_time, status_label, status_of
 from chatapp.services.accounts import PASSWORD_MIN
 from chatapp.states.account import AccountState
 from chatapp.states.app_state import AppState
+from chatapp.states.chat_state import ChatState
 
 
 def _password_input(name: str, placeholder: str, autocomplete: str) -> rx.Component:
@@ -43,9 +45,26 @@ def password_dialog() -> rx.Component:
     )
 
 
+# "Who can see my presence" (services/audience.py): the choice and its words.
+AUDIENCE_CHOICES = (
+    ("everyone", "Everyone I share a conversation with"),
+    ("written", "Only people I have written to"),
+    ("nobody", "Nobody"),
+)
+
+
+def _toggle(label: str, on: rx.Var[bool], on_click, item_id: str) -> rx.Component:
+    """A menu item with a check mark when `on`."""
+    return rx.menu.item(
+        rx.hstack(rx.cond(on, rx.icon("check", size=14), rx.box(width="14px")), label, align="center"),
+        on_click=on_click,
+        id=item_id,
+    )
+
+
 def status_menu() -> rx.Component:
     """Own avatar, name and status; a menu with the status choices, hiding last seen,
-    the theme and log out."""
+    read receipts, desktop notifications and their sound, the theme and log out."""
     me = AppState.user_id
     status = status_of(me)
     return rx.fragment(_menu(me, status), password_dialog())
@@ -106,15 +125,41 @@ def _menu(me, status) -> rx.Component:
             ),
             rx.menu.item("Appear offline", on_click=AppState.set_status("invisible"), id="status-invisible"),
             rx.menu.separator(),
-            rx.menu.item(
-                rx.hstack(
-                    rx.cond(AppState.hide_last_seen, rx.icon("check", size=14), rx.box(width="14px")),
-                    "Hide my last seen",
-                    align="center",
-                ),
-                on_click=AppState.set_hide_last_seen(~AppState.hide_last_seen),
-                id="hide-last-seen",
+            _toggle(
+                "Hide my last seen",
+                AppState.hide_last_seen,
+                AppState.set_hide_last_seen(~AppState.hide_last_seen),
+                "hide-last-seen",
             ),
+            _toggle(
+                "Send read receipts",
+                ChatState.read_receipts,
+                ChatState.set_read_receipts(~ChatState.read_receipts),
+                "read-receipts",
+            ),
+            _toggle(
+                "Let others see when I'm typing",
+                AppState.share_typing,
+                AppState.set_share_typing(~AppState.share_typing),
+                "share-typing",
+            ),
+            rx.menu.sub(
+                rx.menu.sub_trigger("Who can see my presence", id="audience-menu"),
+                rx.menu.sub_content(
+                    *(
+                        _toggle(
+                            label,
+                            AppState.presence_audience == choice,
+                            AppState.set_presence_audience(choice),
+                            f"audience-{choice}",
+                        )
+                        for choice, label in AUDIENCE_CHOICES
+                    )
+                ),
+            ),
+            rx.menu.separator(),
+            notifications_item(),
+            sound_item(),
             rx.menu.separator(),
             rx.menu.item(
                 rx.color_mode_cond("Dark mode", "Light mode"),

@@ -86,7 +86,7 @@ class TypingScript(rx.Fragment):
         me = AppState.user_id
         return [
             js_var(
-                f"useChatappTyping({entries}, {rows}, (id) => {name}?.display_name, {me}, {SHOW_FOR_MS})",
+                f"useChatappTyping({entries}, {rows}, (id) => {name}?.name, {me}, {SHOW_FOR_MS})",
                 None,
                 me,
                 data=merge_data(entries_data, rows_data, name_data),

@@ -5,9 +5,11 @@ from __future__ import annotations
 import reflex as rx
 
 from chatapp import routes
+from chatapp.components.attention import attention
 from chatapp.components.conversation import conversation_pane
 from chatapp.components.idle_watcher import idle_watcher
 from chatapp.components.sidebar import sidebar
+from chatapp.components.typing import typing_watcher
 from chatapp.states.app_state import AppState
 
 
@@ -32,7 +34,16 @@ def _signed_in(*children: rx.Component) -> rx.Component:
 def _signed_in_or_waiting(*children: rx.Component) -> rx.Component:
     return rx.cond(
         AppState.user_id > 0,
-        rx.hstack(idle_watcher(), *children, spacing="0", width="100%", height="100dvh", overflow="hidden"),
+        rx.hstack(
+            idle_watcher(),
+            attention(),
+            typing_watcher(),
+            *children,
+            spacing="0",
+            width="100%",
+            height="100dvh",
+            overflow="hidden",
+        ),
         rx.center(
             rx.spinner(size="3"),
             rx.cond(AppState.signed_out, rx.box(on_mount=rx.redirect(routes.LOGIN))),

@@ -298,6 +298,9 @@ class ChatState(MessageEdits, AppState):
         with rx.session() as session:
             audience.mark_written(session, user_id=self.user_id, conversation_id=self.current_id)
         self.request = False
+        key = str(self.current_id)
+        if key in self.conversation_rows:
+            self.conversation_rows[key] = {**self.conversation_rows[key], "request": False}
         push = runtime.push()
         push.soon(push.to_users([self.current_peer_id], presence_refresh()))
         return None
