@@ -8,7 +8,10 @@ JSON (`PresenceData.to_wire()`) to the same receivers: the user's contacts and t
 themself. One encoded packet per change, sent to every receiving socket. For messages it
 stores nothing and forwards the JSON the app sends (the message's entry and the
 conversation's list row) to every socket of every member: the entry and the row to the
-sockets that show the conversation, the row alone to the others. It is served
+sockets that show the conversation, the row alone to the others; and read receipts to
+the sockets of the other members that show the conversation: for each member who sees it
+in a tab when a message arrives (the app's readers), and for a tab whose user comes back
+to it (the receipt comes with that report: the floor keeps no reads). It is served
 by Granian, like the app in production mode, with the same ping settings, so the
 difference between the two is what the app and Reflex add.
 
@@ -20,7 +23,12 @@ Protocol (namespace and path `/_event`, as Reflex's):
 - client → `message` {"conversation_id": id, "entry": message entry, "row": list row}:
   from a member, forwarded as it is to the member sockets showing the conversation, and
   as {"conversation_id", "row"} to the other member sockets (`message` too).
+- client → `seeing` {"seeing": bool, "conversation_id"?: id, "receipt"?: {"user_id",
+  "seq", "at_ms"}}: whether the user sees the tab; with a receipt (the user now reads the
+  conversation the socket shows), forwarded as `receipt` to the other members' sockets
+  that show it.
 - server → `presence` entry: one change.
+- server → `receipt` {"conversation_id", "receipt"}: a member read the conversation.
 
 Run it with `python -m bench.floor_server --graph graph.json --port 8123`, or from
 Python with the `FloorServer` context manager.
@@ -71,6 +79,7 @@ class FloorPresence:
         self.members = {int(c): {int(m) for m in ids} for c, ids in graph.get("conversations", {}).items()}
         self.sids: dict[int, set[str]] = {}
         self.open: dict[str, int] = {}  # sid → the conversation it shows
+        self.seeing: set[str] = set()  # sockets whose user sees them
         self.user_of: dict[str, int] = {}
         self.away: set[int] = set()
         self.published: dict[int, dict] = {}
@@ -155,9 +164,46 @@ class FloorPresence:
         if listing:
             row = {"conversation_id": cid, "row": data.get("row")}
             await self.sio.emit("message", row, to=listing, namespace=NAMESPACE)
+        seq = (data.get("entry") or {}).get("seq")
+        readers = {self.user_of[other] for other in showing if other in self.seeing} - {uid}
+        for reader in sorted(readers) if seq else ():
+            at_ms = int(time.time() * 1000)
+            await self._receipt(cid, {"user_id": reader, "seq": seq, "at_ms": at_ms})
+
+    async def set_seeing(self, sid: str, data: dict) -> None:
+        """A tab's user sees it (or no longer); with a receipt, they read what it shows."""
+        data = data or {}
+        if data.get("seeing") is not True:
+            self.seeing.discard(sid)
+            return
+        self.seeing.add(sid)
+        cid, receipt = data.get("conversation_id"), data.get("receipt")
+        uid = self.user_of.get(sid)
+        if (
+            receipt
+            and receipt.get("user_id") == uid
+            and cid == self.open.get(sid)
+            and uid in self.members.get(cid, ())
+        ):
+            await self._receipt(cid, receipt)
+
+    async def _receipt(self, cid: int, receipt: dict) -> None:
+        """A member's read receipt to the other members' sockets showing the conversation."""
+        reader = receipt.get("user_id")
+        to = [
+            sid
+            for member in self.members.get(cid, ())
+            if member != reader
+            for sid in self.sids.get(member, ())
+            if self.open.get(sid) == cid
+        ]
+        if to:
+            data = {"conversation_id": cid, "receipt": receipt}
+            await self.sio.emit("receipt", data, to=to, namespace=NAMESPACE)
 
     async def disconnect(self, sid: str, reason: object = None) -> None:
         self.open.pop(sid, None)
+        self.seeing.discard(sid)
         uid = self.user_of.pop(sid, None)
         if uid is None:
             return
@@ -191,6 +237,7 @@ def create_app(graph_path: str | None = None, grace: float | None = None):
     sio.on("load", presence.load, namespace=NAMESPACE)
     sio.on("status", presence.set_status, namespace=NAMESPACE)
     sio.on("message", presence.message, namespace=NAMESPACE)
+    sio.on("seeing", presence.set_seeing, namespace=NAMESPACE)
     sio.on("disconnect", presence.disconnect, namespace=NAMESPACE)
 
     async def ping(scope, receive, send):

@@ -190,6 +190,10 @@ class ReflexClient:
         """The idle watcher's report."""
         await self.emit(wire.SET_IDLE, {"idle": idle}, path=path)
 
+    async def set_seeing(self, seeing: bool, path: str = "/", query: dict | None = None) -> None:
+        """The page's report of whether its user sees it (visible and active)."""
+        await self.emit(wire.SET_SEEING, {"seeing": seeing}, path=path, query=query)
+
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Wait until predicate() holds after some update.
 

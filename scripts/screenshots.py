@@ -55,6 +55,19 @@ def main(base: str) -> None:
         expect(alice.locator("#status-auto")).to_be_hidden()
         expect(alice.locator("#my-status")).to_have_text("Online")
 
+        # Read receipts and typing: bob writes to alice, who has their chat open.
+        alice.locator(".conv-title", has_text="Bob").click()
+        expect(alice.locator("#conversation-title")).to_contain_text("Bob")
+        bob.locator("#composer").fill("Sure, give me five minutes.")
+        bob.locator("#composer").press("Enter")
+        expect(bob.locator(".seen-receipt")).to_have_text("Seen")
+        alice.locator("#composer").press_sequentially("Great, I'll")
+        expect(bob.locator("#typing-indicator")).to_contain_text("is typing")
+        bob.screenshot(path=str(OUT / "direct-seen-typing.png"))
+        alice.locator("#composer").fill("")
+        alice.locator(".conv-title", has_text="Team").click()
+        expect(alice.locator("#conversation-title")).to_have_text("Team")
+
         alice.locator('button[aria-label="Members"]').click()
         expect(alice.locator(".member-row").first).to_be_visible()
         alice.wait_for_timeout(500)
@@ -66,6 +79,8 @@ def main(base: str) -> None:
         phone.screenshot(path=str(OUT / "phone-dark.png"))
         phone.locator(".conv-title", has_text="Carol Danvers").click()
         expect(phone.locator("#conversation-title")).to_have_text("Carol Danvers")
+        expect(phone.locator("#request-banner")).to_be_visible()  # carol wrote first
+        phone.screenshot(path=str(OUT / "phone-dark-request.png"))
         phone.locator("#composer").fill("See you tomorrow!")
         phone.locator("#composer").press("Enter")
         expect(phone.locator(".message-body").last).to_have_text("See you tomorrow!")

@@ -107,6 +107,12 @@ def parser() -> argparse.ArgumentParser:
     chat.add_argument(
         "--list-size", type=int, default=d.list_size, help="conversations in the list of each member"
     )
+    chat.add_argument(
+        "--receipt-rounds",
+        type=int,
+        default=d.receipt_rounds,
+        help="rounds of read → receipt, each conversation read once a round (0: none)",
+    )
     run = p.add_argument_group("running")
     run.add_argument("--targets", default="app,floor", help="servers to run against: app, floor or both")
     run.add_argument("--client-procs", type=int, default=d.client_procs, help="client processes")
@@ -162,6 +168,7 @@ def main(argv: list[str] | None = None) -> int:
         message_convs=args.message_convs,
         history=args.history,
         list_size=args.list_size,
+        receipt_rounds=args.receipt_rounds,
     )
     started = common.now()
     command = common.command_line("bench.load", argv)

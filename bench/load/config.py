@@ -53,6 +53,8 @@ class LoadConfig:
         history: Messages of history seeded in each of those conversations.
         list_size: Conversations in the list of each of their members (one-member groups
             are seeded to make up the number: no new contacts, so presence is unchanged).
+        receipt_rounds: Rounds of the read receipts step after the messages (each
+            messaged conversation read once a round, the readers in turn; 0: none).
     """
 
     sessions: int = 1000
@@ -84,6 +86,7 @@ class LoadConfig:
     message_convs: int = 8
     history: int = 200
     list_size: int = 1000
+    receipt_rounds: int = 8
 
     @property
     def users(self) -> int:

@@ -4,8 +4,11 @@ A message reaches a tab that shows its conversation with its entry (matched by i
 client key), and a tab of a member on another page with the conversation's row whose
 `seq` is the message's (learned from the entries: the app numbers the messages, the
 floor forwards the plan's numbers). Every frame of a tab that carried chat entries is
-either the one that brought a message, or an extra one (a repeat, a read mark, a row
-sent again); all of them count in the bytes per message.
+either the one that brought a message, a read receipt (the members showing the
+conversation see it and read it at once: the other members' tabs showing it are told),
+or an extra one (a repeat, a read mark, a row sent again); all of them count in the
+bytes per message. A receipt anywhere but at a tab showing its conversation, of a member,
+is a leak.
 """
 
 from __future__ import annotations
@@ -39,8 +42,13 @@ class MessageStats:
         per_message_open: Per tab showing a conversation: every chat byte it received in
             the phase, divided by the messages of its conversation.
         per_message_list: The same, per list tab.
-        extra_frames: Frames with chat entries that brought no message (repeats, read
-            marks, rows sent again).
+        receipts_per_message_open: Per tab showing a conversation (in the order of
+            `per_message_open`): the bytes of its receipt frames divided the same way.
+        receipt_frames: Frames with read receipts (`seen_map` entries) that brought no
+            message, at the tabs showing a conversation.
+        receipt_bytes: Their bytes.
+        extra_frames: Other frames with chat entries that brought no message (repeats,
+            read marks, rows sent again).
         extra_bytes: Their bytes.
         entries_at_list_tabs: Message entries received by tabs not showing their
             conversation (the app should send those only the row).
@@ -51,7 +59,8 @@ class MessageStats:
         missing: (message id, tab index) pairs that never arrived.
         duplicates: (message id, tab index, times) for messages a tab received again.
         leaks: (tab index, conversation id, kind) chat entries a tab got about a
-            conversation its user is not in.
+            conversation its user is not in, and read receipts at a tab that does not
+            show their conversation (conversation None: the tab shows none).
         errors: Errors of sends, page loads, and errors the tabs were shown.
         cpu_s: The server's CPU time during the phase.
         samples: The app's JSON as one tab received it ({"entry", "rows"}), which the
@@ -75,6 +84,9 @@ class MessageStats:
     bytes_echo: list[int] = field(default_factory=list)
     per_message_open: list[float] = field(default_factory=list)
     per_message_list: list[float] = field(default_factory=list)
+    receipts_per_message_open: list[float] = field(default_factory=list)
+    receipt_frames: int = 0
+    receipt_bytes: int = 0
     extra_frames: int = 0
     extra_bytes: int = 0
     entries_at_list_tabs: int = 0
@@ -129,8 +141,13 @@ def analyse(
         stats.errors += [f"tab {tab}: {text}" for text in log["errors"]]
         stats.reloads += log["reloads"]
         for _, _, items in log["frames"]:
-            for kind, cid, _, _ in items:
-                if cid is not None and tab_users[tab] not in plan.members(cid):
+            for kind, cid, key, _ in items:
+                user = tab_users[tab]
+                if kind == "e":
+                    leak = not plan.may_get_receipt(tab, user, cid, key or "")
+                else:
+                    leak = cid is not None and user not in plan.members(cid)
+                if leak:
                     stats.leaks.append((tab, cid, kind))
                 if kind == "m" and tab in plan.list_tabs:
                     stats.entries_at_list_tabs += 1
@@ -177,12 +194,22 @@ def analyse(
         per_conversation[message.conversation] += message.id in t0
     for tab, cid in (plan.open_tabs | plan.list_tabs).items():
         frames = logs.get(tab, {"frames": []})["frames"]
-        extra = [f for i, f in enumerate(frames) if i not in used[tab]]
-        stats.extra_frames += len(extra)
-        stats.extra_bytes += sum(size for _, size, _ in extra)
-        if per_conversation[cid]:
-            share = sum(size for _, size, _ in frames) / per_conversation[cid]
-            (stats.per_message_open if tab in plan.open_tabs else stats.per_message_list).append(share)
+        unused = [f for i, f in enumerate(frames) if i not in used[tab]]
+        receipts = [f for f in unused if any(item[0] == "e" for item in f[2])]
+        stats.receipt_frames += len(receipts)
+        stats.receipt_bytes += sum(size for _, size, _ in receipts)
+        stats.extra_frames += len(unused) - len(receipts)
+        stats.extra_bytes += sum(size for _, size, _ in unused) - sum(size for _, size, _ in receipts)
+        if not per_conversation[cid]:
+            continue
+        share = sum(size for _, size, _ in frames) / per_conversation[cid]
+        if tab in plan.open_tabs:
+            stats.per_message_open.append(share)
+            stats.receipts_per_message_open.append(
+                sum(size for _, size, _ in receipts) / per_conversation[cid]
+            )
+        else:
+            stats.per_message_list.append(share)
     return stats
 
 

@@ -2,7 +2,9 @@
 
 For the app, the history and the long lists are written into its database first
 (`message_seed`); then every tab of every member of the messaged conversations loads its
-page (the conversation, or the home page and its list), and the messages are sent one
+page (the conversation, or the home page and its list; a tab showing the conversation then
+reports that its user sees it, as a browser's does, so it reads what arrives and the
+other members' tabs showing it get read receipts), and the messages are sent one
 at a time at the configured rate, each from a member's tab showing the conversation,
 the members in turn. The floor gets the same messages, as the JSON the app sends.
 """
@@ -55,15 +57,7 @@ def run(
     pool.all("records")  # what the loads caused is not measured
     pool.all("chat_records")
 
-    per_proc: list[list] = [[] for _ in range(pool.count)]
-    wall = time.time()
-    for m in plan.messages:
-        payload = (
-            floor_payload(m, graph, plan, templates, int((wall + m.at) * 1000)) if target == "floor" else {}
-        )
-        per_proc[pool.owner[m.sender]].append(
-            (m.id, m.at, m.sender_tab, m.conversation, m.key, m.body, payload)
-        )
+    per_proc = sends(target, pool, graph, plan, plan.messages, templates)
     start = time.perf_counter() + 0.5
     until = start + plan.span + config.settle
     cpu0 = cpu()
@@ -84,11 +78,35 @@ def run(
     return stats
 
 
+def sends(
+    target: str,
+    pool: ClientPool,
+    graph: ContactGraph,
+    plan: MessagePlan,
+    messages: list[Message],
+    templates: dict | None,
+) -> list[list[tuple]]:
+    """The messages as each client process's `send` command takes them (those its tabs
+    send), with the floor's JSON of each (see `floor_payload`)."""
+    per_proc: list[list] = [[] for _ in range(pool.count)]
+    wall = time.time()
+    for m in messages:
+        payload = (
+            floor_payload(m, graph, plan, templates, int((wall + m.at) * 1000)) if target == "floor" else {}
+        )
+        per_proc[pool.owner[m.sender]].append(
+            (m.id, m.at, m.sender_tab, m.conversation, m.key, m.body, payload)
+        )
+    return per_proc
+
+
 def _samples(logs: dict[int, dict]) -> dict:
-    """One message entry and each conversation's latest row, as the tabs received them."""
-    out: dict = {"entry": None, "rows": {}}
+    """One message entry, each conversation's latest row and one read receipt, as the
+    tabs received them."""
+    out: dict = {"entry": None, "rows": {}, "receipt": None}
     for log in logs.values():
         out["entry"] = out["entry"] or log["samples"]["entry"]
+        out["receipt"] = out["receipt"] or log["samples"]["receipt"]
         out["rows"].update(log["samples"]["rows"])
     return out
 

@@ -83,6 +83,18 @@ class MessagePlan:
         """The members of any conversation of the run (empty for an unknown id)."""
         return self._members.get(conversation, frozenset())
 
+    def may_get_receipt(self, tab: int, user: int, conversation: int | None, reader: str) -> bool:
+        """Whether a read receipt of `reader` (an id as text) about a conversation may
+        reach a tab of `user`: only a tab showing that conversation, of another member.
+        """
+        return (
+            conversation is not None
+            and self.open_tabs.get(tab) == conversation
+            and reader.isdigit()
+            and int(reader) != user
+            and int(reader) in self.members(conversation)
+        )
+
     def pages(self) -> dict[int, tuple[str, int]]:
         """tab index → (page path, conversation id or 0) of every tab of every member."""
         out = {tab: (f"/c/{cid}", cid) for tab, cid in self.open_tabs.items()}

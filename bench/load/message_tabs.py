@@ -8,7 +8,10 @@ items `(kind, conversation id, client key, seq)`:
 - "r": a conversation's list row (`conversation_rows.<id>`, or the floor's "row"),
 - "s" and "w": the user's read position and a row's member ids (`read_seq.<id>`,
   `row_members.<id>`), which only the app sends,
-- "x": a message entry removed.
+- "x": a message entry removed,
+- "e": a read receipt (`seen_map.<reader id>`, or the floor's "receipt"), as (kind,
+  the conversation it is about, the reader's id as text, seq read up to); the app's
+  entry does not name its conversation: it is the one the tab shows (None: none).
 
 `ChatCommands` is the part of the client process (`bench.load.worker.Worker`) that
 moves tabs to their pages, sends the messages on time and hands over the logs.
@@ -17,9 +20,11 @@ moves tabs to their pages, sends the messages on time and hands over the logs.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import TYPE_CHECKING
 
+from bench.load.schedule import on_time
 from chatapp import wire
 
 if TYPE_CHECKING:
@@ -30,6 +35,7 @@ Item = tuple[str, int | None, str | None, int | None]
 
 _MESSAGE = wire.keyed_prefix(wire.MESSAGE_MAP)
 _ROW = wire.keyed_prefix(wire.CONVERSATION_ROWS)
+_RECEIPT = wire.keyed_prefix(wire.SEEN_MAP)
 _OTHER = {wire.keyed_prefix(wire.READ_SEQ): "s", wire.keyed_prefix(wire.ROW_MEMBERS): "w"}
 _FIELD_MARKER = "_rx_state_"  # Reflex's suffix of a var's name on the wire
 _HYDRATED = "is_hydrated" + _FIELD_MARKER  # False when a page load starts, True when done
@@ -49,7 +55,10 @@ class ChatLog:
         rows: The conversation rows the tab holds (ids).
         messages: The message entries the tab holds (ids).
         samples: The app's JSON as received: {"entry": a message entry, "rows":
-            {conversation id: its latest row}}, for the floor to forward the same.
+            {conversation id: its latest row}, "receipt": a read receipt}, for the floor
+            to forward the same.
+        showing: The conversation the tab shows (0: none), as its page was loaded.
+        latest: conversation id → the highest message number the tab received for it.
         reloads: Page loads the tab made by itself (a dropped socket reconnecting and
             hydrating its page again); what they bring is not logged as frames.
     """
@@ -59,7 +68,9 @@ class ChatLog:
         self.errors: list[str] = []
         self.rows: set[str] = set()
         self.messages: set[str] = set()
-        self.samples: dict = {"entry": None, "rows": {}}
+        self.samples: dict = {"entry": None, "rows": {}, "receipt": None}
+        self.showing = 0
+        self.latest: dict[int, int] = {}
         self.reloads = 0
         self._reloading = False
 
@@ -88,12 +99,15 @@ class ChatLog:
                     items.append(("r", cid, None, (value or {}).get("seq")))
                     if value is not None and not loading:
                         self.samples["rows"][cid] = value
+                elif key.startswith(_RECEIPT):
+                    items.append(("e", self.showing or None, key[len(_RECEIPT) :], (value or {}).get("seq")))
+                    self.samples["receipt"] = value or self.samples["receipt"]
                 elif (kind := _OTHER.get(key.split(".", 1)[0] + ".")) is not None:
                     items.append((kind, _int(key.split(".", 1)[1]), None, None))
                 elif _is_error(key, value):
                     self.errors.append(value)
         if items and not (loading or self._reloading or hydrated is not None):
-            self.frames.append((now, size, items))
+            self._add(now, size, items)
         if hydrated:
             self._reloading = False
 
@@ -105,7 +119,28 @@ class ChatLog:
             entry = data["entry"]
             items.append(("m", cid, entry.get("client_key"), entry.get("seq")))
         items.append(("r", cid, None, (data.get("row") or {}).get("seq")))
+        self._add(now, size, items)
+
+    def on_floor_receipt(self, now: float, data: dict, size: int) -> None:
+        """The floor forwarded a read receipt ({"conversation_id", "receipt"})."""
+        receipt = data.get("receipt") or {}
+        reader = receipt.get("user_id")
+        self._add(now, size, [("e", data.get("conversation_id"), str(reader), receipt.get("seq"))])
+
+    def _add(self, now: float, size: int, items: list[Item]) -> None:
         self.frames.append((now, size, items))
+        for kind, cid, _, seq in items:
+            if kind in ("m", "r") and cid is not None and seq is not None:
+                self.latest[cid] = max(seq, self.latest.get(cid, 0))
+
+    def has(self, kind: str, key: str | None, seq: int | None) -> bool:
+        """Whether a frame since the last `take` carried this item (any conversation;
+        `seq` None: any)."""
+        return any(
+            k == kind and got_key == key and (seq is None or got_seq == seq)
+            for _, _, items in self.frames
+            for k, _, got_key, got_seq in items
+        )
 
     def take(self) -> dict:
         """What was recorded since the last call (and forget it), and what is held."""
@@ -141,7 +176,8 @@ class ChatCommands:
     tabs: dict[int, Tab]
 
     async def do_navigate(self, pages: dict[int, tuple[str, int]], concurrency: int) -> dict:
-        """Load these pages (tab index → (path, conversation id or 0)) in the tabs here.
+        """Load these pages (tab index → (path, conversation id or 0)) in the tabs here;
+        those showing a conversation then report that their user sees them.
 
         Returns:
             {"failed": [(tab index, error)], "held": {tab index: (rows, messages)}}.
@@ -154,9 +190,12 @@ class ChatCommands:
         async def one(tab: Tab, path: str, cid: int) -> None:
             async with gate:
                 tab.loading = True
+                tab.chat.showing = cid
                 try:
                     query = {"cid": str(cid)} if cid else None
                     await tab.client.load(path, query, wait=True, timeout=LOAD_TIMEOUT)
+                    if cid:  # the page reports that its user sees it, as a browser's does at mount
+                        await tab.report_seeing(True, cid)
                 except Exception as exc:
                     failed.append((tab.index, repr(exc)))
                 finally:
@@ -184,17 +223,12 @@ class ChatCommands:
         """
         t0: dict[int, float] = {}
         errors: list[tuple[int, str]] = []
-        tasks = []
-        for mid, at, index, cid, key, body, payload in sorted(sends, key=lambda s: s[1]):
-            await _sleep_until(start + at)
-            tasks.append(
-                asyncio.create_task(self._send(mid, self.tabs[index], cid, key, body, payload, t0, errors))
-            )
-        await _sleep_until(until)
-        _, pending = await asyncio.wait(tasks, timeout=30) if tasks else (set(), set())
-        for task in pending:
-            task.cancel()
-        return {"t0": t0, "errors": errors + [(-1, "a send did not finish")] * len(pending)}
+        jobs = [
+            (at, functools.partial(self._send, mid, self.tabs[index], cid, key, body, payload, t0, errors))
+            for mid, at, index, cid, key, body, payload in sends
+        ]
+        pending = await on_time(jobs, start, until)
+        return {"t0": t0, "errors": errors + [(-1, "a send did not finish")] * pending}
 
     async def _send(
         self, mid: int, tab: Tab, cid: int, key: str, body: str, payload: dict, t0, errors
@@ -212,9 +246,3 @@ class ChatCommands:
     async def do_chat_records(self) -> dict:
         """Every tab's chat log since the last call."""
         return {index: tab.chat.take() for index, tab in self.tabs.items()}
-
-
-async def _sleep_until(moment: float) -> None:
-    delay = moment - time.perf_counter()
-    if delay > 0:
-        await asyncio.sleep(delay)

@@ -11,7 +11,7 @@ import math
 
 from bench.common import app_version, machine
 from bench.common import table as _table
-from bench.load import message_report
+from bench.load import message_report, receipt_report
 from bench.load.analysis import PhaseStats, summary
 from bench.load.config import LoadConfig
 from bench.load.receivers import ReceiversTiming
@@ -210,6 +210,7 @@ def page(
         "",
     ]
     out += message_report.section(results, config, command)
+    out += receipt_report.section(results, config, command)
     if receivers is not None:
         out += [
             "## Receivers of a change",

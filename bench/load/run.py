@@ -4,7 +4,7 @@ Phases: open every tab; sit idle (CPU and memory per connected tab); the main ph
 (random users change at the configured rate); the wide phase (the hub changes, every
 tab receives it); the check of every map against the planned statuses; the reconnect
 storm; the check of every map against a fresh tab's snapshot; the messages phase
-(`message_phase`).
+(`message_phase`), and its read receipts step (`receipt_phase`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import psutil
 
 from bench.app_server import ROOT, AppServer
 from bench.floor_server import FloorServer
-from bench.load import analysis, message_phase, seed
+from bench.load import analysis, message_phase, receipt_phase, receipt_plan, seed
 from bench.load import graph as graph_mod
 from bench.load import message_plan as message_plan_mod
 from bench.load import plan as plan_mod
@@ -30,6 +30,7 @@ from bench.load.config import LoadConfig
 from bench.load.message_analysis import MessageStats
 from bench.load.pool import ClientPool
 from bench.load.profiling import profiled
+from bench.load.receipt_analysis import ReceiptStats
 from bench.load.server_stats import ServerSampler, logged_errors
 
 
@@ -59,6 +60,7 @@ class RunResult:
         server: CPU and memory figures of the server process tree.
         load_average: The machine's 1-minute load average before and after the run.
         messages: The messages phase (None: not run).
+        receipts: Its read receipts step (None: not run).
     """
 
     target: str
@@ -82,6 +84,7 @@ class RunResult:
     server: dict[str, float] = field(default_factory=dict)
     load_average: tuple[float, float] = (0.0, 0.0)
     messages: MessageStats | None = None
+    receipts: ReceiptStats | None = None
 
     @property
     def correct(self) -> bool:
@@ -98,6 +101,7 @@ class RunResult:
             and not self.storm_wrong
             and not self.server_errors
             and (self.messages is None or self.messages.complete)
+            and (self.receipts is None or self.receipts.complete)
         )
 
 
@@ -242,6 +246,19 @@ def run(
                     db_url=server.db_url if target == "app" else None,
                     templates=templates,
                 )
+                reads = receipt_plan.make(graph, messages, config)
+                if reads:
+                    log(f"  {target}: read receipts, {len(reads)} reads in {config.receipt_rounds} rounds")
+                    result.receipts = receipt_phase.run(
+                        target,
+                        pool,
+                        graph,
+                        messages,
+                        reads,
+                        config,
+                        cpu=sampler.cpu,
+                        templates=templates,
+                    )
         result.server_errors = logged_errors(getattr(server, "log_path", None))
 
         deliveries = max(1, result.main.deliveries)

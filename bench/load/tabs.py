@@ -37,6 +37,7 @@ class FloorClient:
         on_entries: Called with (receive time, {user id: entry}, message bytes, is snapshot).
         on_message: Called with (receive time, the forwarded message JSON, message bytes)
             for each chat message the floor forwards.
+        on_receipt: The same for each read receipt it forwards.
     """
 
     def __init__(
@@ -45,6 +46,7 @@ class FloorClient:
         auth_token: str,
         on_entries: Callable[[float, dict, int, bool], None],
         on_message: Callable[[float, dict, int], None] | None = None,
+        on_receipt: Callable[[float, dict, int], None] | None = None,
     ):
         self.url = url
         self.auth_token = auth_token
@@ -54,6 +56,7 @@ class FloorClient:
         self._last_size = 0
         self._on_entries = on_entries
         self._on_message = on_message
+        self._on_receipt = on_receipt
         self._open = 0  # the conversation the tab shows (0: none)
         self._loaded = asyncio.Event()
         self.sio = self._new_socket()
@@ -72,6 +75,7 @@ class FloorClient:
         sio.on("presence", self._on_presence, namespace=NAMESPACE)
         sio.on("snapshot", self._on_snapshot, namespace=NAMESPACE)
         sio.on("message", self._on_chat, namespace=NAMESPACE)
+        sio.on("receipt", self._on_read_receipt, namespace=NAMESPACE)
         return sio
 
     async def connect(self) -> None:
@@ -99,6 +103,11 @@ class FloorClient:
     async def send_message(self, payload: dict) -> None:
         await self.sio.emit("message", payload, namespace=NAMESPACE)
 
+    async def set_seeing(self, seeing: bool, receipt: dict | None = None) -> None:
+        """Whether the user sees the tab; with `receipt` ({"conversation_id", "receipt"}),
+        the read receipt for the floor to forward (it keeps no reads to make one)."""
+        await self.sio.emit("seeing", {"seeing": seeing, **(receipt or {})}, namespace=NAMESPACE)
+
     async def disconnect(self) -> None:
         await self.sio.disconnect()
 
@@ -120,6 +129,10 @@ class FloorClient:
     async def _on_chat(self, data: dict) -> None:
         if self._on_message is not None:
             self._on_message(time.perf_counter(), data, self._last_size)
+
+    async def _on_read_receipt(self, data: dict) -> None:
+        if self._on_receipt is not None:
+            self._on_receipt(time.perf_counter(), data, self._last_size)
 
     async def _on_snapshot(self, snapshot: dict) -> None:
         now = time.perf_counter()
@@ -163,7 +176,9 @@ class Tab:
             return ReflexClient(
                 self._url, self._login, on_update=self._on_reflex_update, record=False, auto_reconnect=True
             )
-        return FloorClient(self._url, self._login, self._on_entries, self.chat.on_floor)
+        return FloorClient(
+            self._url, self._login, self._on_entries, self.chat.on_floor, self.chat.on_floor_receipt
+        )
 
     @property
     def presence(self) -> dict[str, dict]:
@@ -195,6 +210,17 @@ class Tab:
             await self.client.load("/", wait=True, timeout=LOAD_TIMEOUT)
         finally:
             self.loading = False
+
+    async def report_seeing(self, seeing: bool, cid: int, receipt: dict | None = None) -> None:
+        """Report whether the user sees the tab, which shows conversation `cid`, as the
+        page does when it becomes visible or hidden. The floor's tab also sends the
+        receipt of its read (`receipt`: the entry), for the floor to forward."""
+        if isinstance(self.client, ReflexClient):
+            await self.client.set_seeing(seeing, routes.conversation(cid), {"cid": str(cid)})
+        else:
+            await self.client.set_seeing(
+                seeing, {"conversation_id": cid, "receipt": receipt} if receipt else None
+            )
 
     async def close(self) -> None:
         """Close the socket, as a closing tab does."""

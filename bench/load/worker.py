@@ -11,18 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import time
 import traceback
 from multiprocessing.connection import Connection
 
 from bench.load.message_tabs import ChatCommands
+from bench.load.receipt_tabs import ReceiptCommands
+from bench.load.schedule import on_time, sleep_until
 from bench.load.tabs import Tab
 
 
-class Worker(ChatCommands):
+class Worker(ChatCommands, ReceiptCommands):
     """The tabs of some users, and the commands that drive them (the messages phase's in
-    `ChatCommands`).
+    `ChatCommands` and `ReceiptCommands`).
 
     Args:
         spec: {"kind": "app" | "floor", "url": server address,
@@ -84,15 +87,12 @@ class Worker(ChatCommands):
         """
         t0: dict[int, float] = {}
         errors: list[tuple[int, str]] = []
-        tasks = []
-        for cid, at, user, kind in sorted(changes, key=lambda c: c[1]):
-            await _sleep_until(start + at)
-            tasks.append(asyncio.create_task(self._change(cid, user, kind, t0, errors)))
-        await _sleep_until(until)
-        _, pending = await asyncio.wait(tasks, timeout=30) if tasks else (set(), set())
-        for task in pending:
-            task.cancel()
-        return {"t0": t0, "errors": errors + [(-1, "a change did not finish")] * len(pending)}
+        jobs = [
+            (at, functools.partial(self._change, cid, user, kind, t0, errors))
+            for cid, at, user, kind in changes
+        ]
+        pending = await on_time(jobs, start, until)
+        return {"t0": t0, "errors": errors + [(-1, "a change did not finish")] * pending}
 
     async def _change(self, cid: int, user: int, kind: str, t0: dict, errors: list) -> None:
         tabs = self.by_user[user]
@@ -158,7 +158,7 @@ class Worker(ChatCommands):
             "errors": [(tab index, error)]}.
         """
         tabs = self._open_tabs()
-        await _sleep_until(at)
+        await sleep_until(at)
         for tab in tabs:
             tab.mark_ready(False)
         await asyncio.gather(*(tab.close() for tab in tabs), return_exceptions=True)
@@ -242,12 +242,6 @@ class Worker(ChatCommands):
 
     def _open_tabs(self) -> list[Tab]:
         return [tab for tab in self.tabs.values() if tab.connected]
-
-
-async def _sleep_until(moment: float) -> None:
-    delay = moment - time.perf_counter()
-    if delay > 0:
-        await asyncio.sleep(delay)
 
 
 def main(conn: Connection, spec: dict) -> None:

@@ -194,7 +194,10 @@ class ChatState(MessageEdits, AppState):
         if seq <= self.read_seq.get(key, 0):
             return
         self.read_seq[key] = seq
-        await record_reads([self.user_id], self.current_id, seq, skip=self.router.session.client_token)
+        # Off the handler: the tab's lock is not held while the read is written and sent.
+        runtime.push().soon(
+            record_reads([self.user_id], self.current_id, seq, skip=self.router.session.client_token)
+        )
 
     @rx.event
     @signed_in

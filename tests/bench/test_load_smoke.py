@@ -4,7 +4,8 @@ the floor completes, with complete and correct results.
 It runs `python -m bench.load` with 20 tabs, which starts the app in production mode (on
 its own database) and the bare socket.io floor, drives a few changes of every kind
 through simulated tabs in two client processes, then sends a few messages (with some
-history and long conversation lists seeded), and writes its page and plot into a
+history and long conversation lists seeded) and times a few reads to their receipts at
+the other members' tabs, and writes its page and plot into a
 temporary directory. No timing is asserted: speed is what the benchmark reports
 (docs/benchmarks.md), never what a test checks.
 """
@@ -17,7 +18,7 @@ import sys
 
 import pytest
 
-from bench.load import graph, message_plan, plan
+from bench.load import graph, message_plan, plan, receipt_plan
 from bench.load.config import LoadConfig
 from tests.conftest import ROOT
 
@@ -27,10 +28,18 @@ QUICK = [
     *("--wide-changes", "2", "--wide-gap", "0.5", "--settle", "1.5", "--idle", "1"),
     *("--client-procs", "2", "--receivers-reps", "50", "--max-load", "0"),
     *("--messages", "6", "--message-rate", "3", "--history", "20", "--list-size", "60"),
+    *("--receipt-rounds", "3"),
 ]
 # The messages phase of that run, as the benchmark plans it.
 QUICK_CONFIG = LoadConfig(
-    sessions=20, hub_contacts=50, seed=2, messages=6, message_rate=3, history=20, list_size=60
+    sessions=20,
+    hub_contacts=50,
+    seed=2,
+    messages=6,
+    message_rate=3,
+    history=20,
+    list_size=60,
+    receipt_rounds=3,
 )
 
 
@@ -83,6 +92,7 @@ def test_a_quick_run_against_the_app_and_the_floor_is_complete_and_correct(tmp_p
         # The same workload on both servers.
         assert main["deliveries"] == runs["app"]["main"]["deliveries"], target
         _check_messages(target, run["messages"])
+        _check_receipts(target, run["receipts"])
 
     assert results["receivers"]["conversations"] == 50
     assert results["receivers"]["receivers"] == 50
@@ -90,6 +100,7 @@ def test_a_quick_run_against_the_app_and_the_floor_is_complete_and_correct(tmp_p
     assert "# Presence benchmark" in text and "## Targets" in text
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "## Messages" in text
+    assert "## Read receipts" in text and "| Read → receipt at every other member's tab" in text
 
 
 def _check_messages(target: str, messages: dict) -> None:
@@ -108,11 +119,30 @@ def _check_messages(target: str, messages: dict) -> None:
     for kind in ("bytes_open", "bytes_list", "per_message_open", "per_message_list"):
         assert messages[kind] and all(size > 0 for size in messages[kind]), (target, kind)
     assert len(messages["bytes_open"]) + len(messages["bytes_list"]) == receivers, target
+    # The tabs showing a conversation report that their user sees them: the members read
+    # each message as it arrives, and the others' tabs showing it get their receipts.
+    assert messages["receipt_frames"] > 0 and messages["receipt_bytes"] > 0, target
     if target == "app":
         # The list tabs loaded the long lists, the other tabs the history.
         assert messages["held_rows"][0] >= QUICK_CONFIG.list_size, messages["held_rows"]
         assert messages["held_messages"][0] >= QUICK_CONFIG.history, messages["held_messages"]
         assert messages["entries_at_list_tabs"] == 0
+
+
+def _check_receipts(target: str, receipts: dict) -> None:
+    """Every read's receipt reached every other member's tab showing the conversation once,
+    and no other tab got a receipt."""
+    world = graph.build(QUICK_CONFIG)
+    reads = receipt_plan.make(world, message_plan.make(world, QUICK_CONFIG), QUICK_CONFIG)
+    expected = sum(len(read.receivers) for read in reads)
+    assert receipts["reads"] == receipts["made"] == len(reads) > 0, target
+    assert receipts["rounds"] == QUICK_CONFIG.receipt_rounds, target
+    assert receipts["expected"] == receipts["receipts"] == expected, target
+    assert len(receipts["latency_ms"]) == len(receipts["bytes"]) == expected, target
+    assert len(receipts["latency_sender_ms"]) == len(receipts["fanout_ms"]) == len(reads), target
+    assert receipts["missing"] == [] and receipts["duplicates"] == [], target
+    assert receipts["leaks"] == [] and receipts["errors"] == [], target
+    assert all(size > 0 for size in receipts["bytes"]), target
 
 
 def test_the_workload_has_the_configured_tabs_users_and_contacts():
