@@ -133,6 +133,11 @@ class Profile(SQLModel, table=True):
     presence_audience: str = Field(
         default="written", max_length=8, sa_column_kwargs={"server_default": "written"}
     )
+    # A custom status ("🌴 On holiday"), shown beside the name to whoever sees the user's
+    # presence, until `custom_until` (None: until cleared). Both empty: none.
+    custom_emoji: str | None = Field(default=None, max_length=32)
+    custom_text: str | None = Field(default=None, max_length=100)
+    custom_until: datetime | None = Field(default=None, sa_column=_utc_column(nullable=True))
     # Others (who may see the user's presence) see when the user is typing.
     share_typing: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     # The user sends read receipts (and so sees others'): mutual, as in WhatsApp.

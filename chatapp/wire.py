@@ -43,6 +43,11 @@ SET_READ_RECEIPTS = f"{CHAT_STATE}.set_read_receipts"
 # Payload {"before_id": the oldest message id the tab holds}: the page before it.
 LOAD_OLDER = f"{CHAT_STATE}.load_older"
 
+# Custom statuses of the people the user may see, by user id: [emoji, text, until ms or 0].
+CUSTOM_STATUS_MAP = "custom_map"
+# Payload {"form_data": {"emoji", "text", "clear_after", "utc_offset"}}: the status dialog.
+SET_CUSTOM_STATUS = f"{APP_STATE}.set_custom_status"
+
 # The login token's var (kept in the browser's localStorage, sent with every hydrate).
 AUTH_TOKEN = f"{SESSION_STATE}.auth_token"
 

@@ -35,7 +35,7 @@ from chatapp.presence.sweeper import Sweeper, Timing
 from chatapp.reflex_adapter import internals, sockets
 from chatapp.services import limits
 from chatapp.settings import settings
-from chatapp.states.app_state import presence_change, presence_snapshot
+from chatapp.states.app_state import expire_custom_statuses, presence_change, presence_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -104,13 +104,15 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
     cleanup = ClosedTabCleanup(lambda: sockets.open_sockets(app), delay=settings.tab_state_ttl + 5)
     sockets.install(app, on_open=on_open, on_close=on_close, max_per_address=settings.max_sockets_per_address)
     flusher = asyncio.create_task(_flush_periodically(service), name="presence_flush")
+    expirer = asyncio.create_task(_expire_custom_periodically(), name="custom_status_expiry")
     try:
         yield
     finally:
         cleanup.stop()
-        flusher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await flusher
+        for task in (flusher, expirer):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         if sweeper is not None:
             await sweeper.stop()
         await service.close()
@@ -118,6 +120,20 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
         if shared is not None:
             await shared.redis.aclose()
         runtime.started(None)
+
+
+# How often each instance clears the custom statuses that have ended (the browsers hide
+# an ended one at once by themselves; this tells the tabs and clears the database).
+CUSTOM_STATUS_SWEEP = 15.0
+
+
+async def _expire_custom_periodically() -> None:
+    while True:
+        await asyncio.sleep(CUSTOM_STATUS_SWEEP)
+        try:
+            await expire_custom_statuses(utcnow())
+        except Exception:  # a database hiccup: the next round clears what is left
+            logger.exception("clearing ended custom statuses failed")
 
 
 async def _flush_periodically(service: PresenceService) -> None:

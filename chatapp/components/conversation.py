@@ -8,7 +8,7 @@ from chatapp.components.avatar import avatar, avatar_with_presence
 from chatapp.components.composer import composer
 from chatapp.components.message_list import message_list
 from chatapp.components.people_picker import people_picker
-from chatapp.components.presence import last_seen_text, online_count, presence_indicator
+from chatapp.components.presence import custom_status, last_seen_text, online_count, presence_indicator
 from chatapp.components.request_banner import block_button, request_banner
 from chatapp.components.sidebar import home_link
 from chatapp.components.typing import typing_line
@@ -29,6 +29,7 @@ def _member(m: rx.Var[Member]) -> rx.Component:
                 weight="medium",
             ),
             rx.hstack(rx.text("@", m.username, size="1", color_scheme="gray"), last_seen_text(m.user_id)),
+            custom_status(m.user_id, with_text=True),
             spacing="0",
         ),
         align="center",
@@ -131,7 +132,15 @@ def header() -> rx.Component:
             avatar(ChatState.current_title),
         ),
         rx.vstack(
-            rx.heading(ChatState.current_title, size="4", id="conversation-title", class_name="one-line"),
+            rx.hstack(
+                rx.heading(ChatState.current_title, size="4", id="conversation-title", class_name="one-line"),
+                rx.cond(
+                    ChatState.current_kind == "direct",
+                    custom_status(ChatState.current_peer_id, with_text=True, id="header-custom-status"),
+                ),
+                align="center",
+                min_width="0",
+            ),
             rx.cond(
                 ChatState.current_kind == "direct",
                 rx.box(last_seen_text(ChatState.current_peer_id), id="header-presence"),

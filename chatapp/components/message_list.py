@@ -13,6 +13,7 @@ import reflex as rx
 
 from chatapp.components.avatar import avatar_with_presence
 from chatapp.components.message_layout import Item, LayoutScript, arranged
+from chatapp.components.presence import custom_status
 from chatapp.reflex_adapter.js import event_callback, js_var
 from chatapp.states.chat_state import MESSAGES, ChatState
 
@@ -163,6 +164,7 @@ def _message(item: rx.Var[Item]) -> rx.Component:
                 item.head,
                 rx.hstack(
                     rx.text(rx.cond(item.mine, "You", item.author_name), weight="medium", size="2"),
+                    custom_status(item.author_id),
                     rx.tooltip(
                         rx.text(item.time, size="1", color="var(--gray-10)", class_name="message-time"),
                         content=item.full_time,

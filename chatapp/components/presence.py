@@ -11,7 +11,7 @@ from typing import Any
 import reflex as rx
 
 from chatapp.reflex_adapter.js import js_var
-from chatapp.states.app_state import PRESENCE
+from chatapp.states.app_state import CUSTOM, PRESENCE
 
 COLORS = {
     "online": "var(--grass-9)",
@@ -128,5 +128,33 @@ def last_seen_text(user_id: rx.Var[int] | int) -> rx.Component:
                 content=absolute,
             ),
             rx.text("Offline", size="1", color_scheme="gray", class_name="presence-text"),
+        ),
+    )
+
+
+def custom_status_of(user_id: rx.Var[int] | int) -> tuple[rx.Var[str], rx.Var[str]]:
+    """A user's custom status as (emoji, text), "" when none or ended (an ended one is
+    hidden in the browser at once, before the server's sweep clears it)."""
+    uid = rx.Var.create(user_id)
+    entry, data = CUSTOM.js_entry(str(uid))
+    live = f"(({entry}) && (!({entry})[2] || ({entry})[2] > Date.now()))"
+    emoji = js_var(f'({live} ? ({entry})[0] : "")', str, uid, data=data)
+    text = js_var(f'({live} ? ({entry})[1] : "")', str, uid, data=data)
+    return emoji, text
+
+
+def custom_status(user_id: rx.Var[int] | int, *, with_text: bool = False, **props: Any) -> rx.Component:
+    """A user's custom status beside their name: the emoji (the text on hover), or emoji
+    and text. The text is the user's own words: rendered as text, never as markup."""
+    emoji, text = custom_status_of(user_id)
+    shown = rx.text.span(emoji, " ", text) if with_text else rx.text.span(emoji)
+    return rx.cond(
+        (emoji != "") | (text != ""),
+        rx.text(
+            shown,
+            size="1",
+            class_name="custom-status one-line",
+            custom_attrs={"title": text, "data-user-id": user_id},
+            **props,
         ),
     )

@@ -9,7 +9,7 @@ import reflex as rx
 from chatapp import routes
 from chatapp.components.avatar import avatar, avatar_with_presence
 from chatapp.components.new_conversation import direct_dialog, group_dialog
-from chatapp.components.presence import online_count
+from chatapp.components.presence import custom_status, online_count
 from chatapp.components.status_menu import status_menu
 from chatapp.components.typing import typing_line
 from chatapp.reflex_adapter.js import js_var, merge_data
@@ -99,6 +99,7 @@ def _row(c: rx.Var[Row]) -> rx.Component:
                         trim="both",
                         class_name="conv-title one-line",
                     ),
+                    rx.cond(is_direct, custom_status(c.peer_id)),
                     rx.spacer(),
                     rx.cond(
                         c.request,

@@ -6,8 +6,9 @@ import reflex as rx
 
 from chatapp.components.attention import notifications_item, sound_item
 from chatapp.components.avatar import avatar_with_presence
+from chatapp.components.custom_status_dialog import custom_status_dialog
 from chatapp.components.form_dialog import form_dialog
-from chatapp.components.presence import iso_time, status_label, status_of
+from chatapp.components.presence import custom_status, iso_time, status_label, status_of
 from chatapp.services.accounts import PASSWORD_MIN
 from chatapp.states.account import AccountState
 from chatapp.states.app_state import AppState
@@ -67,7 +68,7 @@ def status_menu() -> rx.Component:
     read receipts, desktop notifications and their sound, the theme and log out."""
     me = AppState.user_id
     status = status_of(me)
-    return rx.fragment(_menu(me, status), password_dialog())
+    return rx.fragment(_menu(me, status), password_dialog(), custom_status_dialog())
 
 
 def _menu(me, status) -> rx.Component:
@@ -98,6 +99,7 @@ def _menu(me, status) -> rx.Component:
                         color_scheme="gray",
                         id="my-status",
                     ),
+                    custom_status(me, with_text=True, id="my-custom-status"),
                     spacing="0",
                     align="start",
                 ),
@@ -165,6 +167,7 @@ def _menu(me, status) -> rx.Component:
                 rx.color_mode_cond("Dark mode", "Light mode"),
                 on_click=rx.toggle_color_mode,
             ),
+            rx.menu.item("Set a status…", on_click=AppState.set_custom_open(True), id="set-custom-status"),
             rx.menu.item(
                 "Change password…", on_click=AccountState.set_password_open(True), id="change-password"
             ),

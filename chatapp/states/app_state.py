@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import reflex as rx
@@ -14,7 +14,7 @@ from chatapp.delivery import TabChange
 from chatapp.models import utcnow
 from chatapp.presence.logic import Chosen, epoch_ms, newer
 from chatapp.reflex_adapter import keyed_dict
-from chatapp.services import audience, limits, logins
+from chatapp.services import audience, custom_status, limits, logins
 from chatapp.services import conversations as conv
 from chatapp.services.errors import ChatError
 from chatapp.settings import settings
@@ -57,6 +57,13 @@ class AppState(SessionState):
     tabs_full: bool = False
     # What the browser holds of presence_map, to send it only what differs.
     _presence_sent: dict[str, dict[str, Any]] = {}
+    # Custom statuses ("🌴 On holiday") of the same people (whom the user may see), by
+    # user id: [emoji, text, until epoch ms or 0] (`custom_status.CustomStatus`). Keyed.
+    custom_map: dict[str, list] = {}
+    _custom_sent: dict[str, list] = {}
+    # The custom status dialog: open, and its error.
+    custom_open: bool = False
+    custom_error: str = ""
 
     # Page life ------------------------------------------------------------------------
 
@@ -83,6 +90,13 @@ class AppState(SessionState):
         self._replace_presence(await service.snapshot(self.user_id))
         await self._show_choices()
         return AppState.end_at_login_expiry
+
+    def _replace_custom(self) -> None:
+        """Everyone's custom status this user may see (their own too), afresh."""
+        with rx.session() as session:
+            ids = audience.visible_to(session, self.user_id) | {self.user_id}
+            found = custom_status.of_users(session, ids, utcnow())
+        self.custom_map = {str(uid): status.to_wire() for uid, status in found.items()}
 
     @rx.event(background=True)
     async def end_at_login_expiry(self):
@@ -150,8 +164,11 @@ class AppState(SessionState):
     # Presence -------------------------------------------------------------------------
 
     def _replace_presence(self, snapshot: dict[str, dict[str, Any]]) -> None:
-        """Replace the whole map (page load, reconnect, contacts changed)."""
+        """Replace the whole map (page load, reconnect, contacts changed), and the
+        custom statuses of the same people."""
         self.presence_map = snapshot
+        if self.user_id:
+            self._replace_custom()
 
     def _presence_changed(self, data: dict[str, Any]) -> None:
         """Apply one presence change pushed by the presence service (a private method:
@@ -241,6 +258,61 @@ class AppState(SessionState):
         self.share_typing = on is True
         return None
 
+    @rx.event
+    def set_custom_open(self, open_: bool) -> None:
+        """The custom status dialog opens or closes."""
+        self.custom_open = open_ is True
+        self.custom_error = ""
+
+    @rx.event
+    @signed_in
+    async def set_custom_status(self, form_data: dict):
+        """Save the custom status dialog: emoji, text, "clear after" and the browser's
+        zone (for "today" and "this week"); an empty emoji and text clear it."""
+        try:
+            if not isinstance(form_data, dict):
+                raise ChatError("A status is an emoji and a short text.")
+            emoji, text = custom_status.clean(form_data.get("emoji", ""), form_data.get("text", ""))
+            offset = form_data.get("utc_offset", "0")
+            offset = int(offset) if isinstance(offset, str) and offset.lstrip("-").isdigit() else None
+            until = custom_status.until_for(form_data.get("clear_after", "never"), utcnow(), offset)
+            await limits.take(limits.STATUS_CHANGES, self._limit_key())
+        except ChatError as exc:
+            self.custom_error = str(exc)
+            return None
+        chosen = custom_status.CustomStatus(emoji, text, until) if emoji or text else None
+        await self._publish_custom(chosen)
+        self.custom_open = False
+        self.custom_error = ""
+        return None
+
+    @rx.event
+    @signed_in
+    async def clear_custom_status(self):
+        """The dialog's "Clear status"."""
+        try:
+            await limits.take(limits.STATUS_CHANGES, self._limit_key())
+        except limits.RateLimited as exc:
+            self.custom_error = str(exc)
+            return
+        await self._publish_custom(None)
+        self.custom_open = False
+
+    async def _publish_custom(self, chosen: custom_status.CustomStatus | None) -> None:
+        with rx.session() as session:
+            custom_status.save(session, self.user_id, chosen)
+            watchers = audience.watchers_of(session, self.user_id)
+        entry = chosen.to_wire() if chosen else None
+        _set_custom(self, str(self.user_id), entry)
+        push = runtime.push()
+        push.soon(
+            push.to_users(
+                [*watchers, self.user_id],
+                custom_status_change(self.user_id, entry),
+                skip=self.router.session.client_token,
+            )
+        )
+
     async def _show_choices(self) -> None:
         choices = await runtime.presence().preferences.of(self.user_id)
         self.chosen_status = choices.chosen or ""
@@ -252,6 +324,49 @@ class AppState(SessionState):
 
 
 PRESENCE = keyed_dict.install(AppState, wire.PRESENCE_MAP, shadow="_presence_sent")
+CUSTOM = keyed_dict.install(AppState, wire.CUSTOM_STATUS_MAP, shadow="_custom_sent")
+
+
+def _set_custom(state: AppState, key: str, entry: list | None) -> None:
+    """Set (None: remove) one custom status entry through Reflex's tracking."""
+    if entry is None:
+        state.custom_map.pop(key, None)
+    else:
+        state.custom_map[key] = entry
+
+
+def custom_status_change(user_id: int, entry: list | None) -> TabChange:
+    """A user's custom status changed (None: cleared or ended): one entry for the tabs of
+    whoever may see them."""
+    key = str(user_id)
+
+    def in_place(state: AppState) -> bool:
+        if CUSTOM.get(state, key) == entry:
+            return False
+        if entry is None:
+            CUSTOM.remove_in_place(state, key)
+        else:
+            CUSTOM.set_in_place(state, key, entry)
+        return True
+
+    return TabChange(
+        AppState,
+        apply=lambda state: _set_custom(state, key, entry),
+        in_place=in_place,
+        delta=CUSTOM.delta(key, entry),
+    )
+
+
+async def expire_custom_statuses(now: datetime) -> list[int]:
+    """Clear the custom statuses that have ended and tell whoever sees them (run by every
+    instance on a timer; each expiry is reported by one)."""
+    with rx.session() as session:
+        cleared = custom_status.expire_due(session, now)
+        audiences = {uid: audience.watchers_of(session, uid) for uid in cleared}
+    push = runtime.push()
+    for uid, watchers in audiences.items():
+        await push.to_users([*watchers, uid], custom_status_change(uid, None))
+    return cleared
 
 
 def presence_change(data: dict[str, Any]) -> TabChange:

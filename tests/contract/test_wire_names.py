@@ -38,6 +38,8 @@ def test_event_names_name_real_handlers():
         wire.SET_TYPING: (TypingState, "set_typing"),
         wire.SET_READ_RECEIPTS: (ChatState, "set_read_receipts"),
         wire.SET_PRESENCE_AUDIENCE: (AppState, "set_presence_audience"),
+        wire.SET_SHARE_TYPING: (AppState, "set_share_typing"),
+        wire.SET_CUSTOM_STATUS: (AppState, "set_custom_status"),
         wire.SEARCH_PEOPLE: (PeopleState, "search_people"),
     }.items():
         assert event == f"{state.get_full_name()}.{handler}"

@@ -37,6 +37,8 @@ HANDLERS = [
     f"{APP_STATE}.set_idle",
     f"{APP_STATE}.set_presence_audience",
     f"{APP_STATE}.set_share_typing",
+    f"{APP_STATE}.set_custom_status",
+    f"{APP_STATE}.clear_custom_status",
     f"{TYPING_STATE}.set_typing",
     f"{APP_STATE}.handle_presence_changed",
     f"{APP_STATE}._presence_changed",
