@@ -1,6 +1,6 @@
 """How long the app takes to find who receives a change of a user in many conversations.
 
-Calls the app's own `chatapp.services.conversations.contact_ids` (what the presence
+Calls the app's own `chatapp.services.audience.watchers_of` (what the presence
 service runs for every change it publishes) against a database migrated and filled
 like the benchmark's, for the hub: the user in `hub_contacts` conversations.
 """
@@ -39,11 +39,11 @@ class ReceiversTiming:
 
 
 def time_receivers(config: LoadConfig, repetitions: int = 1000) -> ReceiversTiming:
-    """Fill a fresh SQLite database with the graph and time `contact_ids` for the hub."""
+    """Fill a fresh SQLite database with the graph and time `watchers_of` for the hub."""
     import sqlalchemy as sa
     from sqlmodel import Session
 
-    from chatapp.services.conversations import contact_ids
+    from chatapp.services.audience import watchers_of
 
     graph = graph_mod.build(config)
     with tempfile.TemporaryDirectory(prefix="chatapp-receivers-") as tmp:
@@ -56,12 +56,12 @@ def time_receivers(config: LoadConfig, repetitions: int = 1000) -> ReceiversTimi
             found = set()
             for _ in range(20):  # warm-up: connection pool, statement cache
                 with Session(engine) as session:
-                    found = contact_ids(session, graph.hub)
+                    found = watchers_of(session, graph.hub)
             times = []
             for _ in range(repetitions):
                 start = time.perf_counter()
                 with Session(engine) as session:
-                    contact_ids(session, graph.hub)
+                    watchers_of(session, graph.hub)
                 times.append((time.perf_counter() - start) * 1000)
         finally:
             engine.dispose()

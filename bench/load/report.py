@@ -215,7 +215,8 @@ def page(
         out += [
             "## Receivers of a change",
             "",
-            f"`contact_ids` (one indexed query) for a user in {receivers.conversations:,} conversations with "
+            "`watchers_of` (who receives a user's presence: one indexed query) for a user in "
+            f"{receivers.conversations:,} conversations with "
             f"{receivers.receivers:,} other members, on SQLite, {receivers.repetitions:,} calls: median "
             f"{receivers.median_ms:.2f} ms, p99 {receivers.p99_ms:.2f} ms.",
             "",

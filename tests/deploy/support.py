@@ -145,6 +145,7 @@ def create_pair(db_url: str) -> tuple[User, User]:
 
     from chatapp.models import utcnow
     from chatapp.services import accounts, conversations, logins
+    from tests.support import all_wrote
 
     engine = sa.create_engine(db_url)
     try:
@@ -155,7 +156,8 @@ def create_pair(db_url: str) -> tuple[User, User]:
                 user = accounts.sign_up(session, username=name, display_name=name.title(), password=PASSWORD)
                 _, token = logins.start(session, user_id=user.id, now=utcnow())
                 users.append(User(user.id, name, token))
-            conversations.open_direct(session, user_id=users[0].id, other_username=users[1].username)
+            cid, _ = conversations.open_direct(session, user_id=users[0].id, other_username=users[1].username)
+            all_wrote(session, cid)  # they talked: each sees the other
     finally:
         engine.dispose()
     return users[0], users[1]
