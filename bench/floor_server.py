@@ -11,8 +11,9 @@ conversation's list row) to every socket of every member: the entry and the row 
 sockets that show the conversation, the row alone to the others; and read receipts to
 the sockets of the other members that show the conversation: for each member who sees it
 in a tab when a message arrives (the app's readers), and for a tab whose user comes back
-to it (the receipt comes with that report: the floor keeps no reads). It is served
-by Granian, like the app in production mode, with the same ping settings, so the
+to it (the receipt comes with that report: the floor keeps no reads); and a member's
+typing (the entry comes with the typing tab's report) to every socket of the other
+members. It is served by Granian, like the app in production mode, with the same ping settings, so the
 difference between the two is what the app and Reflex add.
 
 Protocol (namespace and path `/_event`, as Reflex's):
@@ -27,8 +28,13 @@ Protocol (namespace and path `/_event`, as Reflex's):
   "seq", "at_ms"}}: whether the user sees the tab; with a receipt (the user now reads the
   conversation the socket shows), forwarded as `receipt` to the other members' sockets
   that show it.
+- client → `typing` {"typing": bool, "conversation_id": id, "entry": [conversation id,
+  user id, ms] (None when stopping)}: from a member's socket showing the conversation,
+  forwarded as `typing` to every socket of the other members.
 - server → `presence` entry: one change.
 - server → `receipt` {"conversation_id", "receipt"}: a member read the conversation.
+- server → `typing` {"key": "<conversation id>-<user id>", "entry": the entry or None}:
+  a member started or stopped typing.
 
 Run it with `python -m bench.floor_server --graph graph.json --port 8123`, or from
 Python with the `FloorServer` context manager.
@@ -201,6 +207,18 @@ class FloorPresence:
             data = {"conversation_id": cid, "receipt": receipt}
             await self.sio.emit("receipt", data, to=to, namespace=NAMESPACE)
 
+    async def typing(self, sid: str, data: dict) -> None:
+        """A member's socket showing a conversation: they started or stopped typing there;
+        the entry it sends (None: stopped) to every socket of the other members."""
+        data = data or {}
+        uid, cid = self.user_of.get(sid), data.get("conversation_id")
+        if uid is None or cid != self.open.get(sid) or uid not in self.members.get(cid, ()):
+            return
+        entry = data.get("entry") if data.get("typing") is True else None
+        to = [other for member in self.members[cid] if member != uid for other in self.sids.get(member, ())]
+        if to:
+            await self.sio.emit("typing", {"key": f"{cid}-{uid}", "entry": entry}, to=to, namespace=NAMESPACE)
+
     async def disconnect(self, sid: str, reason: object = None) -> None:
         self.open.pop(sid, None)
         self.seeing.discard(sid)
@@ -238,6 +256,7 @@ def create_app(graph_path: str | None = None, grace: float | None = None):
     sio.on("status", presence.set_status, namespace=NAMESPACE)
     sio.on("message", presence.message, namespace=NAMESPACE)
     sio.on("seeing", presence.set_seeing, namespace=NAMESPACE)
+    sio.on("typing", presence.typing, namespace=NAMESPACE)
     sio.on("disconnect", presence.disconnect, namespace=NAMESPACE)
 
     async def ping(scope, receive, send):

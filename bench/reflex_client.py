@@ -194,6 +194,10 @@ class ReflexClient:
         """The page's report of whether its user sees it (visible and active)."""
         await self.emit(wire.SET_SEEING, {"seeing": seeing}, path=path, query=query)
 
+    async def set_typing(self, typing: bool, path: str = "/", query: dict | None = None) -> None:
+        """The composer's report that its user started (goes on) typing, or stopped."""
+        await self.emit(wire.SET_TYPING, {"typing": typing}, path=path, query=query)
+
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 10.0) -> None:
         """Wait until predicate() holds after some update.
 

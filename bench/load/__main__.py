@@ -113,6 +113,12 @@ def parser() -> argparse.ArgumentParser:
         default=d.receipt_rounds,
         help="rounds of read → receipt, each conversation read once a round (0: none)",
     )
+    chat.add_argument(
+        "--typing-rounds",
+        type=int,
+        default=d.typing_rounds,
+        help="rounds of typing → shown at the others, a typer per conversation a round (0: none)",
+    )
     run = p.add_argument_group("running")
     run.add_argument("--targets", default="app,floor", help="servers to run against: app, floor or both")
     run.add_argument("--client-procs", type=int, default=d.client_procs, help="client processes")
@@ -169,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         history=args.history,
         list_size=args.list_size,
         receipt_rounds=args.receipt_rounds,
+        typing_rounds=args.typing_rounds,
     )
     started = common.now()
     command = common.command_line("bench.load", argv)

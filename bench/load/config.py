@@ -55,6 +55,9 @@ class LoadConfig:
             are seeded to make up the number: no new contacts, so presence is unchanged).
         receipt_rounds: Rounds of the read receipts step after the messages (each
             messaged conversation read once a round, the readers in turn; 0: none).
+        typing_rounds: Rounds of the typing step after the read receipts (in each
+            messaged conversation a member starts typing, then stops, the members in
+            turn; 0: none).
     """
 
     sessions: int = 1000
@@ -87,6 +90,7 @@ class LoadConfig:
     history: int = 200
     list_size: int = 1000
     receipt_rounds: int = 8
+    typing_rounds: int = 8
 
     @property
     def users(self) -> int:

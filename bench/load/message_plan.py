@@ -83,6 +83,22 @@ class MessagePlan:
         """The members of any conversation of the run (empty for an unknown id)."""
         return self._members.get(conversation, frozenset())
 
+    def together(self) -> list[tuple[int, list[int]]]:
+        """(conversation id, member ids) of the messaged conversations of more than one
+        member, by id: where one member can tell the others something."""
+        return [(cid, members) for cid, members in sorted(self.conversations.items()) if len(members) > 1]
+
+    def may_see_typing(self, user: int, conversation: int | None, typer: str) -> bool:
+        """Whether `typer` (an id as text) typing in a conversation may reach a tab of
+        `user` (on any page): only another member's.
+        """
+        return (
+            conversation is not None
+            and typer.isdigit()
+            and int(typer) != user
+            and {int(typer), user} <= self.members(conversation)
+        )
+
     def may_get_receipt(self, tab: int, user: int, conversation: int | None, reader: str) -> bool:
         """Whether a read receipt of `reader` (an id as text) about a conversation may
         reach a tab of `user`: only a tab showing that conversation, of another member.

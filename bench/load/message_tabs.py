@@ -12,6 +12,9 @@ items `(kind, conversation id, client key, seq)`:
 - "e": a read receipt (`seen_map.<reader id>`, or the floor's "receipt"), as (kind,
   the conversation it is about, the reader's id as text, seq read up to); the app's
   entry does not name its conversation: it is the one the tab shows (None: none).
+- "t" and "g": someone typing, and stopped (`typing_map.<conversation id>-<user id>`,
+  or the floor's "typing"), as (kind, conversation id, the typer's id as text, the
+  entry's server time in ms; None when stopped).
 
 `ChatCommands` is the part of the client process (`bench.load.worker.Worker`) that
 moves tabs to their pages, sends the messages on time and hands over the logs.
@@ -36,6 +39,7 @@ Item = tuple[str, int | None, str | None, int | None]
 _MESSAGE = wire.keyed_prefix(wire.MESSAGE_MAP)
 _ROW = wire.keyed_prefix(wire.CONVERSATION_ROWS)
 _RECEIPT = wire.keyed_prefix(wire.SEEN_MAP)
+_TYPING = wire.keyed_prefix(wire.TYPING_MAP)
 _OTHER = {wire.keyed_prefix(wire.READ_SEQ): "s", wire.keyed_prefix(wire.ROW_MEMBERS): "w"}
 _FIELD_MARKER = "_rx_state_"  # Reflex's suffix of a var's name on the wire
 _HYDRATED = "is_hydrated" + _FIELD_MARKER  # False when a page load starts, True when done
@@ -55,8 +59,8 @@ class ChatLog:
         rows: The conversation rows the tab holds (ids).
         messages: The message entries the tab holds (ids).
         samples: The app's JSON as received: {"entry": a message entry, "rows":
-            {conversation id: its latest row}, "receipt": a read receipt}, for the floor
-            to forward the same.
+            {conversation id: its latest row}, "receipt": a read receipt, "typing": a
+            typing entry}, for the floor to forward the same.
         showing: The conversation the tab shows (0: none), as its page was loaded.
         latest: conversation id → the highest message number the tab received for it.
         reloads: Page loads the tab made by itself (a dropped socket reconnecting and
@@ -68,7 +72,7 @@ class ChatLog:
         self.errors: list[str] = []
         self.rows: set[str] = set()
         self.messages: set[str] = set()
-        self.samples: dict = {"entry": None, "rows": {}, "receipt": None}
+        self.samples: dict = {"entry": None, "rows": {}, "receipt": None, "typing": None}
         self.showing = 0
         self.latest: dict[int, int] = {}
         self.reloads = 0
@@ -102,6 +106,9 @@ class ChatLog:
                 elif key.startswith(_RECEIPT):
                     items.append(("e", self.showing or None, key[len(_RECEIPT) :], (value or {}).get("seq")))
                     self.samples["receipt"] = value or self.samples["receipt"]
+                elif key.startswith(_TYPING):
+                    items.append(_typing_item(key[len(_TYPING) :], value))
+                    self.samples["typing"] = value or self.samples["typing"]
                 elif (kind := _OTHER.get(key.split(".", 1)[0] + ".")) is not None:
                     items.append((kind, _int(key.split(".", 1)[1]), None, None))
                 elif _is_error(key, value):
@@ -126,6 +133,10 @@ class ChatLog:
         receipt = data.get("receipt") or {}
         reader = receipt.get("user_id")
         self._add(now, size, [("e", data.get("conversation_id"), str(reader), receipt.get("seq"))])
+
+    def on_floor_typing(self, now: float, data: dict, size: int) -> None:
+        """The floor forwarded someone's typing ({"key": "<conversation>-<user>", "entry"})."""
+        self._add(now, size, [_typing_item(str(data.get("key")), data.get("entry"))])
 
     def _add(self, now: float, size: int, items: list[Item]) -> None:
         self.frames.append((now, size, items))
@@ -155,6 +166,14 @@ class ChatLog:
         self.frames, self.errors = [], []
         self.reloads = 0
         return out
+
+
+def _typing_item(key: str, entry: list | None) -> Item:
+    """A typing entry ("<conversation id>-<user id>" → [conversation, user, ms] or None)."""
+    cid, _, typer = key.partition("-")
+    if entry is None:
+        return ("g", _int(cid), typer, None)
+    return ("t", _int(cid), typer, entry[2] if len(entry) > 2 else None)
 
 
 def _hold(held: set[str], key: str, value: object) -> None:

@@ -55,8 +55,7 @@ def make(graph: ContactGraph, plan: MessagePlan, config: LoadConfig) -> list[Rea
     rate = max(config.message_rate, 1e-3)
     reads: list[Read] = []
     for rnd in range(config.receipt_rounds):
-        together = [(cid, members) for cid, members in sorted(plan.conversations.items()) if len(members) > 1]
-        for i, (cid, members) in enumerate(together):
+        for i, (cid, members) in enumerate(plan.together()):
             reader, sender = members[rnd % len(members)], members[(rnd + 1) % len(members)]
             number = len(plan.messages) + len(reads)
             message = Message(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from bench.common import table
 from bench.load.analysis import summary
-from bench.load.cells import mean_max, met, ms, percentiles
+from bench.load.cells import mean_max, ms, percentiles
 from bench.load.config import LoadConfig
 from bench.load.message_report import runs
 from bench.load.receipt_analysis import ReceiptStats
 from bench.load.run import RunResult
+from bench.load.step_report import step_targets
 
 TARGET_P99_MS = 50.0
 TARGET_FRAME_BYTES = 300  # bytes of the message that brings a receipt to a tab (less than)
@@ -20,33 +21,15 @@ _CORRECT_HEADER = ["Server", "Tabs", "Reads made", "Missing", "Duplicates", "Lea
 
 def targets(results: dict[tuple[str, int], RunResult]) -> list[list[str]]:
     """The read receipt targets against the largest run of the app."""
-    done = runs(results, "receipts")
-    apps = [(n, r) for t, n, r in done if t == "app"]
-    if not apps:
-        return []
-    size, r = apps[-1]
-    lat = summary(r.latency_ms)
-    return [
-        [
-            f"Read → receipt at every other member's tab showing the conversation, {size} tabs",
-            f"p99 ≤ {TARGET_P99_MS:g} ms",
-            f"p50 {ms(lat['p50'])} ms, p95 {ms(lat['p95'])} ms, p99 {ms(lat['p99'])} ms",
-            met(lat["p99"] <= TARGET_P99_MS if lat["n"] else None),
-        ],
-        [
-            "Bytes per receipt frame at a receiving tab",
-            f"< {TARGET_FRAME_BYTES} B",
-            f"mean / max {mean_max(r.bytes)} B",
-            met(max(r.bytes) < TARGET_FRAME_BYTES if r.bytes else None),
-        ],
-        [
-            "Every receipt reached each other member's tab showing the conversation once; no list tab, "
-            "non-member or reader got one",
-            "all runs",
-            ", ".join(f"{t} {n}: {'yes' if s.complete else 'NO'}" for t, n, s in done),
-            met(all(s.complete for _, _, s in done)),
-        ],
-    ]
+    return step_targets(
+        runs(results, "receipts"),
+        latency="Read → receipt at every other member's tab showing the conversation",
+        goal_ms=TARGET_P99_MS,
+        frame="Bytes per receipt frame at a receiving tab",
+        frame_bytes=TARGET_FRAME_BYTES,
+        correct="Every receipt reached each other member's tab showing the conversation once; no list "
+        "tab, non-member or reader got one",
+    )
 
 
 def section(results: dict[tuple[str, int], RunResult], config: LoadConfig, command: str) -> list[str]:

@@ -13,7 +13,7 @@ import functools
 import time
 from typing import TYPE_CHECKING
 
-from bench.load.schedule import on_time
+from bench.load.schedule import reports_on_time
 
 if TYPE_CHECKING:
     from bench.load.tabs import Tab
@@ -58,26 +58,22 @@ class ReceiptCommands:
             {"reads": read id → (when, seq), "errors": [(read id, error)]}.
         """
         reads: dict[int, tuple[float, int]] = {}
-        errors: list[tuple[int | None, str]] = []
 
         async def one(read: int | None, tab: Tab, seeing: bool, cid: int) -> None:
             seq = tab.chat.latest.get(cid, 0)
             receipt = None
             if seeing and read is not None and self.kind == "floor":
                 receipt = floor_receipt(tab.user_id, seq, int(time.time() * 1000), template)
-            try:
-                if read is not None and seeing:
-                    reads[read] = (time.perf_counter(), seq)
-                await tab.report_seeing(seeing, cid, receipt)
-            except Exception as exc:
-                errors.append((read, repr(exc)))
+            if read is not None and seeing:
+                reads[read] = (time.perf_counter(), seq)
+            await tab.report_seeing(seeing, cid, receipt)
 
         jobs = [
-            (at, functools.partial(one, read, self.tabs[index], seeing, cid))
+            (read, at, functools.partial(one, read, self.tabs[index], seeing, cid))
             for read, at, index, seeing, cid in looks
         ]
-        pending = await on_time(jobs, start, until)
-        return {"reads": reads, "errors": errors + [(None, "a report did not finish")] * pending}
+        errors = await reports_on_time(jobs, start, until, "a report did not finish")
+        return {"reads": reads, "errors": errors}
 
     async def do_wait_chat(self, wanted: dict[int, list[Wanted]], timeout: float) -> dict:
         """Wait until each of these tabs has received each of its wanted items (or `timeout`).

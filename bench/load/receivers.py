@@ -1,8 +1,9 @@
 """How long the app takes to find who receives a change of a user in many conversations.
 
-Calls the app's own `chatapp.services.audience.watchers_of` (what the presence
-service runs for every change it publishes) against a database migrated and filled
-like the benchmark's, for the hub: the user in `hub_contacts` conversations.
+Calls the app's own `chatapp.services.audience.watchers_of` (what the presence service
+runs for every change it publishes, with the user's audience: the default, "written")
+against a database migrated and filled like the benchmark's, for the hub: the user in
+`hub_contacts` conversations.
 """
 
 from __future__ import annotations
@@ -56,12 +57,12 @@ def time_receivers(config: LoadConfig, repetitions: int = 1000) -> ReceiversTimi
             found = set()
             for _ in range(20):  # warm-up: connection pool, statement cache
                 with Session(engine) as session:
-                    found = watchers_of(session, graph.hub)
+                    found = watchers_of(session, graph.hub, "written")
             times = []
             for _ in range(repetitions):
                 start = time.perf_counter()
                 with Session(engine) as session:
-                    watchers_of(session, graph.hub)
+                    watchers_of(session, graph.hub, "written")
                 times.append((time.perf_counter() - start) * 1000)
         finally:
             engine.dispose()

@@ -11,7 +11,7 @@ import math
 
 from bench.common import app_version, machine
 from bench.common import table as _table
-from bench.load import message_report, receipt_report
+from bench.load import message_report, receipt_report, typing_report
 from bench.load.analysis import PhaseStats, summary
 from bench.load.config import LoadConfig
 from bench.load.receivers import ReceiversTiming
@@ -211,12 +211,12 @@ def page(
     ]
     out += message_report.section(results, config, command)
     out += receipt_report.section(results, config, command)
+    out += typing_report.section(results, config, command)
     if receivers is not None:
         out += [
             "## Receivers of a change",
             "",
-            "`watchers_of` (who receives a user's presence: one indexed query) for a user in "
-            f"{receivers.conversations:,} conversations with "
+            f"`watchers_of` (one indexed query) for a user in {receivers.conversations:,} conversations with "
             f"{receivers.receivers:,} other members, on SQLite, {receivers.repetitions:,} calls: median "
             f"{receivers.median_ms:.2f} ms, p99 {receivers.p99_ms:.2f} ms.",
             "",

@@ -4,7 +4,8 @@ Phases: open every tab; sit idle (CPU and memory per connected tab); the main ph
 (random users change at the configured rate); the wide phase (the hub changes, every
 tab receives it); the check of every map against the planned statuses; the reconnect
 storm; the check of every map against a fresh tab's snapshot; the messages phase
-(`message_phase`), and its read receipts step (`receipt_phase`).
+(`message_phase`), its read receipts step (`receipt_phase`) and its typing step
+(`typing_phase`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import psutil
 
 from bench.app_server import ROOT, AppServer
 from bench.floor_server import FloorServer
-from bench.load import analysis, message_phase, receipt_phase, receipt_plan, seed
+from bench.load import analysis, message_phase, receipt_phase, receipt_plan, seed, typing_phase, typing_plan
 from bench.load import graph as graph_mod
 from bench.load import message_plan as message_plan_mod
 from bench.load import plan as plan_mod
@@ -32,6 +33,7 @@ from bench.load.pool import ClientPool
 from bench.load.profiling import profiled
 from bench.load.receipt_analysis import ReceiptStats
 from bench.load.server_stats import ServerSampler, logged_errors
+from bench.load.typing_analysis import TypingStats
 
 
 @dataclass
@@ -61,6 +63,7 @@ class RunResult:
         load_average: The machine's 1-minute load average before and after the run.
         messages: The messages phase (None: not run).
         receipts: Its read receipts step (None: not run).
+        typing: Its typing step (None: not run).
     """
 
     target: str
@@ -85,6 +88,7 @@ class RunResult:
     load_average: tuple[float, float] = (0.0, 0.0)
     messages: MessageStats | None = None
     receipts: ReceiptStats | None = None
+    typing: TypingStats | None = None
 
     @property
     def correct(self) -> bool:
@@ -102,6 +106,7 @@ class RunResult:
             and not self.server_errors
             and (self.messages is None or self.messages.complete)
             and (self.receipts is None or self.receipts.complete)
+            and (self.typing is None or self.typing.complete)
         )
 
 
@@ -255,6 +260,18 @@ def run(
                         graph,
                         messages,
                         reads,
+                        config,
+                        cpu=sampler.cpu,
+                        templates=templates,
+                    )
+                typings = typing_plan.make(graph, messages, config)
+                if typings:
+                    log(f"  {target}: typing, {len(typings)} typers in {config.typing_rounds} rounds")
+                    result.typing = typing_phase.run(
+                        pool,
+                        graph,
+                        messages,
+                        typings,
                         config,
                         cpu=sampler.cpu,
                         templates=templates,

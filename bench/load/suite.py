@@ -69,7 +69,8 @@ def run_suite(
                 log=log,
             )
             if result.messages is not None and result.messages.samples.get("entry"):
-                templates = result.messages.samples
+                templates = dict(result.messages.samples)
+                templates["typing"] = result.typing.sample if result.typing else None
             suite.results[(target, size)] = result
             log(f"  {target}, {size} tabs: {'correct' if result.correct else 'NOT CORRECT'}")
     if receivers_repetitions > 0:

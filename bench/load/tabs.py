@@ -38,6 +38,7 @@ class FloorClient:
         on_message: Called with (receive time, the forwarded message JSON, message bytes)
             for each chat message the floor forwards.
         on_receipt: The same for each read receipt it forwards.
+        on_typing: The same for each typing entry it forwards.
     """
 
     def __init__(
@@ -47,6 +48,7 @@ class FloorClient:
         on_entries: Callable[[float, dict, int, bool], None],
         on_message: Callable[[float, dict, int], None] | None = None,
         on_receipt: Callable[[float, dict, int], None] | None = None,
+        on_typing: Callable[[float, dict, int], None] | None = None,
     ):
         self.url = url
         self.auth_token = auth_token
@@ -57,6 +59,7 @@ class FloorClient:
         self._on_entries = on_entries
         self._on_message = on_message
         self._on_receipt = on_receipt
+        self._on_typing = on_typing
         self._open = 0  # the conversation the tab shows (0: none)
         self._loaded = asyncio.Event()
         self.sio = self._new_socket()
@@ -76,6 +79,7 @@ class FloorClient:
         sio.on("snapshot", self._on_snapshot, namespace=NAMESPACE)
         sio.on("message", self._on_chat, namespace=NAMESPACE)
         sio.on("receipt", self._on_read_receipt, namespace=NAMESPACE)
+        sio.on("typing", self._on_typing_entry, namespace=NAMESPACE)
         return sio
 
     async def connect(self) -> None:
@@ -108,6 +112,12 @@ class FloorClient:
         the read receipt for the floor to forward (it keeps no reads to make one)."""
         await self.sio.emit("seeing", {"seeing": seeing, **(receipt or {})}, namespace=NAMESPACE)
 
+    async def set_typing(self, typing: bool, cid: int, entry: list | None) -> None:
+        """The user started (or stopped) typing in conversation `cid`; `entry`: the typing
+        entry for the floor to forward (it keeps nothing to make one)."""
+        data = {"typing": typing, "conversation_id": cid, "entry": entry}
+        await self.sio.emit("typing", data, namespace=NAMESPACE)
+
     async def disconnect(self) -> None:
         await self.sio.disconnect()
 
@@ -133,6 +143,10 @@ class FloorClient:
     async def _on_read_receipt(self, data: dict) -> None:
         if self._on_receipt is not None:
             self._on_receipt(time.perf_counter(), data, self._last_size)
+
+    async def _on_typing_entry(self, data: dict) -> None:
+        if self._on_typing is not None:
+            self._on_typing(time.perf_counter(), data, self._last_size)
 
     async def _on_snapshot(self, snapshot: dict) -> None:
         now = time.perf_counter()
@@ -176,8 +190,14 @@ class Tab:
             return ReflexClient(
                 self._url, self._login, on_update=self._on_reflex_update, record=False, auto_reconnect=True
             )
+        chat = self.chat
         return FloorClient(
-            self._url, self._login, self._on_entries, self.chat.on_floor, self.chat.on_floor_receipt
+            self._url,
+            self._login,
+            self._on_entries,
+            chat.on_floor,
+            chat.on_floor_receipt,
+            chat.on_floor_typing,
         )
 
     @property
@@ -221,6 +241,15 @@ class Tab:
             await self.client.set_seeing(
                 seeing, {"conversation_id": cid, "receipt": receipt} if receipt else None
             )
+
+    async def report_typing(self, typing: bool, cid: int, entry: list | None = None) -> None:
+        """Report that the user started (or stopped) typing in conversation `cid`, which
+        the tab shows, as its composer does. The floor's tab also sends the entry
+        (`entry`) for the floor to forward."""
+        if isinstance(self.client, ReflexClient):
+            await self.client.set_typing(typing, routes.conversation(cid), {"cid": str(cid)})
+        else:
+            await self.client.set_typing(typing, cid, entry)
 
     async def close(self) -> None:
         """Close the socket, as a closing tab does."""

@@ -21,11 +21,12 @@ from bench.load.message_tabs import ChatCommands
 from bench.load.receipt_tabs import ReceiptCommands
 from bench.load.schedule import on_time, sleep_until
 from bench.load.tabs import Tab
+from bench.load.typing_tabs import TypingCommands
 
 
-class Worker(ChatCommands, ReceiptCommands):
+class Worker(ChatCommands, ReceiptCommands, TypingCommands):
     """The tabs of some users, and the commands that drive them (the messages phase's in
-    `ChatCommands` and `ReceiptCommands`).
+    `ChatCommands`, `ReceiptCommands` and `TypingCommands`).
 
     Args:
         spec: {"kind": "app" | "floor", "url": server address,

@@ -4,10 +4,10 @@ the floor completes, with complete and correct results.
 It runs `python -m bench.load` with 20 tabs, which starts the app in production mode (on
 its own database) and the bare socket.io floor, drives a few changes of every kind
 through simulated tabs in two client processes, then sends a few messages (with some
-history and long conversation lists seeded) and times a few reads to their receipts at
-the other members' tabs, and writes its page and plot into a
-temporary directory. No timing is asserted: speed is what the benchmark reports
-(docs/benchmarks.md), never what a test checks.
+history and long conversation lists seeded), times a few reads to their receipts at
+the other members' tabs and a few typers' starts and stops at the other members' tabs,
+and writes its page and plot into a temporary directory. No timing is asserted: speed is
+what the benchmark reports (docs/benchmarks.md), never what a test checks.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import sys
 
 import pytest
 
-from bench.load import graph, message_plan, plan, receipt_plan
+from bench.load import graph, message_plan, plan, receipt_plan, typing_plan
 from bench.load.config import LoadConfig
 from tests.conftest import ROOT
 
@@ -28,7 +28,7 @@ QUICK = [
     *("--wide-changes", "2", "--wide-gap", "0.5", "--settle", "1.5", "--idle", "1"),
     *("--client-procs", "2", "--receivers-reps", "50", "--max-load", "0"),
     *("--messages", "6", "--message-rate", "3", "--history", "20", "--list-size", "60"),
-    *("--receipt-rounds", "3"),
+    *("--receipt-rounds", "3", "--typing-rounds", "3"),
 ]
 # The messages phase of that run, as the benchmark plans it.
 QUICK_CONFIG = LoadConfig(
@@ -40,6 +40,7 @@ QUICK_CONFIG = LoadConfig(
     history=20,
     list_size=60,
     receipt_rounds=3,
+    typing_rounds=3,
 )
 
 
@@ -93,6 +94,7 @@ def test_a_quick_run_against_the_app_and_the_floor_is_complete_and_correct(tmp_p
         assert main["deliveries"] == runs["app"]["main"]["deliveries"], target
         _check_messages(target, run["messages"])
         _check_receipts(target, run["receipts"])
+        _check_typing(target, run["typing"])
 
     assert results["receivers"]["conversations"] == 50
     assert results["receivers"]["receivers"] == 50
@@ -101,6 +103,9 @@ def test_a_quick_run_against_the_app_and_the_floor_is_complete_and_correct(tmp_p
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "## Messages" in text
     assert "## Read receipts" in text and "| Read → receipt at every other member's tab" in text
+    assert "## Typing" in text and "| Keystroke → typing at every other member's tab" in text
+    # The app's entry is what the floor forwards.
+    assert runs["app"]["typing"]["sample"] and len(runs["app"]["typing"]["sample"]) == 3
 
 
 def _check_messages(target: str, messages: dict) -> None:
@@ -183,3 +188,26 @@ def test_the_messages_phase_messages_members_of_disjoint_conversations_with_long
         assert phase.open_tabs[message.sender_tab] == message.conversation
         assert len(message.body) == config.message_bytes and 8 <= len(message.key) <= 64
     assert len({m.key for m in phase.messages}) == config.messages
+
+
+def _check_typing(target: str, typing: dict) -> None:
+    """Every typer's start and stop reached every tab of every other member once (showing
+    the conversation or on the list), and no other tab (a non-member's, the typer's own)
+    got a typing entry."""
+    world = graph.build(QUICK_CONFIG)
+    phase = message_plan.make(world, QUICK_CONFIG)
+    typings = typing_plan.make(world, phase, QUICK_CONFIG)
+    expected = sum(len(t.receivers) for t in typings)
+    assert typing["typings"] == typing["started"] == typing["stopped"] == len(typings) > 0, target
+    assert typing["rounds"] == QUICK_CONFIG.typing_rounds, target
+    assert typing["expected"] == typing["shown"] == typing["gone"] == expected, target
+    assert len(typing["latency_ms"]) == len(typing["gone_ms"]) == expected, target
+    assert len(typing["bytes"]) == 2 * expected and all(size > 0 for size in typing["bytes"]), target
+    assert len(typing["fanout_ms"]) == len(typings), target
+    # The list tabs are told too.
+    assert 0 < len(typing["latency_list_ms"]) < expected, target
+    assert typing["missing"] == [] and typing["duplicates"] == [], target
+    assert typing["leaks"] == [] and typing["other_frames"] == 0 and typing["errors"] == [], target
+    for t in typings:
+        assert t.typer_tab not in t.receivers and phase.open_tabs[t.typer_tab] == t.conversation
+        assert set(t.receivers) == set(phase.member_tabs(t.conversation)) - set(world.tabs_of(t.typer))
