@@ -92,12 +92,19 @@ def test_group_made_with_the_picker_counts_others_online_and_leaving_is_confirme
     cid = int(a.url.rsplit("/", 1)[1])
     expect(a.locator("#conversation-title")).to_have_text("Planning")
     presence = a.locator("#header-presence")
-    expect(presence).to_have_text("3 members · 2 others online")  # not counting oneself
+    # Bryn and Cato were added by Amy: their presence is theirs to share, with the group
+    # only once they write in it (the default audience); Amy reached out, they see her.
+    expect(presence).to_have_text("3 members · no one else online")  # not counting oneself
     assert items(a) == ["[Today]", "(You created the group)"]
 
     row(b, cid).click()  # the group came into B's list live
-    expect(b.locator("#header-presence")).to_have_text("3 members · 2 others online")
+    expect(b.locator("#header-presence")).to_have_text("3 members · 1 other online")
     expect(b.locator(".system-line")).to_have_text(f"Amy {token} created the group")
+    send(b, "Hi both")
+    row(c, cid).click()
+    send(c, "Hello!")
+    for page in (a, b, c):
+        expect(page.locator("#header-presence")).to_have_text("3 members · 2 others online")
     expect(row(c, cid).locator(".group-online")).to_have_text("2 of 2 others online")
     c.context.close()
     for page in (a, b):
@@ -140,4 +147,4 @@ def test_group_made_with_the_picker_counts_others_online_and_leaving_is_confirme
     open_b.goto(f"{base_url}/c/{cid}")
     expect(open_b.locator("#chat-error")).to_contain_text("not a member")
     send(a, "after the changes")
-    expect(a.locator(".message-body")).to_have_text(["after the changes"])
+    expect(a.locator(".message-body")).to_have_text(["Hi both", "Hello!", "after the changes"])
