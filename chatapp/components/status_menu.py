@@ -135,8 +135,8 @@ def _menu(me, status) -> rx.Component:
             ),
             _toggle(
                 "Send read receipts",
-                ChatState.read_receipts,
-                ChatState.set_read_receipts(~ChatState.read_receipts),
+                AppState.read_receipts,
+                ChatState.set_read_receipts(~AppState.read_receipts),
                 "read-receipts",
             ),
             _toggle(

@@ -37,11 +37,16 @@ _MINE = aliased(Participant, name="mine")
 _THEIRS = aliased(Participant, name="theirs")
 
 
-def _blocked_with(user_id: int):
-    """The users in a block with `user_id`, either way (a subquery of ids)."""
-    return sa.union(
-        select(Block.blocked_id).where(Block.blocker_id == user_id),
-        select(Block.blocker_id).where(Block.blocked_id == user_id),
+def _blocked_with(session: Session, user_id: int) -> set[int]:
+    """The users in a block with `user_id`, either way (two indexed look-ups; blocks are
+    few, so they are taken out in Python rather than in the contacts query)."""
+    return set(
+        session.exec(
+            sa.union(
+                select(Block.blocked_id).where(Block.blocker_id == user_id),
+                select(Block.blocker_id).where(Block.blocked_id == user_id),
+            )
+        ).scalars()
     )
 
 
@@ -78,33 +83,30 @@ def watchers_of(session: Session, user_id: int, audience: str | None = None) -> 
         select(_THEIRS.user_id)
         .distinct()
         .join(_MINE, _MINE.conversation_id == _THEIRS.conversation_id)
-        .where(
-            _MINE.user_id == user_id,
-            _THEIRS.user_id != user_id,
-            col(_THEIRS.user_id).not_in(_blocked_with(user_id)),
-        )
+        .where(_MINE.user_id == user_id, _THEIRS.user_id != user_id)
     )
     if audience == "written":
         query = query.where(col(_MINE.wrote).is_(True))
-    return set(session.exec(query).all())
+    found = set(session.exec(query).all())
+    return found - _blocked_with(session, user_id) if found else found
 
 
 def visible_to(session: Session, viewer_id: int) -> set[int]:
     """Whose presence the viewer sees (the viewer aside): the inverse of `watchers_of`."""
-    rows = session.exec(
-        select(_THEIRS.user_id, Profile.presence_audience, sa.func.max(sa.cast(_THEIRS.wrote, sa.Integer)))
-        .join(_MINE, _MINE.conversation_id == _THEIRS.conversation_id)
-        .join(Profile, Profile.user_id == _THEIRS.user_id)
-        .where(
-            _MINE.user_id == viewer_id,
-            _THEIRS.user_id != viewer_id,
-            col(_THEIRS.user_id).not_in(_blocked_with(viewer_id)),
-        )
-        .group_by(_THEIRS.user_id, Profile.presence_audience)
-    ).all()
-    return {
-        uid for uid, audience, wrote in rows if audience == "everyone" or (audience != "nobody" and wrote)
-    }
+    shows = sa.or_(
+        Profile.presence_audience == "everyone",
+        sa.and_(Profile.presence_audience == "written", col(_THEIRS.wrote).is_(True)),
+    )
+    found = set(
+        session.exec(
+            select(_THEIRS.user_id)
+            .distinct()
+            .join(_MINE, _MINE.conversation_id == _THEIRS.conversation_id)
+            .join(Profile, Profile.user_id == _THEIRS.user_id)
+            .where(_MINE.user_id == viewer_id, _THEIRS.user_id != viewer_id, shows)
+        ).all()
+    )
+    return found - _blocked_with(session, viewer_id) if found else found
 
 
 # Groups larger than this show nobody typing (as Zulip): a crowd's typing is noise.
@@ -130,6 +132,28 @@ def set_share_typing(session: Session, user_id: int, on: bool) -> None:
     """The "Let others see when I'm typing" choice."""
     session.exec(sa.update(Profile).where(Profile.user_id == user_id).values(share_typing=on))
     session.commit()
+
+
+@dataclass(frozen=True)
+class Sharing:
+    """What a user chose to share: who sees their presence, their typing, their reads."""
+
+    audience: str = "written"
+    typing: bool = True
+    receipts: bool = True
+
+
+def sharing_of(session: Session, user_id: int) -> Sharing:
+    """A user's sharing choices, in one query."""
+    row = session.exec(
+        select(Profile.presence_audience, Profile.share_typing, Profile.read_receipts).where(
+            Profile.user_id == user_id
+        )
+    ).first()
+    if row is None:
+        return Sharing()
+    audience, typing, receipts = row
+    return Sharing(audience if audience in AUDIENCES else "written", bool(typing), bool(receipts))
 
 
 def shares_typing(session: Session, user_id: int) -> bool:

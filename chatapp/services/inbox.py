@@ -68,6 +68,8 @@ class Inbox:
     rows: list[ConversationRow] = field(default_factory=list)
     read_seq: dict[int, int] = field(default_factory=dict)
     members: dict[int, list[int]] = field(default_factory=dict)
+    # The conversations the user muted.
+    muted: list[int] = field(default_factory=list)
 
 
 def _ms(dt) -> int:
@@ -80,19 +82,21 @@ def inbox_of(session: Session, *, user_id: int, only: int | None = None) -> Inbo
     A direct chat someone else started shows only once it has a message.
     """
     query = (
-        select(Conversation, Participant.read_seq, Participant.wrote)
+        select(Conversation, Participant.read_seq, Participant.wrote, Participant.muted)
         .join(Participant, Participant.conversation_id == Conversation.id)
         .where(Participant.user_id == user_id)
         .order_by(col(Conversation.last_activity_at).desc(), col(Conversation.id).desc())
     )
     if only is not None:
         query = query.where(Conversation.id == only)
+    rows = session.exec(query).all()
+    muted = sorted(c.id for c, _, _, m in rows if m)
     found = [
         (c, read, wrote)
-        for c, read, wrote in session.exec(query).all()
+        for c, read, wrote, _ in rows
         if not (c.kind == "direct" and c.message_seq == 0 and c.created_by not in (None, user_id))
     ]
-    inbox = Inbox()
+    inbox = Inbox(muted=muted)
     if not found:
         return inbox
     ids = [c.id for c, _, _ in found]

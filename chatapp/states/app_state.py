@@ -53,6 +53,8 @@ class AppState(SessionState):
     presence_audience: str = "written"
     # Others (who may see this user's presence) see when this user is typing.
     share_typing: bool = True
+    # This user sends read receipts (and so sees others').
+    read_receipts: bool = True
     # This user has the most tabs open that one user may: this one stays empty.
     tabs_full: bool = False
     # What the browser holds of presence_map, to send it only what differs.
@@ -92,9 +94,10 @@ class AppState(SessionState):
         return AppState.end_at_login_expiry
 
     def _replace_custom(self) -> None:
-        """Everyone's custom status this user may see (their own too), afresh."""
+        """The custom statuses of the people in the presence map (whom this user may see,
+        themself included), afresh."""
+        ids = [int(uid) for uid in self.presence_map] or [self.user_id]
         with rx.session() as session:
-            ids = audience.visible_to(session, self.user_id) | {self.user_id}
             found = custom_status.of_users(session, ids, utcnow())
         self.custom_map = {str(uid): status.to_wire() for uid, status in found.items()}
 
@@ -319,8 +322,10 @@ class AppState(SessionState):
         self.chosen_until_ms = epoch_ms(choices.until) or 0
         self.hide_last_seen = choices.hide_last_seen
         with rx.session() as session:
-            self.presence_audience = audience.audience_of(session, self.user_id)
-            self.share_typing = audience.shares_typing(session, self.user_id)
+            sharing = audience.sharing_of(session, self.user_id)
+        self.presence_audience = sharing.audience
+        self.share_typing = sharing.typing
+        self.read_receipts = sharing.receipts
 
 
 PRESENCE = keyed_dict.install(AppState, wire.PRESENCE_MAP, shadow="_presence_sent")

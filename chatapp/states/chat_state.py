@@ -73,8 +73,6 @@ class ChatState(MessageEdits, AppState):
     unread_from_seq: int = 0
     # The conversations this user muted (no notifications, a muted row).
     muted_ids: list[int] = []
-    # This user sends read receipts (and so sees others').
-    read_receipts: bool = True
     # The browser says this tab is visible and its user active: only then is the open
     # conversation read (`set_seeing`).
     _seeing: bool = False
@@ -93,11 +91,18 @@ class ChatState(MessageEdits, AppState):
         self.conversation_rows = {str(r.id): r.to_wire() for r in box.rows}
         self.row_members = {str(cid): ids for cid, ids in box.members.items()}
         self.read_seq = {str(cid): seq for cid, seq in box.read_seq.items()}
+        self.muted_ids = box.muted
 
-    def _show_reading(self, session: Any) -> None:
-        """The user's reading choices, and the open conversation's receipts."""
+    def _show_choices_of_reading(self, session: Any) -> None:
+        """After a change of mute or receipts: the user's mutes and receipts choice, and
+        the open conversation's receipts, afresh."""
         self.muted_ids = reading.muted_ids(session, self.user_id)
         self.read_receipts = reading.sends_receipts(session, self.user_id)
+        self._show_reading(session)
+
+    def _show_reading(self, session: Any) -> None:
+        """The open conversation's receipts (the user's mutes come with the list,
+        `_show_inbox`; their receipts choice with their other choices, `AppState`)."""
         self.seen_map = (
             {
                 str(uid): r.to_wire()
@@ -234,7 +239,7 @@ class ChatState(MessageEdits, AppState):
 
     async def _reading_changed(self) -> None:
         with rx.session() as session:
-            self._show_reading(session)
+            self._show_choices_of_reading(session)
         push = runtime.push()
         push.soon(push.to_users([self.user_id], reading_changed(), skip=self.router.session.client_token))
 
@@ -570,7 +575,7 @@ def reading_changed() -> TabChange:
     def apply(state: ChatState) -> None:
         if state.user_id:
             with rx.session() as session:
-                state._show_reading(session)
+                state._show_choices_of_reading(session)
 
     return TabChange(ChatState, apply=apply)
 

@@ -146,7 +146,7 @@ def test_read_receipts_off_is_mutual(backend_url):
         a = await open_tab(backend_url, a_id, path)
         b = await open_tab(backend_url, b_id, "/")
         await _receipts(b, False)
-        await b.wait_for(lambda: latest(b, "read_receipts") is False)
+        await b.wait_for(lambda: latest(b, "read_receipts", wire.APP_STATE) is False)
         mark = len(a.raw_frames)
         await send(a, cid, "read silently")
         await b.load(path)
