@@ -8,6 +8,8 @@ import json
 import time
 
 from bench.reflex_client import ReflexClient
+from chatapp import wire
+from chatapp.services import conversations
 from chatapp.settings import settings
 from chatapp.wire import CHAT_STATE
 from tests.scaleout.support import presence_keys, received, tab
@@ -174,3 +176,45 @@ def test_a_choice_made_on_one_instance_holds_on_the_other_at_once(cluster, peopl
     leaked, shown = run_async(scenario())
     assert leaked == []
     assert shown == "invisible"
+
+
+def test_typing_custom_status_and_receipts_cross_instances_and_a_request_hides_the_answerer(cluster, people):
+    a, _ = people.user("xta")
+    b, b_name = people.user("xtb")
+    stranger, _ = people.user("xts")
+    cid = people.direct(a, b_name)
+    with people.session() as session:  # the stranger writes to b; b never answers
+        request, _ = conversations.open_direct(session, user_id=stranger, other_username=b_name)
+    typing_key = wire.keyed_entry(wire.TYPING_MAP, f"{cid}-{a}")
+    custom_key = wire.keyed_entry(wire.CUSTOM_STATUS_MAP, b)
+    seen_key = wire.keyed_entry(wire.SEEN_MAP, b)
+
+    def holds(client: ReflexClient, key: str, test) -> bool:
+        found = [sub[key] for u in client.updates for sub in (u.get("delta") or {}).values() if key in sub]
+        return bool(found) and test(found[-1])
+
+    async def scenario():
+        ta = await tab(cluster.url(0), people, a, f"/c/{cid}", {"cid": str(cid)})
+        tb = await tab(cluster.url(1), people, b, f"/c/{cid}", {"cid": str(cid)})
+        ts = await tab(cluster.url(0), people, stranger, f"/c/{request}", {"cid": str(request)})
+        await tb.emit(wire.SET_SEEING, {"seeing": True}, f"/c/{cid}")
+        await ta.emit(wire.SET_TYPING, {"typing": True}, f"/c/{cid}")
+        await tb.wait_for(lambda: holds(tb, typing_key, lambda v: v is not None), RELAY_BOUND * 5)
+        await ta.emit(wire.SET_TYPING, {"typing": False}, f"/c/{cid}")
+        await tb.wait_for(lambda: holds(tb, typing_key, lambda v: v is None), RELAY_BOUND * 5)
+        form = {"emoji": "🎧", "text": "Focusing", "clear_after": "1h", "utc_offset": "0"}
+        await tb.emit(wire.SET_CUSTOM_STATUS, {"form_data": form}, f"/c/{cid}")
+        await ta.wait_for(lambda: holds(ta, custom_key, lambda v: v and v[1] == "Focusing"), RELAY_BOUND * 5)
+        await ta.emit(
+            f"{CHAT_STATE}.send_message", {"body": "seen across?", "key": "across-seen-1"}, f"/c/{cid}"
+        )
+        await ta.wait_for(lambda: holds(ta, seen_key, lambda v: v and v["seq"] >= 1), RELAY_BOUND * 5)
+        await asyncio.sleep(0.5)
+        stranger_frames = [
+            f for f in ts.raw_frames if isinstance(f, str) and (custom_key in f or f"presence_map.{b}" in f)
+        ]
+        for client in (ta, tb, ts):
+            await client.disconnect()
+        return stranger_frames
+
+    assert run_async(scenario()) == []  # nothing of b reaches the stranger b never answered
