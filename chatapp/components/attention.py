@@ -127,6 +127,9 @@ globalThis.chatappAttention ??= (() => {
         gain.gain.exponentialRampToValueAtTime(0.15, t + 0.02);
         gain.gain.exponentialRampToValueAtTime(0.0001, t + 0.25);
         osc.connect(gain).connect(ctx.destination);
+        // Between beeps the context is suspended: a running one keeps the audio device
+        // (and a thread of the browser) busy for as long as the tab is open.
+        osc.onended = () => ctx.suspend().catch(() => {});
         osc.start(t);
         osc.stop(t + 0.3);
       } catch {}
