@@ -12,6 +12,7 @@ import pytest
 from chatapp.delivery import Push
 from chatapp.services import inbox, messages, reading
 from chatapp.services.errors import NotFound
+from tests.support import run_async
 
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 
@@ -106,6 +107,6 @@ def test_a_burst_on_one_key_runs_the_first_and_then_only_the_newest():
         gate.set()
         await push.drain()
 
-    asyncio.run(scenario())
+    run_async(scenario())
     assert sorted(ran) == [1, 5, 9]
     assert ran.index(1) < ran.index(5)
