@@ -26,6 +26,7 @@ from reflex_base.constants.state import FIELD_MARKER
 
 from chatapp import wire
 from chatapp.reflex_adapter.js import state_js
+from chatapp.reflex_adapter.tabs import TabChange
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,31 @@ class KeyedDict:
         `tabs.push` with `delta(key, None)`)."""
         state.get_value(self.field).pop(key, None)
         state.get_value(self.shadow).pop(key, None)
+
+    def entry_change(self, key: str, value: Any) -> TabChange:
+        """A change that sets one entry (None: removes it) in each tab it is sent to, one
+        key on the wire; a tab that holds it already is sent nothing."""
+
+        def change(state: Any, in_place: bool) -> bool:
+            if self.get(state, key) == value:
+                return False
+            if in_place:
+                if value is None:
+                    self.remove_in_place(state, key)
+                else:
+                    self.set_in_place(state, key, value)
+            elif value is None:
+                getattr(state, self.field).pop(key, None)
+            else:
+                getattr(state, self.field)[key] = value
+            return True
+
+        return TabChange(
+            self.state,
+            apply=lambda state: change(state, False),
+            in_place=lambda state: change(state, True),
+            delta=self.delta(key, value),
+        )
 
     def js_entry(self, key_js: str) -> tuple[str, Any]:
         """A JS expression for one entry in the browser (undefined if none), and the

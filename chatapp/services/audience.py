@@ -64,19 +64,13 @@ def _blockers(session: Session, a: int, b: int) -> set[int]:
     )
 
 
-def audience_of(session: Session, user_id: int) -> str:
-    """The user's choice of who sees their presence."""
-    found = session.exec(select(Profile.presence_audience).where(Profile.user_id == user_id)).first()
-    return found if found in AUDIENCES else "written"
-
-
 def watchers_of(session: Session, user_id: int, audience: str | None = None) -> set[int]:
     """Who receives the user's presence (the user themself aside).
 
     Args:
         audience: The user's choice, if the caller has read it already.
     """
-    audience = audience or audience_of(session, user_id)
+    audience = audience or sharing_of(session, user_id).audience
     if audience == "nobody":
         return set()
     query = (
@@ -118,7 +112,7 @@ def typing_receivers(session: Session, *, user_id: int, conversation_id: int) ->
     see the user's presence; nobody if the user does not share typing or the group is
     larger than `TYPING_MAX_MEMBERS`. (Whether the user appears offline is the
     presence service's to say: the caller checks it.)"""
-    if not shares_typing(session, user_id):
+    if not sharing_of(session, user_id).typing:
         return []
     members = set(
         session.exec(select(Participant.user_id).where(Participant.conversation_id == conversation_id)).all()
@@ -154,11 +148,6 @@ def sharing_of(session: Session, user_id: int) -> Sharing:
         return Sharing()
     audience, typing, receipts = row
     return Sharing(audience if audience in AUDIENCES else "written", bool(typing), bool(receipts))
-
-
-def shares_typing(session: Session, user_id: int) -> bool:
-    """Whether the user lets others see when they are typing."""
-    return bool(session.exec(select(Profile.share_typing).where(Profile.user_id == user_id)).first())
 
 
 def set_audience(session: Session, user_id: int, audience: str) -> None:

@@ -151,6 +151,15 @@ class AppState(SessionState):
         tabs = await runtime.push().tabs_of([self.user_id])
         return self.router.session.client_token not in tabs and len(tabs) >= cap
 
+    async def _over_choice_limit(self) -> rx.event.EventSpec | None:
+        """Count one change of a choice (status, sharing, mute, block) against the user's
+        limit; the toast that says why, if it is over."""
+        try:
+            await limits.take(limits.STATUS_CHANGES, self._limit_key())
+        except limits.RateLimited as exc:
+            return rx.toast.error(str(exc))
+        return None
+
     def _limit_key(self) -> str:
         """What the rate limits count by: the user, however many tabs or sockets they open."""
         return f"user:{self.user_id}"
@@ -209,10 +218,8 @@ class AppState(SessionState):
         """The status menu: "auto", "away", "dnd", "dnd_1h" or "invisible"."""
         if not isinstance(choice, str) or choice not in STATUS_MENU:
             return rx.toast.error(f"Unknown status {str(choice)[:20]!r}.")
-        try:
-            await limits.take(limits.STATUS_CHANGES, self._limit_key())
-        except limits.RateLimited as exc:
-            return rx.toast.error(str(exc))
+        if (refused := await self._over_choice_limit()) is not None:
+            return refused
         status, duration = STATUS_MENU[choice]
         until = utcnow() + duration if duration else None
         await runtime.presence().set_chosen(user_id=self.user_id, status=status, until=until)
@@ -223,10 +230,8 @@ class AppState(SessionState):
     @signed_in
     async def set_hide_last_seen(self, hide: bool):
         """The "hide my last seen" switch."""
-        try:
-            await limits.take(limits.STATUS_CHANGES, self._limit_key())
-        except limits.RateLimited as exc:
-            return rx.toast.error(str(exc))
+        if (refused := await self._over_choice_limit()) is not None:
+            return refused
         await runtime.presence().set_hide_last_seen(user_id=self.user_id, hide=hide is True)
         await self._show_choices()
         return None
@@ -252,10 +257,8 @@ class AppState(SessionState):
     @signed_in
     async def set_share_typing(self, on: bool):
         """ "Let others see when I'm typing"."""
-        try:
-            await limits.take(limits.STATUS_CHANGES, self._limit_key())
-        except limits.RateLimited as exc:
-            return rx.toast.error(str(exc))
+        if (refused := await self._over_choice_limit()) is not None:
+            return refused
         with rx.session() as session:
             audience.set_share_typing(session, self.user_id, on is True)
         self.share_typing = on is True
@@ -306,7 +309,10 @@ class AppState(SessionState):
             custom_status.save(session, self.user_id, chosen)
             watchers = audience.watchers_of(session, self.user_id)
         entry = chosen.to_wire() if chosen else None
-        _set_custom(self, str(self.user_id), entry)
+        if entry is None:
+            self.custom_map.pop(str(self.user_id), None)
+        else:
+            self.custom_map[str(self.user_id)] = entry
         push = runtime.push()
         push.soon(
             push.to_users(
@@ -332,34 +338,10 @@ PRESENCE = keyed_dict.install(AppState, wire.PRESENCE_MAP, shadow="_presence_sen
 CUSTOM = keyed_dict.install(AppState, wire.CUSTOM_STATUS_MAP, shadow="_custom_sent")
 
 
-def _set_custom(state: AppState, key: str, entry: list | None) -> None:
-    """Set (None: remove) one custom status entry through Reflex's tracking."""
-    if entry is None:
-        state.custom_map.pop(key, None)
-    else:
-        state.custom_map[key] = entry
-
-
 def custom_status_change(user_id: int, entry: list | None) -> TabChange:
     """A user's custom status changed (None: cleared or ended): one entry for the tabs of
     whoever may see them."""
-    key = str(user_id)
-
-    def in_place(state: AppState) -> bool:
-        if CUSTOM.get(state, key) == entry:
-            return False
-        if entry is None:
-            CUSTOM.remove_in_place(state, key)
-        else:
-            CUSTOM.set_in_place(state, key, entry)
-        return True
-
-    return TabChange(
-        AppState,
-        apply=lambda state: _set_custom(state, key, entry),
-        in_place=in_place,
-        delta=CUSTOM.delta(key, entry),
-    )
+    return CUSTOM.entry_change(str(user_id), entry)
 
 
 async def expire_custom_statuses(now: datetime) -> list[int]:

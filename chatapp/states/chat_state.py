@@ -225,10 +225,8 @@ class ChatState(MessageEdits, AppState):
     @signed_in
     async def set_read_receipts(self, on: bool):
         """The "Send read receipts" choice (mutual: off, the user sees none either)."""
-        try:
-            await limits.take(limits.STATUS_CHANGES, self._limit_key())
-        except limits.RateLimited as exc:
-            return rx.toast.error(str(exc))
+        if (refused := await self._over_choice_limit()) is not None:
+            return refused
         with rx.session() as session:
             reading.set_read_receipts(session, self.user_id, on is True)
             others = conv.co_members(session, self.user_id)
@@ -329,10 +327,8 @@ class ChatState(MessageEdits, AppState):
     async def _set_block(self, on: bool):
         if self.current_kind != "direct" or not self.current_peer_id:
             return None
-        try:
-            await limits.take(limits.STATUS_CHANGES, self._limit_key())
-        except limits.RateLimited as exc:
-            return rx.toast.error(str(exc))
+        if (refused := await self._over_choice_limit()) is not None:
+            return refused
         with rx.session() as session:
             if on:
                 audience.block(session, user_id=self.user_id, other_id=self.current_peer_id)

@@ -57,31 +57,10 @@ class TypingState(ChatState):
         push = runtime.push()
         push.soon(push.to_users(receivers, typing_change(key, entry if typing else None)))
 
-    def _typing_arrived(self, key: str, entry: list[int] | None, *, in_place: bool = False) -> bool:
-        """Someone started, went on or stopped typing (pushed; no browser can call it)."""
-        held = TYPING.get(self, key)
-        if entry is None and held is None:
-            return False
-        if in_place:
-            if entry is None:
-                TYPING.remove_in_place(self, key)
-            else:
-                TYPING.set_in_place(self, key, entry)
-        elif entry is None:
-            self.typing_map.pop(key, None)
-        else:
-            self.typing_map[key] = entry
-        return True
-
 
 TYPING = keyed_dict.install(TypingState, wire.TYPING_MAP, shadow="_typing_sent")
 
 
 def typing_change(key: str, entry: list[int] | None) -> TabChange:
     """One typing entry (None: stopped) for the receivers' tabs: one key each."""
-    return TabChange(
-        TypingState,
-        apply=lambda state: state._typing_arrived(key, entry),
-        in_place=lambda state: state._typing_arrived(key, entry, in_place=True),
-        delta=TYPING.delta(key, entry),
-    )
+    return TYPING.entry_change(key, entry)
