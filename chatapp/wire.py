@@ -38,6 +38,10 @@ SEARCH_PEOPLE = f"{PEOPLE_STATE}.search_people"
 SET_SEEING = f"{CHAT_STATE}.set_seeing"
 # Payload {"typing": bool}: the tab's user started / goes on typing, or stopped.
 SET_TYPING = f"{TYPING_STATE}.set_typing"
+# Payload {"ids": [conversation id, ...]}: the conversations whose rows the tab's list
+# shows on screen now (at most `ROWS_IN_VIEW_MAX`); typing goes only to tabs showing it.
+SET_ROWS_IN_VIEW = f"{TYPING_STATE}.set_rows_in_view"
+ROWS_IN_VIEW_MAX = 100
 # Payload {"on": bool}: the "Send read receipts" choice.
 SET_READ_RECEIPTS = f"{CHAT_STATE}.set_read_receipts"
 # Payload {"before_id": the oldest message id the tab holds}: the page before it.

@@ -90,7 +90,8 @@ class MessagePlan:
 
     def may_see_typing(self, user: int, conversation: int | None, typer: str) -> bool:
         """Whether `typer` (an id as text) typing in a conversation may reach a tab of
-        `user` (on any page): only another member's.
+        `user` (on any page): only another member's (the app sends it only to tabs that
+        show the conversation; the run's list tabs report every row on screen).
         """
         return (
             conversation is not None

@@ -196,7 +196,8 @@ class ChatCommands:
 
     async def do_navigate(self, pages: dict[int, tuple[str, int]], concurrency: int) -> dict:
         """Load these pages (tab index → (path, conversation id or 0)) in the tabs here;
-        those showing a conversation then report that their user sees them.
+        those showing a conversation then report that their user sees them, those
+        showing the list which rows are on screen (every row: a run's users have few).
 
         Returns:
             {"failed": [(tab index, error)], "held": {tab index: (rows, messages)}}.
@@ -215,6 +216,8 @@ class ChatCommands:
                     await tab.client.load(path, query, wait=True, timeout=LOAD_TIMEOUT)
                     if cid:  # the page reports that its user sees it, as a browser's does at mount
                         await tab.report_seeing(True, cid)
+                    elif self.kind == "app":  # a list reports the rows on screen: all of them
+                        await tab.report_rows_in_view(sorted(int(r) for r in tab.chat.rows))
                 except Exception as exc:
                     failed.append((tab.index, repr(exc)))
                 finally:

@@ -18,7 +18,7 @@ import socketio
 
 from bench.load.message_tabs import ChatLog
 from bench.reflex_client import PRESENCE_PREFIX, ReflexClient
-from chatapp import routes
+from chatapp import routes, wire
 
 NAMESPACE = "/_event"
 # A page load under a storm of a thousand can take long; that is measured, not failed.
@@ -241,6 +241,11 @@ class Tab:
             await self.client.set_seeing(
                 seeing, {"conversation_id": cid, "receipt": receipt} if receipt else None
             )
+
+    async def report_rows_in_view(self, ids: list[int]) -> None:
+        """Report the conversations whose rows the tab's list shows on screen, as the
+        list does (the app's tab only: the floor sends typing to every member's socket)."""
+        await self.client.emit(wire.SET_ROWS_IN_VIEW, {"ids": ids[: wire.ROWS_IN_VIEW_MAX]})
 
     async def report_typing(self, typing: bool, cid: int, entry: list | None = None) -> None:
         """Report that the user started (or stopped) typing in conversation `cid`, which

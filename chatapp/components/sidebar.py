@@ -10,6 +10,7 @@ from chatapp import routes
 from chatapp.components.avatar import avatar, avatar_with_presence
 from chatapp.components.new_conversation import direct_dialog, group_dialog
 from chatapp.components.presence import custom_status, online_count
+from chatapp.components.rows_in_view import rows_in_view
 from chatapp.components.status_menu import status_menu
 from chatapp.components.typing import typing_line
 from chatapp.reflex_adapter.js import js_var, merge_data
@@ -175,6 +176,7 @@ def sidebar(*, on_home: bool) -> rx.Component:
     listed = rows()
     return rx.vstack(
         RowScripts.create(),
+        rows_in_view(),
         rx.hstack(status_menu(), rx.spacer(), width="100%", align="center"),
         rx.hstack(direct_dialog(), group_dialog(), width="100%"),
         rx.separator(),

@@ -112,6 +112,9 @@ IDLE_REPORTS = Rule("idle", 120, 60, "idle reports")
 # A browser sends "typing" at most every 3 s while typing goes on, and "stopped" once per
 # pause: about 40 a minute for someone typing non-stop in one tab. Dropped over it.
 TYPING = Rule("typing", 60, 60, "typing reports")
+# A list reports the rows on screen at most 4 times a second while it scrolls (and once
+# per load); each report changes only the tab's own state. Dropped over it.
+ROWS_IN_VIEW = Rule("rows-in-view", 240, 60, "reports of the rows on screen")
 SIGNUPS = Rule("signups", 5, 3600, "sign-ups")
 CONVERSATION_CREATION = Rule("conversations", 20, 3600, "new conversations")
 # A search tells who has an account: counted, so that the app cannot be used to list its

@@ -308,6 +308,7 @@ class AppState(SessionState):
         with rx.session() as session:
             custom_status.save(session, self.user_id, chosen)
             watchers = audience.watchers_of(session, self.user_id)
+        clear_when_ended(self.user_id, chosen.until if chosen else None)
         entry = chosen.to_wire() if chosen else None
         if entry is None:
             self.custom_map.pop(str(self.user_id), None)
@@ -342,6 +343,41 @@ def custom_status_change(user_id: int, entry: list | None) -> TabChange:
     """A user's custom status changed (None: cleared or ended): one entry for the tabs of
     whoever may see them."""
     return CUSTOM.entry_change(str(user_id), entry)
+
+
+# The end of each custom status set on this instance (user id → its timer): the status
+# is cleared when it ends, to the second. Should this instance stop first, every
+# instance's sweep (`chatapp.wiring`, every 15 s) clears it; the browsers hide an ended
+# status at once by themselves in any case.
+_ends: dict[int, asyncio.TimerHandle] = {}
+
+
+def clear_when_ended(user_id: int, until: datetime | None) -> None:
+    """Clear the user's custom status (and tell whoever sees it) at `until`, replacing
+    the end of one set before; None only cancels that."""
+    old = _ends.pop(user_id, None)
+    if old is not None:
+        old.cancel()
+    if until is None:
+        return
+
+    def ended() -> None:
+        if _ends.get(user_id) is handle:
+            del _ends[user_id]
+        try:
+            push = runtime.push()
+        except RuntimeError:  # the server is stopping
+            return
+        push.soon(expire_custom_statuses(utcnow()))
+
+    delay = max(0.0, (until - utcnow()).total_seconds())
+    handle = _ends[user_id] = asyncio.get_running_loop().call_later(delay, ended)
+
+
+def custom_status_end(user_id: int) -> float | None:
+    """When this instance will clear the user's custom status (loop time), if it will."""
+    handle = _ends.get(user_id)
+    return handle.when() if handle is not None and not handle.cancelled() else None
 
 
 async def expire_custom_statuses(now: datetime) -> list[int]:

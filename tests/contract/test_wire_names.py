@@ -36,6 +36,7 @@ def test_event_names_name_real_handlers():
         wire.LOAD_OLDER: (ChatState, "load_older"),
         wire.SET_SEEING: (ChatState, "set_seeing"),
         wire.SET_TYPING: (TypingState, "set_typing"),
+        wire.SET_ROWS_IN_VIEW: (TypingState, "set_rows_in_view"),
         wire.SET_READ_RECEIPTS: (ChatState, "set_read_receipts"),
         wire.SET_PRESENCE_AUDIENCE: (AppState, "set_presence_audience"),
         wire.SET_SHARE_TYPING: (AppState, "set_share_typing"),

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from playwright.sync_api import expect
 
-from tests.e2e.chat_ui import open_conversation, page_for
+from chatapp import wire
+from tests.e2e.chat_ui import open_conversation, page_for, seed
 from tests.support import create_user, direct, group
 
 
@@ -45,6 +48,42 @@ def test_typing_shows_at_the_peer_and_goes_after_a_pause_a_send_or_an_emptied_dr
     expect(_indicator(a)).to_have_text("")  # never one's own
     a.context.close()
     b.context.close()
+
+
+def test_typing_reaches_a_list_only_while_the_conversations_row_is_on_screen(browser, base_url):
+    a_id, _ = create_user("tyfar", "Far Typist")
+    b_id, b_name = create_user("tylong")
+    cid = direct(a_id, b_name)  # the oldest of b's conversations: last in the list
+    start = datetime.now(UTC) - timedelta(hours=1)
+    seed(cid, [(a_id, "hi", start)])
+    for i in range(20):
+        other_id, _ = create_user(f"tyfill{i}")
+        seed(direct(other_id, b_name), [(other_id, "hello", start + timedelta(minutes=i + 1))])
+    b = page_for(browser, b_id, viewport={"width": 1200, "height": 600})
+    frames: list[str] = []
+    b.on("websocket", lambda ws: ws.on("framereceived", lambda payload: frames.append(str(payload))))
+    b.goto(f"{base_url}/")
+    row = b.locator(f'[data-conversation-id="{cid}"]')
+    expect(row).to_have_count(1)
+    assert not row.is_visible() or row.bounding_box()["y"] > 600  # off screen, below
+    watcher = page_for(browser, b_id)  # b's other tab, with the conversation open
+    open_conversation(watcher, base_url, cid)
+    a = page_for(browser, a_id)
+    open_conversation(a, base_url, cid)
+    b.wait_for_timeout(500)  # the lists have reported their rows on screen
+
+    box = a.locator("#composer")
+    box.press_sequentially("are you th")
+    expect(_indicator(watcher)).to_have_text("Far Typist is typing…")
+    b.wait_for_timeout(300)
+    key = f"{wire.keyed_prefix(wire.TYPING_MAP)}{cid}-{a_id}"
+    assert not [f for f in frames if key in f]  # not a byte of it: the row is off screen
+
+    row.scroll_into_view_if_needed()
+    b.wait_for_timeout(600)  # the list reports the rows now on screen
+    box.press_sequentially("ere?")
+    expect(row.locator(".conv-typing")).to_have_text("Far Typist is typing…", timeout=5000)
+    assert [f for f in frames if key in f]
 
 
 def test_a_typer_whose_tab_dies_is_gone_within_six_seconds(browser, base_url):

@@ -40,6 +40,7 @@ HANDLERS = [
     f"{APP_STATE}.set_custom_status",
     f"{APP_STATE}.clear_custom_status",
     f"{TYPING_STATE}.set_typing",
+    f"{TYPING_STATE}.set_rows_in_view",
     f"{APP_STATE}.handle_presence_changed",
     f"{APP_STATE}._presence_changed",
     f"{APP_STATE}._presence_changed_in_place",
@@ -54,7 +55,7 @@ HANDLERS = [
 ]
 # The handlers' argument names, and others.
 ARGS = ["choice", "idle", "form_data", "value", "body", "key", "before_id", "message_id", "user_id"]
-ARGS += ["query", "data", "x", "seeing", "conversation_id", "muted", "on", "typing"]
+ARGS += ["query", "data", "x", "seeing", "conversation_id", "muted", "on", "typing", "ids"]
 scalars = st.one_of(
     st.none(),
     st.booleans(),

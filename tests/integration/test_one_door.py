@@ -70,7 +70,7 @@ ALLOWED = {
         "leave_group",
         "setvar",
     },
-    "TypingState": {"set_typing", "setvar"},
+    "TypingState": {"set_typing", "set_rows_in_view", "setvar"},
     "PeopleState": {"search_people", "pick_person", "unpick_person", "reset_people", "setvar"},
 }
 
