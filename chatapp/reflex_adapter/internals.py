@@ -114,6 +114,22 @@ def _var_internals(_app: rx.App) -> bool:
     return callable(getattr(var, "_get_all_var_data", None))
 
 
+_ROOM_METHODS = ("basic_enter_room", "basic_leave_room", "basic_disconnect")
+_ROOM_TABLES = ("rooms", "callbacks", "pending_connect", "pending_disconnect")
+
+
+def room_index_fits(manager: Any) -> bool:
+    """Whether python-socketio's manager is as `sockets.index_rooms` expects."""
+    return all(callable(getattr(manager, m, None)) for m in _ROOM_METHODS) and all(
+        isinstance(getattr(manager, t, None), dict) for t in _ROOM_TABLES
+    )
+
+
+def _room_index(app: rx.App) -> bool:
+    manager = getattr(getattr(app, "sio", None), "manager", None)
+    return manager is not None and room_index_fits(manager)
+
+
 INTERNALS: tuple[Internal, ...] = (
     Internal(
         "reflex.app.EventNamespace.on_connect(sid, environ, ...) (a coroutine function)",
@@ -151,6 +167,13 @@ INTERNALS: tuple[Internal, ...] = (
             and _memory_has("_ensure_expiration_task")(app)
             and (_memory_manager(app) is None or hasattr(_memory_manager(app), "_expiration_task"))
         ),
+    ),
+    Internal(
+        "reflex.app.App.sio.manager (python-socketio): basic_enter_room, basic_leave_room,"
+        " basic_disconnect; rooms, callbacks, pending_connect, pending_disconnect (dicts)",
+        "sockets.index_rooms: a closing socket leaves its own rooms, not a scan of all",
+        "skip",
+        _room_index,
     ),
     Internal(
         "reflex.istate.manager.memory.StateManagerMemory.states, _states_locks (dicts by tab token)",
@@ -231,7 +254,7 @@ def _decide_fast_path(app: rx.App, gone: list[Internal]) -> tuple[rx.App, bool]:
 
 def forget_early(app: rx.App) -> bool:
     """Whether `sockets.forget_soon` can shorten a closed tab's stay."""
-    return not any(i.if_missing == "skip" for i in missing(app))
+    return not any(i.if_missing == "skip" and "forget_soon" in i.needed_by for i in missing(app))
 
 
 _fast_path: dict[int, tuple[rx.App, bool]] = {}

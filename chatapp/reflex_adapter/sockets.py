@@ -14,6 +14,11 @@ tests/contract/ and tests/integration/test_presence_sync.py fail if a hook stops
 
 The same wrapper caps the sockets one client address may hold open on this instance
 (each costs a tab state: docs/socket-memory.md): one more is refused at its handshake.
+
+`install` also indexes python-socketio's rooms by socket (`index_rooms`): its manager
+finds the rooms of a closing socket by scanning every room there is (every socket has a
+room of its own), so a restart that closes N sockets cost N² steps (the storm's profile
+at 2,000 tabs, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -97,6 +102,59 @@ def install(app: rx.App, *, on_open: OnSocket, on_close: OnSocket, max_per_addre
     namespace.on_connect = on_connect
     namespace.on_disconnect = on_disconnect
     setattr(namespace, _HOOKED, True)
+    manager = getattr(getattr(app, "sio", None), "manager", None)
+    if manager is not None and internals.room_index_fits(manager):
+        index_rooms(manager)
+
+
+_INDEXED = "_chatapp_rooms_indexed"
+
+
+def index_rooms(manager: Any) -> None:
+    """Keep, for each socket, the rooms it is in, and make a closing socket leave only
+    those (idempotent).
+
+    python-socketio's `BaseManager.basic_disconnect` looks for the rooms of the socket in
+    every room of the namespace; this one reads the index, then does the rest of what
+    the original does (its callbacks, the pending lists). Every room a socket enters or
+    leaves goes through `basic_enter_room` / `basic_leave_room`, which keep the index.
+    `tests/contract/test_reflex_internals.py` checks it leaves the manager as the
+    original does.
+    """
+    if getattr(manager, _INDEXED, False):
+        return
+    rooms_of: dict[tuple[Any, Any], set[Any]] = {}
+    enter, leave = manager.basic_enter_room, manager.basic_leave_room
+
+    def basic_enter_room(sid: Any, namespace: Any, room: Any, eio_sid: Any = None) -> None:
+        enter(sid, namespace, room, eio_sid=eio_sid)
+        rooms_of.setdefault((namespace, sid), set()).add(room)
+
+    def basic_leave_room(sid: Any, namespace: Any, room: Any) -> None:
+        leave(sid, namespace, room)
+        held = rooms_of.get((namespace, sid))
+        if held is not None:
+            held.discard(room)
+            if not held:
+                del rooms_of[(namespace, sid)]
+
+    def basic_disconnect(sid: Any, namespace: Any, **_kwargs: Any) -> None:
+        if namespace not in manager.rooms:
+            return
+        for room in list(rooms_of.pop((namespace, sid), ())):
+            leave(sid, namespace, room)
+        manager.callbacks.pop(sid, None)
+        for pending in (manager.pending_connect, manager.pending_disconnect):
+            sids = pending.get(namespace)
+            if sids is not None and sid in sids:
+                sids.remove(sid)
+                if not sids:
+                    del pending[namespace]
+
+    manager.basic_enter_room = basic_enter_room
+    manager.basic_leave_room = basic_leave_room
+    manager.basic_disconnect = basic_disconnect
+    setattr(manager, _INDEXED, True)
 
 
 def takes_what_it_can(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -152,7 +210,7 @@ def forget_soon(app: rx.App, token: str, after: float) -> bool:
     if not isinstance(deadlines, dict):
         return False
     namespace = app.event_namespace
-    if namespace is None or token in namespace.sid_to_token.values():
+    if namespace is None or _on_a_socket(namespace, token):
         return False  # back on a socket: its state is in use
     entry = deadlines.get(token)
     if entry is None:
@@ -167,3 +225,12 @@ def forget_soon(app: rx.App, token: str, after: float) -> bool:
         manager._expiration_task = None
     manager._ensure_expiration_task()
     return True
+
+
+def _on_a_socket(namespace: Any, token: str) -> bool:
+    """Whether the tab has a socket again (its token manager's record, one lookup; a
+    scan of every socket if this Reflex lacks it)."""
+    records = getattr(getattr(namespace, "_token_manager", None), "token_to_socket", None)
+    if isinstance(records, dict):
+        return token in records
+    return token in namespace.sid_to_token.values()

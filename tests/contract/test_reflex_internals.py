@@ -122,3 +122,73 @@ def test_the_socket_hooks_call_reflex_with_the_arguments_its_handlers_take():
         ("disconnect", "s1"),
         ("connect+auth", "s2", {"token": "y"}),
     ]
+
+
+def _manager_after(indexed: bool) -> dict:
+    """python-socketio's manager after sockets connect, enter and leave rooms, and close
+    (with and without `sockets.index_rooms`): its tables, for comparing."""
+    import socketio
+
+    sio = socketio.AsyncServer(async_mode="asgi")
+    manager = sio.manager
+    if indexed:
+        sockets.index_rooms(manager)
+    ns = "/_event"
+
+    async def scenario() -> list:
+        sids = [await manager.pre_connect(f"eio{i}", ns) for i in range(6)]
+        for sid in sids[:5]:
+            await manager.connect(sid, ns)  # the sixth stays pending
+        await manager.enter_room(sids[0], ns, "team")
+        await manager.enter_room(sids[1], ns, "team")
+        await manager.enter_room(sids[2], ns, "other")
+        await manager.leave_room(sids[1], ns, "team")
+        manager.callbacks[sids[0]] = {1: lambda: None}
+        manager.pre_disconnect(sids[3], ns)
+        for sid in (sids[0], sids[2], sids[3], sids[5]):
+            await manager.disconnect(sid, ns)
+        return sids
+
+    sids = run_async(scenario())
+    names = {sid: f"s{i}" for i, sid in enumerate(sids)}
+    rooms = {
+        names.get(room, room): sorted(names[s] for s in members) for room, members in manager.rooms[ns].items()
+    }
+    return {
+        "rooms": rooms,
+        "callbacks": sorted(names[s] for s in manager.callbacks),
+        "pending": (dict(manager.pending_connect), dict(manager.pending_disconnect)),
+    }
+
+
+def test_the_room_index_leaves_socketio_as_its_own_disconnect_does():
+    assert _manager_after(indexed=True) == _manager_after(indexed=False)
+    assert _manager_after(indexed=True)["rooms"] == {None: ["s1", "s4"], "s1": ["s1"], "s4": ["s4"]}
+
+
+def test_a_closing_socket_no_longer_scans_every_room():
+    import socketio
+
+    manager = socketio.AsyncServer(async_mode="asgi").manager
+    sockets.index_rooms(manager)
+    ns = "/_event"
+    sids = run_async(_pre_connect(manager, ns, 3))
+    scanned = []
+
+    class Watched(dict):
+        def copy(self):
+            scanned.append(True)
+            return super().copy()
+
+        def items(self):
+            scanned.append(True)
+            return super().items()
+
+    manager.rooms[ns] = Watched(manager.rooms[ns])
+    run_async(manager.disconnect(sids[0], ns))
+    assert scanned == []
+    assert sids[0] not in manager.rooms[ns] and sids[0] not in manager.rooms[ns][None]
+
+
+async def _pre_connect(manager, ns: str, n: int) -> list:
+    return [await manager.pre_connect(f"eio{i}", ns) for i in range(n)]
