@@ -42,3 +42,57 @@ class Background:
         """Wait until everything started so far (and whatever that started) has finished."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+class Deadlines:
+    """At most one timer per key in this process: `at(key, when, work)` runs `work()` (a
+    coroutine function) at `when`, replacing the key's earlier timer.
+
+    For ends kept by the server (a custom status, a login): a sleeping timer costs a
+    handle, not a task or a tab's event, and a later `at` for the same key moves it.
+
+    Args:
+        clock: The current time (the same kind as `when`: aware datetimes).
+        start: Runs the coroutine the timer makes (e.g. `Push.soon`).
+    """
+
+    def __init__(self, clock, start) -> None:
+        self._clock = clock
+        self._start = start
+        self._timers: dict[object, tuple[object, asyncio.TimerHandle]] = {}
+
+    def at(self, key: object, when, work) -> None:
+        """Run `work()` at `when` (None: only cancel the key's timer). A timer for the
+        same key and moment is kept as it is."""
+        held = self._timers.get(key)
+        if held is not None and held[0] == when and not held[1].cancelled():
+            return
+        self.cancel(key)
+        if when is None:
+            return
+        delay = max(0.0, (when - self._clock()).total_seconds())
+
+        def due() -> None:
+            if self._timers.get(key, (None, None))[1] is handle:
+                del self._timers[key]
+            self._start(work())
+
+        handle = asyncio.get_running_loop().call_later(delay, due)
+        self._timers[key] = (when, handle)
+
+    def cancel(self, key: object) -> None:
+        """Stop the key's timer, if any."""
+        held = self._timers.pop(key, None)
+        if held is not None:
+            held[1].cancel()
+
+    def when(self, key: object):
+        """When the key's timer runs (None: no timer)."""
+        held = self._timers.get(key)
+        return held[0] if held is not None else None
+
+    def close(self) -> None:
+        """Stop every timer."""
+        for _, handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
+from chatapp.background import Deadlines
 from chatapp.delivery import Push
 from chatapp.presence.service import PresenceService
 
@@ -21,11 +22,13 @@ class Runtime:
         presence: Decides and publishes presence.
         push: Delivers changes into users' tabs.
         loop: The server's event loop (tests reach it from their own thread).
+        ends: Timers for ends the server keeps (a custom status, a login), by key.
     """
 
     presence: PresenceService
     push: Push
     loop: asyncio.AbstractEventLoop
+    ends: Deadlines
 
 
 _current: Runtime | None = None
@@ -51,6 +54,11 @@ def presence() -> PresenceService:
 def push() -> Push:
     """The push API of this process."""
     return current().push
+
+
+def ends() -> Deadlines:
+    """The timers of this process for ends the server keeps."""
+    return current().ends
 
 
 def started(runtime: Runtime | None) -> None:

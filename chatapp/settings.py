@@ -41,6 +41,9 @@ class Settings:
         redis_url: Reflex's `REFLEX_REDIS_URL`; empty means one process, in-memory registry.
         presence_grace: Seconds a user's last tab may be gone before peers see them offline.
             A reload closes the socket and opens a new one; the grace hides that gap.
+        presence_storm_grace: The grace instead, in seconds, of a socket that closes
+            within a mass drop (50 of an instance's sockets closing within 2 s: a
+            restart, a network cut), while the server works through the reconnects.
         idle_after: Seconds without input in every tab before a user becomes away.
         message_max_length: The longest message body accepted, in characters.
         last_seen_flush: Seconds between writes of "still here" for online users, so that a
@@ -69,6 +72,7 @@ class Settings:
     db_url: str
     redis_url: str
     presence_grace: float
+    presence_storm_grace: float
     idle_after: float
     message_max_length: int
     last_seen_flush: float
@@ -93,6 +97,7 @@ def load_settings() -> Settings:
         db_url=os.environ.get("REFLEX_DB_URL", "sqlite:///chatapp.db"),
         redis_url=os.environ.get("REFLEX_REDIS_URL", ""),
         presence_grace=_float("CHATAPP_PRESENCE_GRACE", 1.5),
+        presence_storm_grace=_float("CHATAPP_PRESENCE_STORM_GRACE", 30.0),
         idle_after=_float("CHATAPP_IDLE_AFTER", 300.0),
         message_max_length=_int("CHATAPP_MESSAGE_MAX_LENGTH", 4000),
         last_seen_flush=_float("CHATAPP_LAST_SEEN_FLUSH", 30.0),

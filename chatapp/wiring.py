@@ -24,9 +24,11 @@ from datetime import timedelta
 import reflex as rx
 
 from chatapp import runtime
+from chatapp.background import Deadlines
 from chatapp.delivery import Push
 from chatapp.models import utcnow
 from chatapp.presence.cleanup import ClosedTabCleanup
+from chatapp.presence.drops import MassDrops
 from chatapp.presence.redis_registry import RedisRegistry
 from chatapp.presence.registry import InProcessRegistry
 from chatapp.presence.service import PresenceService
@@ -63,7 +65,18 @@ def make_presence(push: Push, registry: PresenceRegistry) -> PresenceService:
         session_factory=rx.session,
         grace=timedelta(seconds=settings.presence_grace),
         registry=registry,
+        drops=MassDrops(
+            window=timedelta(seconds=MASS_DROP_WINDOW),
+            burst=MASS_DROP_BURST,
+            stretched=timedelta(seconds=settings.presence_storm_grace),
+        ),
     )
+
+
+# A mass drop: this many of an instance's sockets closing within this many seconds (a
+# restart, a network cut); their graces are stretched (`chatapp.presence.drops`).
+MASS_DROP_BURST = 50
+MASS_DROP_WINDOW = 2.0
 
 
 @contextlib.asynccontextmanager
@@ -88,7 +101,8 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
         )
         sweeper = Sweeper(service, shared, timing, utcnow)
         await sweeper.start()
-    runtime.started(runtime.Runtime(presence=service, push=push, loop=asyncio.get_running_loop()))
+    ends = Deadlines(utcnow, push.soon)
+    runtime.started(runtime.Runtime(presence=service, push=push, loop=asyncio.get_running_loop(), ends=ends))
 
     async def on_open(token: str, sid: str) -> None:
         await service.tab_reconnected(token=token, sid=sid)
@@ -108,6 +122,7 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        ends.close()
         cleanup.stop()
         for task in (flusher, expirer):
             task.cancel()

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from chatapp.background import Background
 from chatapp.models import utcnow
 from chatapp.presence import store
+from chatapp.presence.drops import MassDrops
 from chatapp.presence.logic import (
     CHOSEN_STATUSES,
     Action,
@@ -70,6 +71,7 @@ class PresenceService:
         clock: Callable[[], datetime] = utcnow,
         registry: PresenceRegistry | None = None,
         deliver_snapshot: DeliverSnapshot | None = None,
+        drops: MassDrops | None = None,
     ) -> None:
         self.registry: PresenceRegistry = registry or InProcessRegistry()
         self.preferences = Preferences(session_factory, self.registry)
@@ -77,6 +79,9 @@ class PresenceService:
         self._deliver_snapshot = deliver_snapshot
         self._session = session_factory
         self.grace = grace
+        self._drops = drops
+        # The longest grace a close may get (a timer never waits longer).
+        self._longest_grace = max(grace, drops.stretched) if drops is not None else grace
         self._clock = clock
         self._timers = Timers()
         self._deliveries = Background("a presence delivery", logger)
@@ -112,8 +117,13 @@ class PresenceService:
         return True
 
     async def mark_offline(self, *, token: str, sid: str | None = None) -> None:
-        """A tab's socket closed (or the tab logged out, `sid` None)."""
-        tab = await self.registry.unregister(token, sid, now=self._clock(), grace=self.grace)
+        """A tab's socket closed (or the tab logged out, `sid` None). A close within a
+        mass drop of this instance's sockets gets a longer grace (`MassDrops`)."""
+        now = self._clock()
+        grace = self.grace
+        if sid is not None and self._drops is not None:
+            grace = self._drops.grace_for_close(now, grace)
+        tab = await self.registry.unregister(token, sid, now=now, grace=grace)
         if tab is not None:
             await self._evaluate(tab.user_id, immediate=sid is None)
 
@@ -235,9 +245,9 @@ class PresenceService:
         logger.warning("presence of user %s kept changing: left to the latest change", user_id)
 
     def _wait(self, due: datetime) -> float:
-        """Seconds until `due`, at most the grace (the clock of tests stands still)."""
+        """Seconds until `due`, at most the longest grace (the clock of tests stands still)."""
         left = (due - self._clock()).total_seconds()
-        return min(self.grace.total_seconds(), max(0.0, left))
+        return min(self._longest_grace.total_seconds(), max(0.0, left))
 
     async def _publish(self, record: UserRecord, status: Status, ended_at: datetime | None) -> bool:
         """Commit a new published status and deliver it; False if the record changed

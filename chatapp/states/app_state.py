@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -91,7 +90,8 @@ class AppState(SessionState):
         )
         self._replace_presence(await service.snapshot(self.user_id))
         await self._show_choices()
-        return AppState.end_at_login_expiry
+        sign_out_at_login_end(self.user_id, self._login_id, self._login_ends_at)
+        return None
 
     def _replace_custom(self) -> None:
         """The custom statuses of the people in the presence map (whom this user may see,
@@ -100,23 +100,6 @@ class AppState(SessionState):
         with rx.session() as session:
             found = custom_status.of_users(session, ids, utcnow())
         self.custom_map = {str(uid): status.to_wire() for uid, status in found.items()}
-
-    @rx.event(background=True)
-    async def end_at_login_expiry(self):
-        """Sign the tab out when its login session expires: it leaves presence and gets
-        no more updates, as at a logout. Started by every page load; Reflex cancels it
-        when the tab navigates (the next page starts it again) or disconnects."""
-        async with self:
-            auth_token = self.auth_token
-        with rx.session() as session:
-            login = logins.resolve(session, auth_token, now=utcnow())
-        if login is None:
-            return None
-        await asyncio.sleep(max(0.0, (login.expires_at - utcnow()).total_seconds()))
-        async with self:
-            if await self._signed_in():
-                return AppState.end_at_login_expiry  # extended meanwhile: watch again
-            return rx.redirect(routes.LOGIN)
 
     @rx.event
     async def logout(self):
@@ -345,39 +328,20 @@ def custom_status_change(user_id: int, entry: list | None) -> TabChange:
     return CUSTOM.entry_change(str(user_id), entry)
 
 
-# The end of each custom status set on this instance (user id → its timer): the status
-# is cleared when it ends, to the second. Should this instance stop first, every
-# instance's sweep (`chatapp.wiring`, every 15 s) clears it; the browsers hide an ended
-# status at once by themselves in any case.
-_ends: dict[int, asyncio.TimerHandle] = {}
-
-
 def clear_when_ended(user_id: int, until: datetime | None) -> None:
-    """Clear the user's custom status (and tell whoever sees it) at `until`, replacing
-    the end of one set before; None only cancels that."""
-    old = _ends.pop(user_id, None)
-    if old is not None:
-        old.cancel()
-    if until is None:
-        return
+    """Clear the user's custom status (and tell whoever sees it) at `until`, to the
+    second, replacing the end of one set before; None only cancels that.
 
-    def ended() -> None:
-        if _ends.get(user_id) is handle:
-            del _ends[user_id]
-        try:
-            push = runtime.push()
-        except RuntimeError:  # the server is stopping
-            return
-        push.soon(expire_custom_statuses(utcnow()))
-
-    delay = max(0.0, (until - utcnow()).total_seconds())
-    handle = _ends[user_id] = asyncio.get_running_loop().call_later(delay, ended)
+    The timer is this instance's; should it stop first, every instance's sweep
+    (`chatapp.wiring`, every 15 s) clears the status. Browsers hide an ended status at
+    once by themselves in any case.
+    """
+    runtime.ends().at(("custom status", user_id), until, lambda: expire_custom_statuses(utcnow()))
 
 
-def custom_status_end(user_id: int) -> float | None:
-    """When this instance will clear the user's custom status (loop time), if it will."""
-    handle = _ends.get(user_id)
-    return handle.when() if handle is not None and not handle.cancelled() else None
+def custom_status_end(user_id: int) -> datetime | None:
+    """When this instance will clear the user's custom status, if it will."""
+    return runtime.ends().when(("custom status", user_id))
 
 
 async def expire_custom_statuses(now: datetime) -> list[int]:
@@ -416,6 +380,19 @@ def presence_refresh() -> TabChange:
             state._replace_presence(await runtime.presence().snapshot(state.user_id))
 
     return TabChange(AppState, apply=apply)
+
+
+def sign_out_at_login_end(user_id: int, login_id: int, ends_at: datetime | None) -> None:
+    """Sign out the login's open tabs when it expires (they leave presence and get no
+    more updates, as at a logout), on every instance.
+
+    One timer per login in this process (every page load of its tabs asks for the same
+    one: kept as it is), not a background event per tab: that event took each tab's
+    state lock twice per page load, a share of every reconnect storm.
+    """
+    if ends_at is not None:
+        ended = {login_id}
+        runtime.ends().at(("login", login_id), ends_at, lambda: end_tabs(user_id, ended, except_token=""))
 
 
 async def end_tabs(user_id: int, login_ids: set[int], *, except_token: str) -> None:

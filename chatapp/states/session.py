@@ -15,6 +15,7 @@ import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from typing import Any
 
 import reflex as rx
@@ -63,6 +64,8 @@ class SessionState(rx.State):
     signed_out: bool = False
     # The login this tab belongs to, as last checked (0: none).
     _login_id: int = 0
+    # When that login expires (`AppState` signs the tab out then).
+    _login_ends_at: datetime | None = None
 
     async def _signed_in(self) -> bool:
         """Check this tab's login against the database, and keep `user_id` in step.
@@ -80,6 +83,7 @@ class SessionState(rx.State):
             return False
         self.signed_out = False
         self._login_id = login.id
+        self._login_ends_at = login.expires_at
         self.user_id = login.user_id
         self.username = login.username
         return True
@@ -89,6 +93,7 @@ class SessionState(rx.State):
         self.user_id = 0
         self.username = ""
         self._login_id = 0
+        self._login_ends_at = None
 
     async def _on_signed_out(self) -> None:
         """What ends with a tab's login besides its identity (presence: `AppState`)."""

@@ -151,9 +151,8 @@ def _manager_after(indexed: bool) -> dict:
 
     sids = run_async(scenario())
     names = {sid: f"s{i}" for i, sid in enumerate(sids)}
-    rooms = {
-        names.get(room, room): sorted(names[s] for s in members) for room, members in manager.rooms[ns].items()
-    }
+    tables = manager.rooms[ns].items()
+    rooms = {names.get(room, room): sorted(names[s] for s in held) for room, held in tables}
     return {
         "rooms": rooms,
         "callbacks": sorted(names[s] for s in manager.callbacks),

@@ -27,7 +27,6 @@ ALLOWED = {
     "AuthFormState": {"redirect_if_signed_in", "log_in", "sign_up", "setvar"},
     "AppState": {
         "load_session",
-        "end_at_login_expiry",
         "logout",
         "logout_everywhere",
         "set_idle",

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import timedelta
 
 import reflex as rx
 import sqlalchemy as sa
 
 from bench.reflex_client import ReflexClient
-from chatapp.models import LoginSession, Message
+from chatapp.models import LoginSession, Message, utcnow
 from chatapp.services import logins
 from chatapp.wire import ACCOUNT_STATE, APP_STATE, AUTH_FORM_STATE, CHAT_STATE, SESSION_STATE
+from tests.integration.support import open_tab
 from tests.support import PASSWORD, auth_token_for, create_user, direct, run_async
 
 
@@ -159,3 +161,33 @@ def test_log_out_everywhere_ends_every_login_and_a_password_change_ends_the_othe
     with rx.session() as session:
         left = session.exec(sa.select(sa.func.count()).where(LoginSession.user_id == a_id)).one()[0]
     assert left == 0
+
+
+def test_a_login_that_expires_signs_its_open_tabs_out_when_it_ends(backend_url):
+    a_id, _ = create_user("expiring")
+    b_id, b_name = create_user("expwatch")
+    direct(a_id, b_name)
+    token = auth_token_for(a_id)
+    with rx.session() as session:  # this login ends in two seconds
+        ends = utcnow() + timedelta(seconds=2)
+        mine = LoginSession.session_id == logins.digest(token)
+        session.exec(sa.update(LoginSession).where(mine).values(expiration=ends))
+        session.commit()
+
+    async def scenario():
+        watcher = await open_tab(backend_url, b_id)
+        tabs = [ReflexClient(backend_url, token) for _ in range(2)]
+        for tab in tabs:
+            await tab.connect()
+            await tab.load("/")
+        await watcher.wait_for(lambda: watcher.status_of(a_id) == "online")
+        for tab in tabs:  # no event of theirs: the server ends them when the login ends
+            await tab.wait_for(lambda tab=tab: _latest(tab, "signed_out") is True, timeout=6)
+        late = (utcnow() - ends).total_seconds()
+        await watcher.wait_for(lambda: watcher.status_of(a_id) == "offline")
+        for tab in [*tabs, watcher]:
+            await tab.disconnect()
+        return late
+
+    late = run_async(scenario())
+    assert late < 1.5, late  # at the end, not at some later check

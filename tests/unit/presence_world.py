@@ -34,7 +34,7 @@ class Probe:
         return out
 
 
-def make_probe(session_factory: Callable) -> Probe:
+def make_probe(session_factory: Callable, drops=None) -> Probe:
     sent: list[tuple[list[str], dict]] = []
     now = [T0]
 
@@ -57,6 +57,7 @@ def make_probe(session_factory: Callable) -> Probe:
         session_factory=session_factory,
         grace=GRACE,
         clock=lambda: now[0],
+        drops=drops,
     )
     return Probe(service=service, sent=sent, now=now, snapshots=snapshots)
 

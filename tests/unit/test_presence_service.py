@@ -11,6 +11,7 @@ import asyncio
 import itertools
 from datetime import timedelta
 
+from chatapp.presence.drops import MassDrops
 from chatapp.presence.logic import Status, epoch_ms
 from chatapp.services import conversations
 from tests.support import run_async
@@ -486,3 +487,36 @@ def test_close_during_a_grace_records_when_the_last_tab_closed(session_factory, 
 
     run_async(scenario())
     assert profile_of(session_factory, ids["alice"]).last_seen_at == closed_at
+
+
+def test_in_a_mass_drop_the_tabs_that_come_back_late_show_no_change_and_the_others_go_later(
+    session_factory, ids
+):
+    """A restart closes every socket at once; the reconnects take longer than the grace.
+    From the burst on, closes get the stretched grace: Alice, back after the usual grace,
+    never blinked offline; Carol, who did not come back, goes offline after it."""
+    stretched = timedelta(seconds=0.4)
+    drops = MassDrops(window=timedelta(seconds=2), burst=2, stretched=stretched)
+
+    async def scenario():
+        p = make_probe(session_factory, drops)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.service.mark_online(token="c1", sid="sc", user_id=ids["carol"])
+        await p.service.mark_online(token="a1", sid="s1", user_id=ids["alice"])
+        await p.settled()
+        await p.service.mark_offline(token="d1", sid="sd")  # not a tab: counts as a close
+        await p.service.mark_offline(token="a1", sid="s1")
+        await p.service.mark_offline(token="c1", sid="sc")
+        await asyncio.sleep(PAST_GRACE)  # the usual grace is over: nothing yet
+        during = await p.settled()
+        await p.service.mark_online(token="a1", sid="s1b", user_id=ids["alice"])  # back
+        await asyncio.sleep(stretched.total_seconds() + PAST_GRACE)
+        after = await p.settled()
+        statuses = (await p.service.status_of(ids["alice"]), await p.service.status_of(ids["carol"]))
+        await p.service.close()
+        return during, after, statuses
+
+    during, after, statuses = run_async(scenario())
+    assert during == []
+    assert [(e["user_id"], e["status"]) for _, e in after] == [(ids["carol"], "offline")]
+    assert statuses == (Status.ONLINE, Status.OFFLINE)
