@@ -107,8 +107,8 @@ def test_a_custom_status_is_cleared_by_the_server_when_it_ends_to_the_second(bac
 
     planned, late = run_async(scenario())
     assert 1790 < planned <= 1800  # set for 30 minutes: the timer is at its end
-    # Cleared on time, not at the next sweep (every 15 s; it could coincide, rarely).
-    assert late < 1.0, late
+    # Cleared at its end, not at the next sweep (every 15 s; it could coincide).
+    assert late < 3.0, late
 
 
 async def _end_of(user_id: int):
