@@ -44,6 +44,8 @@ class Settings:
         presence_storm_grace: The grace instead, in seconds, of a socket that closes
             within a mass drop (50 of an instance's sockets closing within 2 s: a
             restart, a network cut), while the server works through the reconnects.
+        page_loads: How many page loads (the signed-in pages' on_load handlers) a
+            process runs at once; the others wait their turn (`states/page_loads.py`).
         idle_after: Seconds without input in every tab before a user becomes away.
         message_max_length: The longest message body accepted, in characters.
         last_seen_flush: Seconds between writes of "still here" for online users, so that a
@@ -73,6 +75,7 @@ class Settings:
     redis_url: str
     presence_grace: float
     presence_storm_grace: float
+    page_loads: int
     idle_after: float
     message_max_length: int
     last_seen_flush: float
@@ -98,6 +101,7 @@ def load_settings() -> Settings:
         redis_url=os.environ.get("REFLEX_REDIS_URL", ""),
         presence_grace=_float("CHATAPP_PRESENCE_GRACE", 1.5),
         presence_storm_grace=_float("CHATAPP_PRESENCE_STORM_GRACE", 30.0),
+        page_loads=_int("CHATAPP_PAGE_LOADS", 4),
         idle_after=_float("CHATAPP_IDLE_AFTER", 300.0),
         message_max_length=_int("CHATAPP_MESSAGE_MAX_LENGTH", 4000),
         last_seen_flush=_float("CHATAPP_LAST_SEEN_FLUSH", 30.0),

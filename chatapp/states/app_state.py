@@ -17,6 +17,7 @@ from chatapp.services import audience, custom_status, limits, logins
 from chatapp.services import conversations as conv
 from chatapp.services.errors import ChatError
 from chatapp.settings import settings
+from chatapp.states.page_loads import page_load
 from chatapp.states.session import SessionState, signed_in
 
 logger = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class AppState(SessionState):
     # Page life ------------------------------------------------------------------------
 
     @rx.event
+    @page_load
     async def load_session(self):
         """on_load of every signed-in page: register this tab and load presence.
 

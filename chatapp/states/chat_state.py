@@ -30,6 +30,7 @@ from chatapp.services.messages import MessageView
 from chatapp.services.reading import Receipt
 from chatapp.states.app_state import AppState, presence_refresh
 from chatapp.states.message_edits import MessageEdits
+from chatapp.states.page_loads import page_load
 from chatapp.states.session import signed_in
 
 logger = logging.getLogger(__name__)
@@ -120,6 +121,7 @@ class ChatState(MessageEdits, AppState):
             self._show_reading(session)
 
     @rx.event
+    @page_load
     async def load_home(self) -> None:
         """on_load of the home page (after `AppState.load_session`)."""
         if self.tabs_full or not await self._signed_in():
@@ -143,6 +145,7 @@ class ChatState(MessageEdits, AppState):
         self.edit_id = self.delete_id = 0
 
     @rx.event
+    @page_load
     async def load_conversation(self) -> None:
         """on_load of /c/[cid]: open it if the user is a member, else say so. Loads the
         newest page of messages, whatever the conversation's length."""
