@@ -5,7 +5,6 @@ import reflex as rx
 from chatapp import log_redaction, routes, wiring
 from chatapp.pages.auth import login_page, signup_page
 from chatapp.pages.chat import conversation_page, home_page
-from chatapp.states.app_state import AppState
 from chatapp.states.auth import AuthFormState
 from chatapp.states.chat_state import ChatState
 
@@ -20,14 +19,12 @@ app.add_page(
 app.add_page(
     signup_page, route=routes.SIGNUP, title="Sign up · chatapp", on_load=AuthFormState.redirect_if_signed_in
 )
-app.add_page(
-    home_page, route=routes.HOME, title="chatapp", on_load=[AppState.load_session, ChatState.load_home]
-)
+app.add_page(home_page, route=routes.HOME, title="chatapp", on_load=ChatState.load_home)
 app.add_page(
     conversation_page,
     route=routes.CONVERSATION,
     title="chatapp",
-    on_load=[AppState.load_session, ChatState.load_conversation],
+    on_load=ChatState.load_conversation,
 )
 
 # The presence service, the push API and the rate limits, while the server runs.

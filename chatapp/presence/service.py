@@ -105,7 +105,8 @@ class PresenceService:
         its user would blink offline and online for everyone meanwhile.
 
         The page load registers the tab again (`mark_online`) with the signed-in user; a
-        tab whose login ended meanwhile is ended there (`AppState.load_session`).
+        tab whose login ended meanwhile is ended there (`AppState._open_session`, the
+        first step of each page's on_load).
 
         Returns:
             Whether the tab was taken back.

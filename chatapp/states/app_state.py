@@ -17,7 +17,6 @@ from chatapp.services import audience, custom_status, limits, logins
 from chatapp.services import conversations as conv
 from chatapp.services.errors import ChatError
 from chatapp.settings import settings
-from chatapp.states.page_loads import page_load
 from chatapp.states.session import SessionState, signed_in
 
 logger = logging.getLogger(__name__)
@@ -69,12 +68,16 @@ class AppState(SessionState):
 
     # Page life ------------------------------------------------------------------------
 
-    @rx.event
-    @page_load
-    async def load_session(self):
-        """on_load of every signed-in page: register this tab and load presence.
+    async def _open_session(self) -> Any:
+        """The first step of every signed-in page's load (`ChatState.load_home` and
+        `load_conversation`): check the login, register this tab and load presence.
 
-        Runs on the first load, on every navigation and after every reconnect.
+        Runs on the first load, on every navigation and after every reconnect, inside
+        the page's one on_load handler (one Reflex event per page load, not two).
+
+        Returns:
+            A redirect to the log-in form if the tab's login has ended, else None (then
+            `user_id` is set, unless `tabs_full`).
         """
         service = runtime.presence()
         if not await self._signed_in():

@@ -122,10 +122,11 @@ class ChatState(MessageEdits, AppState):
 
     @rx.event
     @page_load
-    async def load_home(self) -> None:
-        """on_load of the home page (after `AppState.load_session`)."""
-        if self.tabs_full or not await self._signed_in():
-            return
+    async def load_home(self):
+        """on_load of the home page: the session (`AppState._open_session`), then the list."""
+        refused = await self._open_session()
+        if refused is not None or self.tabs_full:
+            return refused
         self._clear_current()
         self._reload_list()
 
@@ -146,11 +147,13 @@ class ChatState(MessageEdits, AppState):
 
     @rx.event
     @page_load
-    async def load_conversation(self) -> None:
+    async def load_conversation(self):
         """on_load of /c/[cid]: open it if the user is a member, else say so. Loads the
-        newest page of messages, whatever the conversation's length."""
-        if self.tabs_full or not await self._signed_in():
-            return
+        newest page of messages, whatever the conversation's length. First the session
+        (`AppState._open_session`)."""
+        refused = await self._open_session()
+        if refused is not None or self.tabs_full:
+            return refused
         self._clear_current()
         cid = routes.conversation_id_of(self.router.url.path)
         with rx.session() as session:

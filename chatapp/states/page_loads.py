@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatapp.settings import settings
+from chatapp.states.session import arguments_check
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -38,10 +39,14 @@ def _gate() -> asyncio.Semaphore:
 
 def page_load(handler: Handler) -> Handler:
     """An on_load handler that waits for its turn among the page loads of this process.
-    Put it under `@rx.event`."""
+    Put it under `@rx.event`. A call with arguments the handler does not take is refused
+    (a browser can send any)."""
+    fits = arguments_check(handler)
 
     @functools.wraps(handler)
     async def in_turn(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if not fits(self, *args, **kwargs):
+            return None
         async with _gate():
             return await handler(self, *args, **kwargs)
 

@@ -31,19 +31,32 @@ AUTH_TOKEN_KEY = "_auth_token"
 Handler = Callable[..., Awaitable[Any]]
 
 
+def arguments_check(handler: Handler) -> Callable[..., bool]:
+    """A check that a call fits the handler's parameters: a browser can send an event
+    any arguments, and a wrapper passes them on (a misfit is refused with a warning)."""
+    signature = inspect.signature(handler)
+
+    def fits(*args: Any, **kwargs: Any) -> bool:
+        try:
+            signature.bind(*args, **kwargs)
+        except TypeError:  # a client that sent arguments the handler does not take
+            logger.warning("%s refused: arguments %s do not fit", handler.__qualname__, sorted(kwargs)[:8])
+            return False
+        return True
+
+    return fits
+
+
 def signed_in(handler: Handler) -> Handler:
     """An event handler that acts for the tab's user: it runs only while the tab's login
     is valid (checked now, `SessionState._signed_in`); otherwise the tab goes to the
     log-in form and nothing is done. Put it under `@rx.event`."""
 
-    signature = inspect.signature(handler)
+    fits = arguments_check(handler)
 
     @functools.wraps(handler)
     async def guarded(self: SessionState, *args: Any, **kwargs: Any) -> Any:
-        try:
-            signature.bind(self, *args, **kwargs)
-        except TypeError:  # a client that sent arguments the handler does not take
-            logger.warning("%s refused: arguments %s do not fit", handler.__qualname__, sorted(kwargs)[:8])
+        if not fits(self, *args, **kwargs):
             return None
         if not await self._signed_in():
             return rx.redirect(routes.LOGIN)

@@ -44,7 +44,6 @@ HANDLERS = [
     f"{APP_STATE}.handle_presence_changed",
     f"{APP_STATE}._presence_changed",
     f"{APP_STATE}._presence_changed_in_place",
-    f"{APP_STATE}.load_session",
     f"{CHAT_STATE}._message_arrived",
     f"{CHAT_STATE}._refresh_contacts",
     *(f"{CHAT_STATE}.{h}" for h in CHAT),

@@ -26,7 +26,6 @@ ALLOWED = {
     "SessionState": {"setvar"},
     "AuthFormState": {"redirect_if_signed_in", "log_in", "sign_up", "setvar"},
     "AppState": {
-        "load_session",
         "logout",
         "logout_everywhere",
         "set_idle",
