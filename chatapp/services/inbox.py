@@ -10,6 +10,7 @@ new message changes one row for everyone instead of one count per member.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -81,8 +82,20 @@ def inbox_of(session: Session, *, user_id: int, only: int | None = None) -> Inbo
 
     A direct chat someone else started shows only once it has a message.
     """
+    # Columns, not ORM entities: building a `Conversation` per row was a visible share of
+    # a page load (the reconnect storm's profile, docs/benchmarks.md).
     query = (
-        select(Conversation, Participant.read_seq, Participant.wrote, Participant.muted)
+        select(
+            Conversation.id,
+            Conversation.kind,
+            Conversation.title,
+            Conversation.created_by,
+            Conversation.message_seq,
+            Conversation.last_activity_at,
+            Participant.read_seq,
+            Participant.wrote,
+            Participant.muted,
+        )
         .join(Participant, Participant.conversation_id == Conversation.id)
         .where(Participant.user_id == user_id)
         .order_by(col(Conversation.last_activity_at).desc(), col(Conversation.id).desc())
@@ -90,10 +103,10 @@ def inbox_of(session: Session, *, user_id: int, only: int | None = None) -> Inbo
     if only is not None:
         query = query.where(Conversation.id == only)
     rows = session.exec(query).all()
-    muted = sorted(c.id for c, _, _, m in rows if m)
+    muted = sorted(c.id for c in rows if c.muted)
     found = [
-        (c, read, wrote)
-        for c, read, wrote, _ in rows
+        (c, c.read_seq, c.wrote)
+        for c in rows
         if not (c.kind == "direct" and c.message_seq == 0 and c.created_by not in (None, user_id))
     ]
     inbox = Inbox(muted=muted)
@@ -114,9 +127,16 @@ def inbox_of(session: Session, *, user_id: int, only: int | None = None) -> Inbo
         .subquery()
     )
     last = {
-        m.conversation_id: (m, name)
-        for m, name in session.exec(
-            select(Message, Profile.display_name)
+        m.conversation_id: (m, m.display_name)
+        for m in session.exec(
+            select(
+                Message.conversation_id,
+                Message.author_id,
+                Message.kind,
+                Message.body,
+                Message.deleted_at,
+                Profile.display_name,
+            )
             .join(Profile, Profile.user_id == Message.author_id)
             .where(col(Message.id).in_(select(last_ids.c.mid)))
         ).all()
@@ -136,11 +156,13 @@ def inbox_of(session: Session, *, user_id: int, only: int | None = None) -> Inbo
 
 
 def row_for(
-    conversation: Conversation, viewer_id: int, people: list[tuple[int, str]], *, wrote: bool = True
+    conversation: Any, viewer_id: int, people: list[tuple[int, str]], *, wrote: bool = True
 ) -> ConversationRow:
     """A conversation's row as `viewer_id` sees it, without its preview.
 
     Args:
+        conversation: A `Conversation`, or a row of its columns (`inbox_of`): id, kind,
+            title, created_by, message_seq, last_activity_at.
         people: The members as (user id, display name).
         wrote: The viewer has written to the others (else a direct chat someone else
             started is a request to them).
