@@ -2,7 +2,7 @@
 the tabs that show it (`TypingState.set_rows_in_view`).
 
 An `IntersectionObserver` watches every row (`.conversation-row[data-conversation-id]`),
-a `MutationObserver` brings in the rows the list adds as it changes; the set on screen is
+a `MutationObserver` on the sidebar brings in the rows the list adds as it changes; the set on screen is
 sent when it differs from the last one sent, 250 ms after scrolling settles (a list
 hidden on a phone, while a conversation is open there, has none on screen).
 """
@@ -63,8 +63,12 @@ function useChatappRowsInView(report, max) {
       });
       soon();
     };
-    const mo = new MutationObserver(scan);
-    mo.observe(document.body, { childList: true, subtree: true });
+    // Rows come and go as elements; the text written into them (typing lines, previews)
+    // does not call for a new scan.
+    const mo = new MutationObserver((records) => {
+      if (records.some((r) => [...r.addedNodes, ...r.removedNodes].some((n) => n.nodeType === 1))) scan();
+    });
+    mo.observe(document.getElementById("sidebar") ?? document.body, { childList: true, subtree: true });
     scan();
     return () => {
       clearTimeout(timer);
