@@ -53,7 +53,10 @@ class ReflexClient:
             on `bytes_received`.
         auto_reconnect: When the connection drops (not closed by this client), open a
             new one and hydrate the last page loaded again, as the browser's frontend
-            does. Off by default: most tests want a drop to stay a drop.
+            does: also when the server closed the transport (a Redis outage), retrying
+            with the frontend's back-off (200 ms more per failed attempt, at most 2 s)
+            while the server refuses. Off by default: most tests want a drop to stay a
+            drop.
     """
 
     def __init__(
@@ -81,13 +84,37 @@ class ReflexClient:
         self._bytes = 0
         self._last_size = 0
         self._changed = asyncio.Event()
+        self._closing = False
+        self._retrying: asyncio.Task | None = None
+        self.reconnects = 0
         self.sio = self._new_socket()
 
     def _new_socket(self) -> _CountingClient:
         sio = _CountingClient(self._on_raw, reconnection=self.auto_reconnect)
         sio.on("event", self._on_event, namespace=NAMESPACE)
         sio.on("new_token", self._on_new_token, namespace=NAMESPACE)
+        sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
         return sio
+
+    async def _on_disconnect(self, reason: str = "") -> None:
+        # python-socketio retries after a lost transport by itself, not after the server
+        # closed it; the frontend retries after both (state.js, "disconnect").
+        retry = self.auto_reconnect and not self._closing and reason == self.sio.reason.SERVER_DISCONNECT
+        if retry and (self._retrying is None or self._retrying.done()):
+            self._retrying = asyncio.get_running_loop().create_task(self._retry())
+
+    async def _retry(self) -> None:
+        attempts = 0
+        while not self._closing:
+            attempts = min(attempts + 1, 10)
+            await asyncio.sleep(0.2 * attempts)
+            self.sio = self._new_socket()
+            try:
+                await self.connect()
+            except socketio.exceptions.ConnectionError:
+                continue
+            self.reconnects += 1
+            return
 
     async def _on_new_token(self, token: str) -> None:
         # Reflex gives a reconnecting tab a new token when its old one is still
@@ -137,6 +164,9 @@ class ReflexClient:
 
     async def disconnect(self) -> None:
         """Close the websocket cleanly, as a closing tab does."""
+        self._closing = True
+        if self._retrying is not None:
+            self._retrying.cancel()
         await self.sio.disconnect()
 
     async def reconnect(

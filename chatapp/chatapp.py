@@ -3,8 +3,10 @@
 import reflex as rx
 
 from chatapp import log_redaction, routes, wiring
+from chatapp.components.connection import connection_banner
 from chatapp.pages.auth import login_page, signup_page
 from chatapp.pages.chat import conversation_page, home_page
+from chatapp.reflex_adapter import overlay
 from chatapp.states.auth import AuthFormState
 from chatapp.states.chat_state import ChatState
 
@@ -12,6 +14,8 @@ from chatapp.states.chat_state import ChatState
 log_redaction.install()
 
 app = rx.App(stylesheets=["/chatapp.css"])
+# A lost connection is said in one line of ours, on every page (not Reflex's toast).
+overlay.replace(app, connection_banner)
 
 app.add_page(
     login_page, route=routes.LOGIN, title="Log in · chatapp", on_load=AuthFormState.redirect_if_signed_in

@@ -8,6 +8,10 @@
   last-seen times periodically and on shutdown, and lets closed tabs' states go.
 - the rate limits (`limits.serving`), in Redis when there is one.
 
+With Redis, `serving` also watches it (`chatapp.outage`): an outage closes this
+instance's sockets and refuses new ones until Redis answers again, then puts back what
+Redis lost before letting the tabs reconnect.
+
 A presence change flows one way: socket hook → `PresenceService` → its store and
 registry → `Push.to_users` → the adapter → the tabs. Nothing below this module calls
 back up into it; states reach the running parts through `chatapp.runtime`.
@@ -23,18 +27,19 @@ from datetime import timedelta
 
 import reflex as rx
 
-from chatapp import runtime
+from chatapp import outage, runtime
 from chatapp.background import Deadlines
 from chatapp.delivery import Push
 from chatapp.models import utcnow
 from chatapp.presence.cleanup import ClosedTabCleanup
 from chatapp.presence.drops import MassDrops
+from chatapp.presence.logic import Tab
 from chatapp.presence.redis_registry import RedisRegistry
 from chatapp.presence.registry import InProcessRegistry
 from chatapp.presence.service import PresenceService
 from chatapp.presence.shared import PresenceRegistry
 from chatapp.presence.sweeper import Sweeper, Timing
-from chatapp.reflex_adapter import internals, sockets
+from chatapp.reflex_adapter import internals, redis_store, sockets
 from chatapp.services import limits
 from chatapp.settings import settings
 from chatapp.states.app_state import expire_custom_statuses, presence_change, presence_snapshot
@@ -103,11 +108,17 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
         await sweeper.start()
     ends = Deadlines(utcnow, push.soon)
     runtime.started(runtime.Runtime(presence=service, push=push, loop=asyncio.get_running_loop(), ends=ends))
+    watch = None if shared is None or sweeper is None else _watch_redis(app, shared, service, sweeper)
+
+    def redis_down() -> bool:
+        return watch is not None and watch.down
 
     async def on_open(token: str, sid: str) -> None:
         await service.tab_reconnected(token=token, sid=sid)
 
     async def on_close(token: str, sid: str) -> None:
+        if redis_down():  # closed by the outage (or meanwhile): `_watch_redis` takes it back
+            return
         await service.mark_offline(token=token, sid=sid)
         # A tab that has not come back within the grace is gone: its state need not be
         # kept for Reflex's hour (a reload or a short network loss is back well before).
@@ -116,12 +127,22 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
             cleanup.tab_closed()
 
     cleanup = ClosedTabCleanup(lambda: sockets.open_sockets(app), delay=settings.tab_state_ttl + 5)
-    sockets.install(app, on_open=on_open, on_close=on_close, max_per_address=settings.max_sockets_per_address)
-    flusher = asyncio.create_task(_flush_periodically(service), name="presence_flush")
-    expirer = asyncio.create_task(_expire_custom_periodically(), name="custom_status_expiry")
+    sockets.install(
+        app,
+        on_open=on_open,
+        on_close=on_close,
+        max_per_address=settings.max_sockets_per_address,
+        refuse=watch.refusal if watch is not None else None,
+    )
+    flusher = asyncio.create_task(_flush_periodically(service, redis_down), name="presence_flush")
+    expirer = asyncio.create_task(_expire_custom_periodically(redis_down), name="custom_status_expiry")
+    if watch is not None:
+        watch.start()
     try:
         yield
     finally:
+        if watch is not None:
+            await watch.stop()
         ends.close()
         cleanup.stop()
         for task in (flusher, expirer):
@@ -142,18 +163,43 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
 CUSTOM_STATUS_SWEEP = 15.0
 
 
-async def _expire_custom_periodically() -> None:
+def _watch_redis(
+    app: rx.App, registry: RedisRegistry, service: PresenceService, sweeper: Sweeper
+) -> outage.RedisWatch:
+    """A watch on Redis that handles an outage for this instance (`chatapp.outage`)."""
+    dropped: list[Tab] = []
+
+    async def on_down() -> None:
+        # This instance's tabs, as the registry knew them, before their sockets go.
+        dropped[:] = list(registry.own.values())
+        closed = await sockets.drop_all(app)
+        logger.warning("Redis is down: closed %d sockets; refusing new ones until it answers", closed)
+
+    async def on_back() -> None:
+        await redis_store.came_back(app)
+        await sweeper.recovered()
+        await service.tabs_dropped(dropped, grace=timedelta(seconds=outage.RECOVERY_GRACE))
+        dropped.clear()
+
+    return outage.RedisWatch(registry.redis.ping, on_down=on_down, on_back=on_back)
+
+
+async def _expire_custom_periodically(paused=lambda: False) -> None:
     while True:
         await asyncio.sleep(CUSTOM_STATUS_SWEEP)
+        if paused():
+            continue
         try:
             await expire_custom_statuses(utcnow())
         except Exception:  # a database hiccup: the next round clears what is left
             logger.exception("clearing ended custom statuses failed")
 
 
-async def _flush_periodically(service: PresenceService) -> None:
+async def _flush_periodically(service: PresenceService, paused=lambda: False) -> None:
     while True:
         await asyncio.sleep(settings.last_seen_flush)
+        if paused():
+            continue
         try:
             await service.flush_last_seen()
         except Exception:

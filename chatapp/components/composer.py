@@ -6,8 +6,11 @@ and a keystroke can't be overwritten by a late reply. At send time the script re
 text, gives it an idempotency key, clears the box at once and sends (text, key): a
 second Enter finds the box empty, and the server stores a key once, so a retry is safe.
 Until the server confirms, the message waits in the tab's outbox (sessionStorage): a
-reload resends it. A refusal puts the text back in the box. Drafts are kept per
-conversation for the tab's life (sessionStorage), and the box is focused on open.
+reload resends it, and so does every page load (`resend`, asked by the server after a
+reconnect: a send that reached a server that could not store it is not lost). While
+the connection is lost (`components.connection`), Enter keeps the text in the box. A
+refusal puts the text back in the box. Drafts are kept per conversation for the tab's
+life (sessionStorage), and the box is focused on open.
 
 The server answers through `window.chatappComposer` (`sent(key)`, `restore(cid, text,
 key)`; see `states.chat_state.composer_call`); the list's rows call `leave(cid)` when
@@ -19,7 +22,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from chatapp.reflex_adapter.js import event_callback, js_var
+from chatapp.reflex_adapter.js import connection_lost, event_callback, js_var
 from chatapp.states.chat_state import ChatState
 from chatapp.states.typing import TypingState
 
@@ -77,7 +80,9 @@ function chatappTypingReporter(reportRef) {
   return { typed, stop };
 }
 
-function useChatappComposer(send, clearError, reportTyping, conversationId, hasError) {
+function useChatappComposer(send, clearError, reportTyping, conversationId, hasError, offline) {
+  const offlineRef = useRef(offline);
+  offlineRef.current = offline;
   const sendRef = useRef(send);
   sendRef.current = send;
   const typingRef = useRef(reportTyping);
@@ -106,6 +111,8 @@ function useChatappComposer(send, clearError, reportTyping, conversationId, hasE
       const body = box.value;
       box.focus({ preventScroll: true }); // after a click on Send too: typing goes on here
       if (!body.trim()) return;
+      // No connection: the text stays in the box (the connection line says why).
+      if (offlineRef.current) return;
       const key = chatappNewKey();
       typing.stop();
       chatappOutbox.add(key, conversationId, body);
@@ -143,6 +150,11 @@ function useChatappComposer(send, clearError, reportTyping, conversationId, hasE
         box.readOnly = true;
       },
       sent(key) { chatappOutbox.take(key); },
+      resend() {
+        for (const [key, item] of Object.entries(chatappOutbox.read())) {
+          if (String(item.cid) === String(conversationId)) sendRef.current(item.body, key);
+        }
+      },
       restore(cid, body, key) {
         chatappOutbox.take(key);
         if (String(cid) === String(conversationId)) {
@@ -158,9 +170,7 @@ function useChatappComposer(send, clearError, reportTyping, conversationId, hasE
       },
     };
     // Messages sent just before a reload, never confirmed: the server stores each key once.
-    for (const [key, item] of Object.entries(chatappOutbox.read())) {
-      if (String(item.cid) === String(conversationId)) sendRef.current(item.body, key);
-    }
+    window.chatappComposer.resend();
     return () => {
       typing.stop();
       box.removeEventListener("keydown", onKey);
@@ -186,15 +196,17 @@ class ComposerScript(rx.Fragment):
         typing = event_callback(TypingState.set_typing, args_spec=lambda typing: [typing], key="on_typing")
         has_error = ChatState.error != ""
         cid = ChatState.current_id
+        offline = connection_lost()
         return [
             js_var(
-                f"useChatappComposer({send}, {clear}, {typing}, {cid}, {has_error})",
+                f"useChatappComposer({send}, {clear}, {typing}, {cid}, {has_error}, {offline})",
                 None,
                 send,
                 clear,
                 typing,
                 cid,
                 has_error,
+                offline,
             )
         ]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 
 from sqlmodel import Session
@@ -127,6 +127,26 @@ class PresenceService:
         tab = await self.registry.unregister(token, sid, now=now, grace=grace)
         if tab is not None:
             await self._evaluate(tab.user_id, immediate=sid is None)
+
+    async def tabs_dropped(self, tabs: Iterable[Tab], *, grace: timedelta) -> None:
+        """Tabs whose sockets this instance closed while its registry could not be
+        reached (a Redis outage), now that it can: each is recorded again as closed just
+        now, so that it is taken back when it reconnects within `grace` (see
+        `tab_reconnected`) and its user, if left without a tab, is shown offline after
+        it. A registry that lost everything (Redis restarted empty) is told first what
+        the users were (their tabs as they were): watchers who load meanwhile see them
+        as before, not offline until their tabs are back."""
+        tabs = list(tabs)
+        now = self._clock()
+        users = {tab.user_id for tab in tabs}
+        for tab in tabs:
+            await self.registry.register(tab, now=now, grace=grace)
+        for user_id in users:
+            await self._evaluate(user_id)  # publishes only what the registry lost
+        for tab in tabs:
+            await self.registry.unregister(tab.token, tab.sid, now=now, grace=grace)
+        for user_id in users:
+            await self._evaluate(user_id)
 
     async def set_idle(self, *, token: str, idle: bool) -> None:
         """A tab reported no input for the idle period (or input again)."""

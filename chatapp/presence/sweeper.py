@@ -67,6 +67,8 @@ class Sweeper:
         self.timing = timing
         self._clock = clock
         self._tasks: list[asyncio.Task] = []
+        # No instance is taken for dead before this (after an outage of Redis).
+        self._reap_after: datetime | None = None
 
     async def start(self) -> None:
         """Beat once (before any tab registers here, so that a crash is always noticed),
@@ -107,9 +109,18 @@ class Sweeper:
             for user_id in await self.registry.reclaim(self._clock(), ttl, self.service.grace):
                 await self.service.check(user_id)
 
+    async def recovered(self) -> None:
+        """Redis answers again after an outage (perhaps emptied by a restart): beat at
+        once, and take no other instance for dead for one TTL, so that every instance
+        that lived through the outage beats again first."""
+        ttl = timedelta(seconds=self.timing.ttl)
+        await self.registry.heartbeat(self._clock(), ttl, first=True)
+        self._reap_after = self._clock() + ttl
+
     async def sweep(self) -> None:
         """End the tabs of dead instances, then evaluate whatever fell due."""
-        for instance_id, last_beat in (await self.registry.dead()).items():
+        reaping = self._reap_after is None or self._clock() >= self._reap_after
+        for instance_id, last_beat in (await self.registry.dead()).items() if reaping else ():
             users = await self.registry.reap(instance_id, self.service.grace)
             if users is not None:
                 logger.info(

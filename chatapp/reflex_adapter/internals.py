@@ -14,6 +14,7 @@ Reflex, so an upgrade that changes one fails there with its name.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import logging
 from collections.abc import Callable
@@ -130,6 +131,26 @@ def _room_index(app: rx.App) -> bool:
     return manager is not None and room_index_fits(manager)
 
 
+def _redis_notifications(_app: rx.App) -> bool:
+    from reflex.istate.manager.redis import StateManagerRedis
+
+    fields = {f.name for f in dataclasses.fields(StateManagerRedis)}
+    return "_redis_notify_keyspace_events_enabled" in fields and inspect.iscoroutinefunction(
+        getattr(StateManagerRedis, "_enable_keyspace_notifications", None)
+    )
+
+
+def _engineio_server(_app: rx.App) -> bool:
+    from engineio.async_socket import AsyncSocket
+
+    return (
+        isinstance(_app.sio.eio.sockets, dict)
+        and inspect.iscoroutinefunction(AsyncSocket.close)
+        and "wait" in inspect.signature(AsyncSocket.close).parameters
+        and "queue" in AsyncSocket.__init__.__code__.co_names
+    )
+
+
 INTERNALS: tuple[Internal, ...] = (
     Internal(
         "reflex.app.EventNamespace.on_connect(sid, environ, ...) (a coroutine function)",
@@ -222,6 +243,32 @@ INTERNALS: tuple[Internal, ...] = (
             and _importable("reflex_base.vars.base", "VarData")(app)
             and _importable("reflex_base.event", "EventChain")(app)
         ),
+    ),
+    Internal(
+        "reflex.components.core.banner.has_connection_errors (a Var of the frontend's failed connects)",
+        "js.connection_lost: the connection line and the composer while the connection is lost",
+        "refuse",
+        _importable("reflex.components.core.banner", "has_connection_errors"),
+    ),
+    Internal(
+        "reflex.app.App.app_wraps[(5, 'Overlay')] (Reflex's connection toasts and pulser)",
+        "overlay.replace: the connection line instead of Reflex's toast (it covered the composer on a phone)",
+        "refuse",
+        lambda app: (5, "Overlay") in app.app_wraps,
+    ),
+    Internal(
+        "reflex.app.App.sio.eio (python-engineio AsyncServer): sockets (a dict of AsyncSocket);"
+        " AsyncSocket.close(wait=…), AsyncSocket.queue (None ends its writer, which closes the websocket)",
+        "sockets.drop_all: a Redis outage closes every socket at its transport (browsers reconnect)",
+        "refuse",
+        _engineio_server,
+    ),
+    Internal(
+        "reflex.istate.manager.redis.StateManagerRedis._redis_notify_keyspace_events_enabled,"
+        " _enable_keyspace_notifications()",
+        "redis_store.came_back: keyspace notifications on again after Redis restarted",
+        "skip",
+        _redis_notifications,
     ),
 )
 

@@ -53,3 +53,11 @@ def event_callback(handler: Any, args_spec: Callable[..., list], key: str) -> rx
     """A JS function that sends `handler` with the arguments `args_spec` maps, for use in
     a custom hook (`add_hooks`): `useHook(${callback})`."""
     return rx.Var.create(EventChain.create(value=handler, args_spec=args_spec, key=key))
+
+
+def connection_lost() -> rx.Var:
+    """True while the tab has no connection and its last attempts failed (Reflex's
+    frontend keeps the errors of its failed connects until one succeeds)."""
+    from reflex.components.core.banner import has_connection_errors
+
+    return has_connection_errors

@@ -13,7 +13,12 @@ Both run as tasks, outside Reflex's handlers. The internals are listed in `inter
 tests/contract/ and tests/integration/test_presence_sync.py fail if a hook stops firing.
 
 The same wrapper caps the sockets one client address may hold open on this instance
-(each costs a tab state: docs/socket-memory.md): one more is refused at its handshake.
+(each costs a tab state: docs/socket-memory.md): one more is refused at its handshake;
+and it refuses every socket while the app says so (`refuse`: Redis is down).
+
+`drop_all` closes every socket of this instance at its transport (a Redis outage): the
+frontend takes that for a lost connection and reconnects by itself, where a socket.io
+disconnect would be taken as final.
 
 `install` also indexes python-socketio's rooms by socket (`index_rooms`): its manager
 finds the rooms of a closing socket by scanning every room there is (every socket has a
@@ -44,10 +49,18 @@ OnSocket = Callable[[str, str], Awaitable[object]]
 _HOOKED = "_chatapp_socket_hooked"
 
 
-def install(app: rx.App, *, on_open: OnSocket, on_close: OnSocket, max_per_address: int = 0) -> None:
+def install(
+    app: rx.App,
+    *,
+    on_open: OnSocket,
+    on_close: OnSocket,
+    max_per_address: int = 0,
+    refuse: Callable[[], str | None] | None = None,
+) -> None:
     """Call `on_open(token, sid)` when a tab's socket connects and `on_close(token, sid)`
-    when it disconnects (idempotent), and refuse a socket from an address that already
-    holds `max_per_address` open ones on this instance (0: no cap)."""
+    when it disconnects (idempotent), refuse a socket from an address that already
+    holds `max_per_address` open ones on this instance (0: no cap), and refuse every
+    socket while `refuse()` gives a reason."""
     namespace = app.event_namespace
     if namespace is None:
         msg = "the app's event namespace does not exist yet"
@@ -67,6 +80,9 @@ def install(app: rx.App, *, on_open: OnSocket, on_close: OnSocket, max_per_addre
     address_of: dict[str, str] = {}
 
     async def on_connect(sid: str, environ: dict, *args: Any, **kwargs: Any):
+        reason = refuse() if refuse is not None else None
+        if reason:
+            raise SocketRefused(reason)
         address = namespace._build_static_router_data(sid, environ)[constants.RouteVar.CLIENT_IP]
         if max_per_address and open_by_address[address] >= max_per_address:
             raise SocketRefused("too many connections from this address")
@@ -182,6 +198,27 @@ def _finished(tasks: set[asyncio.Task]) -> Callable[[asyncio.Task], None]:
             logger.error("presence socket handling failed", exc_info=task.exception())
 
     return done
+
+
+async def drop_all(app: rx.App) -> int:
+    """Close every socket of this instance at its transport (engine.io), not with a
+    socket.io disconnect: the frontend reconnects after a lost transport, never after a
+    disconnect the server asked for. Returns how many were open.
+
+    engine.io's own `disconnect` sends its close packet but leaves the websocket open
+    (the frontend ignores that packet and would notice only at its ping timeout,
+    seconds later): each socket's send queue is ended too, whose writer then closes the
+    websocket.
+    """
+    server = app.sio.eio if getattr(app, "sio", None) is not None else None
+    if server is None or not server.sockets:
+        return 0
+    dropped = list(server.sockets.items())
+    for eio_sid, socket in dropped:
+        await socket.close(wait=False)  # its close packet, and the disconnect handlers
+        socket.queue.put_nowait(None)  # its writer sends what is queued, then closes
+        server.sockets.pop(eio_sid, None)
+    return len(dropped)
 
 
 def open_sockets(app: rx.App) -> int:

@@ -148,9 +148,10 @@ class ChatState(MessageEdits, AppState):
     @rx.event
     @page_load
     async def load_conversation(self):
-        """on_load of /c/[cid]: open it if the user is a member, else say so. Loads the
-        newest page of messages, whatever the conversation's length. First the session
-        (`AppState._open_session`)."""
+        """on_load of /c/[cid] (every page load and reconnect): open it if the user is a
+        member, else say so. Loads the newest page of messages, whatever the
+        conversation's length. First the session (`AppState._open_session`); last, the
+        composer sends what it still holds unconfirmed."""
         refused = await self._open_session()
         if refused is not None or self.tabs_full:
             return refused
@@ -186,6 +187,9 @@ class ChatState(MessageEdits, AppState):
         self.request, self.blocked = standing.request, standing.blocked
         if self._seeing:
             await self._read_open()
+        # Sends never confirmed (made just before a reload, or reaching a server that
+        # could not store them: a Redis outage): the tab sends them again, once each.
+        return composer_call("resend")
 
     @rx.event
     @signed_in

@@ -125,6 +125,10 @@ def test_compose_runs_a_proxy_n_backends_redis_and_postgres_wired_together():
     postgres = services["postgres"]["environment"]
     assert postgres["POSTGRES_PASSWORD"] == "s3cret"
     assert services["postgres"]["volumes"][0].split(":")[0] in compose["volumes"]
+    # Redis keeps its data on a volume: a restart must not forget the login throttle.
+    assert services["redis"]["volumes"][0] == "redis-data:/data"
+    assert "redis-data" in compose["volumes"]
+    assert services["redis"]["command"][1:3] == ["--appendonly", "yes"]
     settings = (ROOT / "chatapp" / "settings.py").read_text()
     for name in ("backend", "migrate"):
         env = services[name]["environment"]
