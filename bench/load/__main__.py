@@ -120,7 +120,16 @@ def parser() -> argparse.ArgumentParser:
         help="rounds of typing → shown at the others, a typer per conversation a round (0: none)",
     )
     run = p.add_argument_group("running")
-    run.add_argument("--targets", default="app,floor", help="servers to run against: app, floor or both")
+    run.add_argument(
+        "--targets",
+        default="app,floor",
+        help='servers to run against: app, floor, and "app@N" (N instances on Redis and PostgreSQL)',
+    )
+    run.add_argument(
+        "--instances",
+        default="",
+        help='also run the app as N instances on Redis and PostgreSQL, for each N of this list ("1,2,4")',
+    )
     run.add_argument("--client-procs", type=int, default=d.client_procs, help="client processes")
     run.add_argument(
         "--connect-concurrency",
@@ -182,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     suite = run_suite(
         config,
         args.sessions,
-        [t.strip() for t in args.targets.split(",") if t.strip()],
+        [t.strip() for t in args.targets.split(",") if t.strip()]
+        + [f"app@{int(n)}" for n in args.instances.split(",") if n.strip()],
         receivers_repetitions=args.receivers_reps,
         max_load=args.max_load,
         profile_dir=args.profile,

@@ -27,7 +27,8 @@ def write(db_url: str, plan: MessagePlan, body_length: int) -> None:
     from chatapp.models import utcnow
 
     now = utcnow()
-    engine = sa.create_engine(db_url, connect_args={"timeout": 30})
+    sqlite = db_url.startswith("sqlite")
+    engine = sa.create_engine(db_url, connect_args={"timeout": 30} if sqlite else {})
     try:
         with engine.begin() as conn:
             tables = sa.MetaData()

@@ -14,12 +14,14 @@ class ClientPool(ProcessPool):
 
     Args:
         kind: "app" or "floor".
-        url: The server's address.
+        url: The server's address, or the addresses of several instances (a tab goes to
+            the one its index picks: a user's tabs spread over them).
         graph: Whose tabs to simulate.
         count: How many client processes.
     """
 
-    def __init__(self, kind: str, url: str, graph: ContactGraph, count: int) -> None:
+    def __init__(self, kind: str, url: str | list[str], graph: ContactGraph, count: int) -> None:
+        urls = [url] if isinstance(url, str) else list(url)
         count = max(1, min(count, len(graph.users)))
         self.owner = {uid: i % count for i, uid in enumerate(graph.users)}
         specs = []
@@ -28,7 +30,7 @@ class ClientPool(ProcessPool):
             specs.append(
                 {
                     "kind": kind,
-                    "url": url,
+                    "urls": urls,
                     "tabs": [(t, uid, graph.login_tokens[uid]) for uid in mine for t in graph.tabs_of(uid)],
                     "allowed": {uid: sorted(graph.watchers(uid)) for uid in mine},
                 }

@@ -209,6 +209,7 @@ def page(
         ),
         "",
     ]
+    out += _instances_section(results)
     out += message_report.section(results, config, command)
     out += receipt_report.section(results, config, command)
     out += typing_report.section(results, config, command)
@@ -284,4 +285,69 @@ def _correct_row(target: str, r: RunResult) -> list[str]:
         str(len(r.storm_wrong)),
         str(errors),
         str(len(r.server_errors)),
+    ]
+
+
+def _instances_section(results: dict[tuple[str, int], RunResult]) -> list[str]:
+    """Every target side by side, when instances on Redis ("app@N") were run."""
+    if not any("@" in t for t, _ in results):
+        return []
+    order = {"floor": (0, 0), "app": (1, 0)}
+
+    def key(item):
+        (t, n), _ = item
+        return n, order.get(t, (2, int(t.partition("@")[2] or 0)))
+
+    def num(value: float, fmt: str) -> str:
+        return "—" if value is None or math.isnan(value) else format(value, fmt)
+
+    rows = []
+    for (t, n), r in sorted(results.items(), key=key):
+        lat, wide = summary(r.main.latency_ms), summary(r.wide.fanout_ms)
+        s = r.server
+        rows.append(
+            [
+                t,
+                str(n),
+                f"{lat['p50']:.1f}",
+                f"{lat['p99']:.1f}",
+                f"{wide['p50']:.0f}",
+                f"{r.connect_seconds:.1f}",
+                "not converged" if r.storm_seconds is None else f"{r.storm_seconds:.2f}",
+                f"{s.get('cpu_per_change_ms', math.nan):.1f}",
+                num(s.get("redis_commands_per_change", math.nan), ".0f"),
+                num(s.get("redis_bytes_per_change", math.nan) / 1024, ".1f"),
+                num(s.get("redis_cpu_per_change_ms", math.nan), ".2f"),
+                f"{s.get('rss_per_session_kb', math.nan):.0f}",
+                "yes" if r.correct else "**no**",
+            ]
+        )
+    return [
+        "## Several instances",
+        "",
+        '"app@N": N production instances of the app (one Granian worker each) on one Redis (the',
+        "run's own redis-server) and one PostgreSQL database; a user's tabs spread over the",
+        'instances (tab index modulo N). "app" is one instance without Redis, on SQLite. Server',
+        "CPU per change counts every instance and Redis; Redis figures are from its INFO over",
+        "the main phase. RSS per tab is the instances' workers together.",
+        "",
+        _table(
+            [
+                "Target",
+                "Tabs",
+                "p50 ms",
+                "p99 ms",
+                "Hub fan-out p50 ms",
+                "Open all s",
+                "Storm s",
+                "CPU/change ms",
+                "Redis cmds/change",
+                "Redis KB/change",
+                "Redis CPU/change ms",
+                "RSS/tab KB",
+                "Correct",
+            ],
+            rows,
+        ),
+        "",
     ]

@@ -22,7 +22,16 @@ import psutil
 
 from bench.app_server import ROOT, AppServer
 from bench.floor_server import FloorServer
-from bench.load import analysis, message_phase, receipt_phase, receipt_plan, seed, typing_phase, typing_plan
+from bench.load import (
+    analysis,
+    cluster,
+    message_phase,
+    receipt_phase,
+    receipt_plan,
+    seed,
+    typing_phase,
+    typing_plan,
+)
 from bench.load import graph as graph_mod
 from bench.load import message_plan as message_plan_mod
 from bench.load import plan as plan_mod
@@ -118,7 +127,7 @@ def _server(
     workdir: Path,
     conversations: dict[int, list[int]],
 ) -> Iterator:
-    if target == "app":
+    if target.startswith("app"):
         env = {
             "CHATAPP_PRESENCE_GRACE": str(config.grace),
             "CHATAPP_SEED_DEMO": "0",
@@ -128,6 +137,12 @@ def _server(
             **config.app_env,
         }
         workdir = Path(config.app_dir) if config.app_dir else ROOT
+        count = cluster.instances_of(target)
+        if count is not None:
+            write = lambda url: seed.write_database(url, graph)  # noqa: E731
+            with cluster.AppCluster(count, env, workdir, write) as servers:
+                yield servers
+            return
         with AppServer(
             env=env, workdir=workdir, before_start=lambda url: seed.write_database(url, graph)
         ) as server:
@@ -150,7 +165,7 @@ def run(
     """Run every phase against one server.
 
     Args:
-        target: "app" or "floor".
+        target: "app", "floor", or "app@N" (N instances on Redis and PostgreSQL).
         config: The workload.
         profile_dir: Where to write py-spy profiles of the server's worker, one per phase
             (main, wide, storm); None for none.
@@ -168,9 +183,12 @@ def run(
         tempfile.TemporaryDirectory(prefix="chatapp-load-") as tmp,
         _server(target, graph, config, Path(tmp), messages.conversations) as server,
     ):
-        sampler = ServerSampler(server.processes, server.worker_pid)
+        sampler = ServerSampler(server.processes, getattr(server, "worker_pids", [server.worker_pid]))
+        redis = getattr(server, "redis", None)
         rss_before, _ = sampler.rss()
-        with ClientPool(target, server.backend_url, graph, config.client_procs) as pool:
+        urls = getattr(server, "backend_urls", [server.backend_url])
+        kind = "app" if target.startswith("app") else target
+        with ClientPool(kind, urls, graph, config.client_procs) as pool:
             result.client_procs = pool.count
             log(f"  {target}: opening {len(graph.tabs)} tabs of {len(graph.users)} users")
             opened = pool.all("open", concurrency=config.connect_concurrency)
@@ -191,9 +209,19 @@ def run(
             log(f"  {target}: main phase, {len(plan.main)} changes at {config.rate:g}/s")
             clients = ServerSampler(lambda: [psutil.Process(pid) for pid in pool.pids], pool.pids[0])
             cpu0, client0, wall0 = sampler.cpu(), clients.cpu(), time.perf_counter()
+            redis0 = redis.stats() if redis is not None else None
             with spy("main"):
                 result.main = _phase(pool, graph, plan, plan.main, plan.main_span, config)
             cpu_main = sampler.cpu() - cpu0
+            if redis is not None:
+                redis1 = redis.stats()
+                made = max(1, result.main.made)
+                result.server["redis_commands_per_change"] = (redis1["commands"] - redis0["commands"]) / made
+                result.server["redis_bytes_per_change"] = (
+                    redis1["net_in"] + redis1["net_out"] - redis0["net_in"] - redis0["net_out"]
+                ) / made
+                result.server["redis_cpu_per_change_ms"] = (redis1["cpu"] - redis0["cpu"]) / made * 1000
+                result.server["redis_memory_mb"] = redis1["memory"] / 2**20
             result.server["clients_main_cpu_pct"] = (
                 (clients.cpu() - client0) / (time.perf_counter() - wall0) * 100
             )
@@ -242,20 +270,20 @@ def run(
                 count, rate = len(messages.messages), config.message_rate
                 log(f"  {target}: messages phase, {count} messages at {rate:g}/s")
                 result.messages = message_phase.run(
-                    target,
+                    kind,
                     pool,
                     graph,
                     messages,
                     config,
                     cpu=sampler.cpu,
-                    db_url=server.db_url if target == "app" else None,
+                    db_url=server.db_url if kind == "app" else None,
                     templates=templates,
                 )
                 reads = receipt_plan.make(graph, messages, config)
                 if reads:
                     log(f"  {target}: read receipts, {len(reads)} reads in {config.receipt_rounds} rounds")
                     result.receipts = receipt_phase.run(
-                        target,
+                        kind,
                         pool,
                         graph,
                         messages,
@@ -276,7 +304,8 @@ def run(
                         cpu=sampler.cpu,
                         templates=templates,
                     )
-        result.server_errors = logged_errors(getattr(server, "log_path", None))
+        logs = getattr(server, "log_paths", [getattr(server, "log_path", None)])
+        result.server_errors = [line for path in logs for line in logged_errors(path)][:20]
 
         deliveries = max(1, result.main.deliveries)
         result.server.update(

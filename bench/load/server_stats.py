@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,11 +11,14 @@ import psutil
 
 
 class ServerSampler:
-    """CPU time and resident memory of a server's processes, read with psutil."""
+    """CPU time and resident memory of a server's processes, read with psutil (with
+    several instances: every instance's, and the worker memory of all of them)."""
 
-    def __init__(self, processes: Callable[[], list[psutil.Process]], worker_pid: int) -> None:
+    def __init__(self, processes: Callable[[], list[psutil.Process]], worker_pids: int | list[int]) -> None:
         self._processes = processes
-        self.worker = psutil.Process(worker_pid)
+        pids = [worker_pids] if isinstance(worker_pids, int) else list(worker_pids)
+        self.workers = [psutil.Process(pid) for pid in pids]
+        self.worker = self.workers[0]
 
     def cpu(self) -> float:
         """CPU seconds (user + system) used so far by every process of the server."""
@@ -26,20 +30,33 @@ class ServerSampler:
         return total
 
     def rss(self) -> tuple[int, int]:
-        """Resident bytes of the worker, and of the whole tree."""
+        """Resident bytes of the worker(s), and of the whole tree."""
         tree = 0
         for proc in self._processes():
             with contextlib.suppress(psutil.Error):
                 tree += proc.memory_info().rss
-        return self.worker.memory_info().rss, tree
+        return sum(w.memory_info().rss for w in self.workers), tree
 
 
+# The line that ends a traceback: "redis.exceptions.ConnectionError: …", "KeyError: 'x'".
+_EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Timeout|Refused|Found)\w*(:|$)")
 _ERROR_MARKS = ("Traceback (most recent call last)", " ERROR ", "ERROR:", "exception was never retrieved")
 
 
 def logged_errors(path: Path | None, keep: int = 20) -> list[str]:
-    """The lines of a server's log that report an error (the first `keep`)."""
+    """The lines of a server's log that report an error (the first `keep`); a traceback is
+    given with the exception that ends it ("Traceback … → RuntimeError: …")."""
     if path is None or not Path(path).exists():
         return []
     lines = Path(path).read_text(errors="replace").splitlines()
-    return [line for line in lines if any(mark in line for mark in _ERROR_MARKS)][:keep]
+    found = []
+    for i, line in enumerate(lines):
+        if not any(mark in line for mark in _ERROR_MARKS):
+            continue
+        if "Traceback (most recent call last)" in line:
+            end = next((later.strip() for later in lines[i + 1 :] if _EXCEPTION.match(later.strip())), "")
+            line = f"{line.strip()} → {end}"
+        found.append(line)
+        if len(found) >= keep:
+            break
+    return found

@@ -29,14 +29,18 @@ class Worker(ChatCommands, ReceiptCommands, TypingCommands):
     `ChatCommands`, `ReceiptCommands` and `TypingCommands`).
 
     Args:
-        spec: {"kind": "app" | "floor", "url": server address,
+        spec: {"kind": "app" | "floor", "urls": server addresses (a tab takes the one
+            its index picks),
             "tabs": [(tab index, user id, login token)], "allowed": {user id: [user ids]}}.
     """
 
     def __init__(self, spec: dict) -> None:
         self.kind = spec["kind"]
+        urls = spec["urls"]
         self.tabs = {
-            index: Tab(index, uid, frozenset(spec["allowed"][uid]), spec["kind"], spec["url"], login)
+            index: Tab(
+                index, uid, frozenset(spec["allowed"][uid]), spec["kind"], urls[index % len(urls)], login
+            )
             for index, uid, login in spec["tabs"]
         }
         self.by_user: dict[int, list[Tab]] = {}

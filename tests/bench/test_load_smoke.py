@@ -211,3 +211,32 @@ def _check_typing(target: str, typing: dict) -> None:
     for t in typings:
         assert t.typer_tab not in t.receivers and phase.open_tabs[t.typer_tab] == t.conversation
         assert set(t.receivers) == set(phase.member_tabs(t.conversation)) - set(world.tabs_of(t.typer))
+
+
+@pytest.mark.integration
+@pytest.mark.services
+def test_a_quick_run_against_two_instances_on_redis_and_postgres_is_correct_and_counts_redis(tmp_path):
+    """`--instances 2`: two production instances on a Redis of the run's own and a fresh
+    PostgreSQL database, a user's tabs spread over both; the same workload as one
+    instance, every change delivered and every map right, and Redis's share measured."""
+    raw = tmp_path / "results.json"
+    quick = [*QUICK[: QUICK.index("--messages")], "--no-messages", "--targets", "floor", "--instances", "2"]
+    out = ["--out", str(tmp_path / "page.md"), "--plot", str(tmp_path / "p.png"), "--json", str(raw)]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.load", *quick, *out],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"the benchmark failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    runs = {run["target"]: run for run in json.loads(raw.read_text())["results"]}
+    assert set(runs) == {"floor", "app@2"}
+    two = runs["app@2"]
+    assert two["correct"] is True
+    assert two["main"]["made"] == 12 and two["main"]["missing"] == [] and two["main"]["leaks"] == []
+    assert two["main"]["deliveries"] == runs["floor"]["main"]["deliveries"]
+    assert two["server"]["redis_commands_per_change"] > 0
+    assert two["server"]["redis_bytes_per_change"] > 0
+    assert "## Several instances" in (tmp_path / "page.md").read_text()

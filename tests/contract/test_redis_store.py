@@ -6,37 +6,21 @@ Against a Redis server of the test's own (it changes the server's configuration)
 
 from __future__ import annotations
 
-import subprocess
-import time
 from types import SimpleNamespace
 
 import pytest
-import redis
 from redis.asyncio import Redis
 
-from bench.app_server import free_port
+from bench.services import RedisServer
 from chatapp.reflex_adapter import redis_store
 from tests.support import run_async
 
 
 @pytest.fixture
 def redis_url():
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    client = redis.Redis.from_url(url)
-    for _ in range(200):
-        try:
-            client.ping()
-            break
-        except redis.ConnectionError:
-            time.sleep(0.05)
-    yield url
-    client.close()
-    process.kill()
-    process.wait()
+    server = RedisServer().start()
+    yield server.url
+    server.kill()
 
 
 def test_notifications_are_on_again_after_a_restart_turned_them_off(redis_url):

@@ -4,29 +4,25 @@ why not), a fresh database, users written into it, and a cluster of app instance
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import os
 import signal
 import uuid
-from collections.abc import Iterator
 from functools import partial
 from unittest import mock
 
 import bcrypt
 import sqlalchemy as sa
-from sqlalchemy.engine import make_url
 from sqlmodel import Session, create_engine
 
-from bench.app_server import AppServer, free_port, migrate_database
+from bench.app_server import AppServer, free_port
+from bench.services import POSTGRES_URL, fresh_postgres_database
+
+__all__ = ["POSTGRES_URL", "REDIS_URL", "Cluster", "People", "fresh_postgres_database", "services_problem"]
 from chatapp.models import utcnow
 from chatapp.services import accounts, conversations, logins
 from tests.support import all_wrote, presence_key
 
 REDIS_URL = os.environ.get("CHATAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-# A database of the machine's PostgreSQL to connect to while creating the test's own.
-POSTGRES_URL = os.environ.get(
-    "CHATAPP_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
 PASSWORD = "correct horse battery"
 
 
@@ -47,25 +43,6 @@ def services_problem() -> str | None:
     finally:
         engine.dispose()
     return None
-
-
-@contextlib.contextmanager
-def fresh_postgres_database(*, migrate: bool = True) -> Iterator[str]:
-    """A new, empty PostgreSQL database (migrated with `reflex db migrate` unless told
-    not to) for as long as the block lasts; dropped afterwards."""
-    name = f"chatapp_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    try:
-        if migrate:
-            migrate_database(url)
-        yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 class People:

@@ -11,21 +11,18 @@ clients that reconnect as the browser's frontend does. What the browser shows me
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import signal
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 import socketio
 
-from bench.app_server import AppServer, free_port
+from bench.app_server import AppServer
 from bench.browser_latency.app import copy_project
 from bench.reflex_client import NAMESPACE, ReflexClient
+from bench.services import RedisServer
 from chatapp import outage
 from chatapp.services.limits import Limiter
 from chatapp.services.login_throttle import LoginThrottle
@@ -37,66 +34,12 @@ BACK_WITHIN = 5.0  # seconds from Redis answering again to every tab live and ri
 OUTAGE = 4.0  # seconds Redis stays away
 
 
-class OwnRedis:
-    """A Redis server of the test's own: without `options`, no persistence (a restart
-    comes back empty); `options` run it with those instead, in `data_dir`."""
-
-    def __init__(self, options: list[str] | None = None, data_dir: Path | None = None) -> None:
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-        self.options = options if options is not None else ["--save", "", "--appendonly", "no"]
-        self.data_dir = data_dir
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        where = ["--dir", str(self.data_dir)] if self.data_dir is not None else []
-        self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), *where, *self.options], stdout=subprocess.DEVNULL
-        )
-        client = redis.Redis.from_url(self.url)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.05)
-        client.close()
-
-    def kill(self) -> None:
-        if self.process is not None:
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
-            self.process = None
-
-    def pause(self) -> None:
-        self.process.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        self.process.send_signal(signal.SIGCONT)
-
-    def keys(self) -> int:
-        client = redis.Redis.from_url(self.url)
-        try:
-            return client.dbsize()
-        finally:
-            client.close()
-
-
 @pytest.fixture
-def own_redis() -> Iterator[OwnRedis]:
-    server = OwnRedis()
-    server.start()
+def own_redis() -> Iterator[RedisServer]:
+    """A Redis server of the test's own (it kills, freezes and restarts it)."""
+    server = RedisServer().start()
     yield server
-    if server.process is not None:
-        with contextlib.suppress(Exception):
-            server.resume()
-        server.kill()
+    server.kill()
 
 
 @pytest.fixture
@@ -145,7 +88,7 @@ def _statuses(client: ReflexClient, user_id: int, since: int) -> list[str]:
     ]
 
 
-async def _outage_and_back(cluster: Cluster, people: People, redis_server: OwnRedis, *, emptied: bool):
+async def _outage_and_back(cluster: Cluster, people: People, redis_server: RedisServer, *, emptied: bool):
     a, _ = people.user("oa")
     b, b_name = people.user("ob")
     c, _ = people.user("oc")
@@ -315,7 +258,7 @@ def test_the_login_throttle_holds_through_a_restart_of_the_deployments_redis(tmp
     compose = yaml.safe_load((Path(__file__).parents[2] / "deploy" / "compose.yaml").read_text())
     command = compose["services"]["redis"]["command"]
     assert command[0] == "redis-server"
-    server = OwnRedis(options=command[1:], data_dir=tmp_path)
+    server = RedisServer(options=command[1:], data_dir=tmp_path)
     server.start()
     stranger = "203.0.113.77"
 
