@@ -17,13 +17,20 @@ what an outage needs:
 
 The watch never decides anything else: `down` is what the rest of the process reads
 to stay quiet while Redis is away (no error for every periodic job that needs it).
+
+The ping runs in a thread of its own, with its own socket timeouts: timed on the event
+loop, a loop running late under load (a reconnect storm of 1,000 tabs: seconds) made
+answers arrive "late", and the instance closed every socket of a healthy Redis, which
+started the storm again (seen in a benchmark run, docs/instances.md).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 
 logger = logging.getLogger(__name__)
@@ -37,22 +44,34 @@ PING_TIMEOUT = 1.0
 RECOVERY_GRACE = 3.0
 
 
+def redis_ping(url: str, timeout: float = PING_TIMEOUT) -> Callable[[], object]:
+    """A blocking PING of the Redis at `url` that gives up after `timeout` seconds (to
+    run in a thread: `RedisWatch`)."""
+    import redis
+
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    return client.ping
+
+
 class RedisWatch:
     """Pings Redis and runs `on_down` once when it stops answering, `on_back` once when
     it answers again (sockets stay refused until `on_back` has finished).
 
     Args:
-        ping: One round trip to Redis (raises if it fails).
+        ping: One blocking round trip to Redis that raises if it fails or takes too
+            long (`redis_ping`); it runs in a thread, so a busy event loop does not
+            make Redis look slow.
         on_down: Runs when Redis stops answering.
         on_back: Runs when it answers again; if it fails, Redis counts as down still
             and it runs again after the next ping that answers.
         every: Seconds between pings.
-        timeout: Seconds a ping may take.
+        timeout: Seconds a ping may take, waited in its thread (beyond its own timeout,
+            which should be shorter).
     """
 
     def __init__(
         self,
-        ping: Callable[[], Awaitable[object]],
+        ping: Callable[[], object],
         *,
         on_down: Callable[[], Awaitable[None]],
         on_back: Callable[[], Awaitable[None]],
@@ -68,6 +87,19 @@ class RedisWatch:
         self.outages = 0
         self._task: asyncio.Task | None = None
 
+    def _ping_within(self) -> None:
+        """The ping, in its thread; one that hangs past `timeout` counts as failed."""
+        done = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                done.set_result(self._ping())
+            except Exception as exc:
+                done.set_exception(exc)
+
+        threading.Thread(target=run, daemon=True, name="redis-ping").start()
+        done.result(timeout=self.timeout)
+
     def refusal(self) -> str | None:
         """Why a socket is refused now (None: it is welcome)."""
         if self.down:
@@ -76,7 +108,7 @@ class RedisWatch:
 
     async def _answers(self) -> bool:
         try:
-            await asyncio.wait_for(self._ping(), self.timeout)
+            await asyncio.to_thread(self._ping_within)
         except Exception as exc:  # any failure of the round trip: Redis is away for us
             if not self.down:
                 logger.warning("Redis does not answer (%s): tabs of this instance wait for it", exc)

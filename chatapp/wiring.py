@@ -181,7 +181,7 @@ def _watch_redis(
         await service.tabs_dropped(dropped, grace=timedelta(seconds=outage.RECOVERY_GRACE))
         dropped.clear()
 
-    return outage.RedisWatch(registry.redis.ping, on_down=on_down, on_back=on_back)
+    return outage.RedisWatch(outage.redis_ping(settings.redis_url), on_down=on_down, on_back=on_back)
 
 
 async def _expire_custom_periodically(paused=lambda: False) -> None:

@@ -5,6 +5,8 @@ tabs an outage closed, whether the registry kept its data or lost it."""
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 
 from chatapp.outage import RedisWatch
 from chatapp.presence.logic import Status, Tab
@@ -15,7 +17,7 @@ from tests.unit.presence_world import GRACE, PAST_GRACE, bob_watching_alice, mak
 def _watch(answers: list[bool], calls: list[str], back_fails: int = 0) -> RedisWatch:
     failures = [back_fails]
 
-    async def ping() -> None:
+    def ping() -> None:
         if not answers.pop(0):
             raise ConnectionError("refused")
 
@@ -66,16 +68,37 @@ def test_a_recovery_that_fails_keeps_sockets_refused_and_runs_again():
 
 def test_a_ping_that_hangs_counts_as_down():
     calls: list[str] = []
+    release = threading.Event()
 
-    async def ping() -> None:
-        await asyncio.sleep(10)
+    def ping() -> None:
+        release.wait(10)
 
     async def note(what: str) -> None:
         calls.append(what)
 
     watch = RedisWatch(ping, on_down=lambda: note("down"), on_back=lambda: note("back"), timeout=0.05)
     run_async(watch.check())
+    release.set()
     assert calls == ["down"]
+
+
+def test_a_busy_event_loop_does_not_make_a_quick_ping_look_slow():
+    calls: list[str] = []
+
+    async def note(what: str) -> None:
+        calls.append(what)
+
+    watch = RedisWatch(lambda: None, on_down=lambda: note("down"), on_back=lambda: note("back"), timeout=0.2)
+
+    async def scenario():
+        check = asyncio.ensure_future(watch.check())
+        await asyncio.sleep(0)  # the ping has started in its thread
+        time.sleep(0.6)  # the loop is held three times the ping's timeout (a storm)
+        await check
+
+    run_async(scenario())
+    assert calls == []
+    assert not watch.down
 
 
 async def _after_an_outage(session_factory, ids):
