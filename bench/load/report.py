@@ -272,6 +272,7 @@ def _correct_row(target: str, r: RunResult) -> list[str]:
     made = r.main.made + r.wide.made
     planned = r.main.changes + r.wide.changes
     errors = len(r.main.errors) + len(r.wide.errors) + len(r.open_failures) + len(r.storm_errors)
+    errors += len(r.truth_failures)  # fresh tabs that never loaded
     return [
         target,
         str(r.sessions),

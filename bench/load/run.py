@@ -67,6 +67,7 @@ class RunResult:
         storm_wrong: Tabs whose map was not right at the end of the storm, and how.
         truth_checked: Tabs compared with a fresh tab's snapshot at the end.
         truth_mismatches: Entries that differed from it.
+        truth_failures: Users whose fresh tab never loaded (after retries), and why.
         server_errors: Errors the server logged (tracebacks, ERROR lines), at most 20.
         server: CPU and memory figures of the server process tree.
         load_average: The machine's 1-minute load average before and after the run.
@@ -92,6 +93,7 @@ class RunResult:
     storm_wrong: dict = field(default_factory=dict)
     truth_checked: int = 0
     truth_mismatches: list = field(default_factory=list)
+    truth_failures: list = field(default_factory=list)
     server_errors: list = field(default_factory=list)
     server: dict[str, float] = field(default_factory=dict)
     load_average: tuple[float, float] = (0.0, 0.0)
@@ -110,6 +112,7 @@ class RunResult:
             and self.wide.complete
             and not self.final_wrong
             and not self.truth_mismatches
+            and not self.truth_failures
             and not self.storm_errors
             and not self.storm_wrong
             and not self.server_errors
@@ -265,6 +268,7 @@ def run(
                 truths = pool.all("truth", concurrency=10)
                 result.truth_checked = sum(t["checked"] for t in truths)
                 result.truth_mismatches = [m for t in truths for m in t["mismatches"]]
+                result.truth_failures = [f for t in truths for f in t["failed"]]
 
             if config.messages:
                 count, rate = len(messages.messages), config.message_rate

@@ -23,6 +23,9 @@ from bench.load.schedule import on_time, sleep_until
 from bench.load.tabs import Tab
 from bench.load.typing_tabs import TypingCommands
 
+# Tries of the fresh tab that tells a user's truth at the end of a run.
+PROBE_ATTEMPTS = 3
+
 
 class Worker(ChatCommands, ReceiptCommands, TypingCommands):
     """The tabs of some users, and the commands that drive them (the messages phase's in
@@ -211,23 +214,42 @@ class Worker(ChatCommands, ReceiptCommands, TypingCommands):
     async def do_truth(self, concurrency: int) -> dict:
         """Open a fresh tab for each user with open tabs and compare their maps with its snapshot.
 
+        A probe whose socket drops while it loads (an overloaded server) is tried again
+        (`PROBE_ATTEMPTS` in all); one that never loads is reported, not raised, so that
+        one probe does not lose a whole run's figures.
+
         Returns:
-            {"checked": tabs compared, "mismatches": [(tab index, user id, held, truth)]}.
+            {"checked": tabs compared, "mismatches": [(tab index, user id, held, truth)],
+            "failed": [(user id, last error)]}.
         """
         gate = asyncio.Semaphore(concurrency)
         mismatches: list[tuple[int, str, dict | None, dict | None]] = []
+        failed: list[tuple[int, str]] = []  # users whose probe never loaded, and why
         checked = 0
 
         async def one(user: int, tabs: list[Tab]) -> None:
             nonlocal checked
-            probe = Tab(
-                -1, user, frozenset(map(int, tabs[0].allowed)), self.kind, tabs[0]._url, tabs[0]._login
-            )
+            probe_allowed = frozenset(map(int, tabs[0].allowed))
+            error = ""
             async with gate:
-                await probe.open()
-                await asyncio.sleep(0.05)  # anything the probe's own load causes arrives too
-                truth = dict(probe.presence)
-                await probe.close()
+                truth = None
+                for attempt in range(PROBE_ATTEMPTS):  # a probe dropped while loading: again
+                    probe = Tab(-1, user, probe_allowed, self.kind, tabs[0]._url, tabs[0]._login)
+                    try:
+                        await probe.open()
+                        await asyncio.sleep(0.05)  # what the probe's own load causes arrives too
+                        truth = dict(probe.presence)
+                    except Exception as exc:  # reported, not raised: one probe
+                        error = f"{type(exc).__name__}: {exc}"
+                    finally:
+                        with contextlib.suppress(Exception):
+                            await probe.close()
+                    if truth is not None:
+                        break
+                    await asyncio.sleep(0.5 * (attempt + 1))
+            if truth is None:
+                failed.append((user, error))
+                return
             for tab in tabs:
                 checked += 1
                 for uid in set(truth) | set(tab.presence):
@@ -238,7 +260,7 @@ class Worker(ChatCommands, ReceiptCommands, TypingCommands):
         for tab in self._open_tabs():
             users.setdefault(tab.user_id, []).append(tab)
         await asyncio.gather(*(one(user, tabs) for user, tabs in users.items()))
-        return {"checked": checked, "mismatches": mismatches}
+        return {"checked": checked, "mismatches": mismatches, "failed": failed}
 
     async def do_close(self) -> dict:
         """Close every tab."""
