@@ -107,6 +107,15 @@ def wait_until(predicate, timeout: float = 10.0, interval: float = 0.05, message
     raise AssertionError(f"timed out after {timeout}s waiting for {message}")
 
 
+async def until(predicate, timeout: float = 10.0, interval: float = 0.05) -> None:
+    """`wait_until` for a coroutine: poll predicate() without blocking the event loop
+    (for what changes without an update to wait for, such as a socket's state)."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(interval)
+
+
 PRESENCE_PREFIX = wire.keyed_prefix(wire.PRESENCE_MAP)
 
 

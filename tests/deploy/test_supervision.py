@@ -34,7 +34,7 @@ from tests.deploy.support import (
     tail,
     wait_for_http,
 )
-from tests.support import run_async
+from tests.support import run_async, until
 
 INSTANCE = SYSTEMD / "chatapp@.service"
 MIGRATE = SYSTEMD / "chatapp-migrate.service"
@@ -101,13 +101,6 @@ async def _open(url: str, auth_token: str, tab_token: str | None = None) -> Refl
     return tab
 
 
-async def _until(predicate, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
 def _worker(pid: int) -> psutil.Process:
     """The newest process under `reflex run`: Granian's worker, where the app runs."""
     children = psutil.Process(pid).children(recursive=True)
@@ -148,7 +141,7 @@ def test_a_killed_worker_is_restarted_and_clients_come_back_online(app_dir, work
             killed = time.monotonic()
             os.kill(_worker(first_pid).pid, signal.SIGKILL)
             # The whole instance stops: both sockets drop.
-            await _until(lambda: not tab_a.sio.connected and not tab_b.sio.connected, 30)
+            await until(lambda: not tab_a.sio.connected and not tab_b.sio.connected, 30)
 
             # The browser's way back: a new socket with the same tab token, the page loaded again.
             again_b = await _open(url, b.auth_token, tab_b.token)

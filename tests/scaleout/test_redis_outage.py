@@ -27,8 +27,8 @@ from chatapp import outage
 from chatapp.services.limits import Limiter
 from chatapp.services.login_throttle import LoginThrottle
 from chatapp.wire import CHAT_STATE
-from tests.scaleout.support import Cluster, People, tab
-from tests.support import run_async
+from tests.scaleout.support import Cluster, People, received, tab
+from tests.support import run_async, until
 
 BACK_WITHIN = 5.0  # seconds from Redis answering again to every tab live and right
 OUTAGE = 4.0  # seconds Redis stays away
@@ -58,15 +58,6 @@ def two_instances(postgres_url, own_redis) -> Iterator[Cluster]:
             assert line not in log, log[-3000:]
 
 
-async def _until(predicate, timeout: float) -> None:
-    """Poll until predicate() holds (socket states change without an update)."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.02)
-
-
 def _signed_in_as(client: ReflexClient, user_id: int, since: int) -> bool:
     """Whether the session fields the tab received since its `since`-th update say it
     is signed in as the user (a page load after a reconnect sends them)."""
@@ -76,16 +67,6 @@ def _signed_in_as(client: ReflexClient, user_id: int, since: int) -> bool:
             if "user_id_rx_state_" in sub:
                 seen = sub["user_id_rx_state_"]
     return seen == user_id
-
-
-def _statuses(client: ReflexClient, user_id: int, since: int) -> list[str]:
-    key = f"presence_map.{user_id}"
-    return [
-        sub[key]["status"]
-        for update in client.updates[since:]
-        for sub in (update.get("delta") or {}).values()
-        if isinstance(sub.get(key), dict)
-    ]
 
 
 async def _outage_and_back(cluster: Cluster, people: People, redis_server: RedisServer, *, emptied: bool):
@@ -110,7 +91,7 @@ async def _outage_and_back(cluster: Cluster, people: People, redis_server: Redis
     # Every instance notices and closes its sockets (the clients see it), within a
     # ping's timeout or two.
     for client in (ta, tb):
-        await _until(lambda client=client: not client.sio.connected, 10)
+        await until(lambda client=client: not client.sio.connected, 10)
     noticed = time.monotonic() - went
     # Meanwhile a new socket is refused with the reason, and C's tab closes for good.
     stranger = ReflexClient(cluster.url(1), people.login(a))
@@ -130,7 +111,7 @@ async def _outage_and_back(cluster: Cluster, people: People, redis_server: Redis
     marks = {ta: len(ta.updates), tb: mark}
     reconnected = {}
     for name, client, uid in (("a", ta, a), ("b", tb, b)):
-        await _until(lambda client=client, uid=uid: _signed_in_as(client, uid, marks[client]), BACK_WITHIN)
+        await until(lambda client=client, uid=uid: _signed_in_as(client, uid, marks[client]), BACK_WITHIN)
         reconnected[name] = time.monotonic() - back
     # A message sent now reaches the other tab live, on the other instance.
     await ta.emit(f"{CHAT_STATE}.send_message", {"body": "after the outage", "key": "outage-1"}, page[0])
@@ -139,7 +120,7 @@ async def _outage_and_back(cluster: Cluster, people: People, redis_server: Redis
     # C, who left during the outage, is shown offline; A never was.
     await tb.wait_for(lambda: tb.status_of(c) == "offline", BACK_WITHIN)
     c_offline = time.monotonic() - back
-    a_seen = _statuses(tb, a, mark)
+    a_seen = [entry["status"] for entry in received(tb, a, mark)]
     a_now = tb.status_of(a)
     for client in (ta, tb):
         await client.disconnect()
