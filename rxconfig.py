@@ -35,6 +35,14 @@ os.environ.setdefault("REFLEX_HOT_RELOAD_OVERRIDE_PATHS", os.pathsep.join(map(st
 # is left unset then; REFLEX_STATE_MANAGER_MODE overrides either way.
 _state_manager = {} if settings.redis_url else {"state_manager_mode": rx.constants.StateManagerMode.MEMORY}
 
+# With Redis, Reflex's opportunistic locks: an instance that uses a tab keeps its state
+# (and the tab's lock) for a lease of REFLEX_OPLOCK_HOLD_TIME (half the lock's expiry by
+# default) instead of reading and writing the whole state in Redis on every event, and
+# `tabs.push` changes a leased state in place, as it does in one process. Without them
+# every delivery was a state's round trip through Redis (docs/instances.md).
+if settings.redis_url:
+    os.environ.setdefault("REFLEX_OPLOCK_ENABLED", "true")
+
 # The garbage collector, tuned for a server holding every tab's state: with Python's
 # defaults a full collection walked the whole heap every second or so under load,
 # stopping the event loop for 50-500 ms at 1,000 tabs (the p99 of presence latency).

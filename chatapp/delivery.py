@@ -6,15 +6,24 @@ updates, logging tabs out; typing and read receipts later. A caller says *who* (
 ids) and *what* (a `TabChange`: which state it changes, how, and the delta if it can
 be sent without Reflex's tracking); `Push` finds the users' tabs in the tab directory
 (the presence registry: every tab of every instance) and hands them to the adapter,
-which changes each tab's state and sends it one small delta (Reflex relays to tabs on
-other instances through Redis).
+which changes each tab's state and sends it one small delta.
+
+With several instances (Redis), a change made by a factory marked `portable` is not
+sent to other instances' tabs through Reflex's state in Redis (a state's round trip
+per tab): this instance makes it in its own tabs and publishes the factory's name and
+arguments once on the push channel (`chatapp.push_bus`); every other instance makes
+the same change in the tabs whose sockets it holds. Other changes go to every tab
+through Reflex (which relays a delta to the instance that holds the tab's socket).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import json
 import logging
 from collections.abc import Awaitable, Callable, Hashable, Iterable
-from typing import Protocol
+from typing import Any, ParamSpec, Protocol
 
 import reflex as rx
 
@@ -24,7 +33,61 @@ from chatapp.reflex_adapter.tabs import TabChange
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Push", "TabChange", "TabDirectory"]
+__all__ = ["Bus", "Push", "TabChange", "TabDirectory", "portable"]
+
+P = ParamSpec("P")
+# Factories of portable changes, by name (see `portable`).
+_RECIPES: dict[str, Callable[..., TabChange]] = {}
+
+
+def portable(name: str) -> Callable[[Callable[P, TabChange]], Callable[P, TabChange]]:
+    """Mark a factory of changes as one another instance can run too: its arguments
+    must be JSON (what they become after a round trip through JSON must make the same
+    change), and what it returns may not collect anything for the caller.
+
+    Each change it makes carries its recipe (`TabChange.recipe`): `name` and the
+    arguments, which `Push.to_users` publishes for the other instances.
+    """
+
+    def mark(factory: Callable[P, TabChange]) -> Callable[P, TabChange]:
+        known = _RECIPES.get(name)
+        if known is not None and _where(known) != _where(factory):  # (a module reloaded: the same)
+            msg = f"two portable changes are named {name!r}"
+            raise ValueError(msg)
+
+        @functools.wraps(factory)
+        def make(*args: P.args, **kwargs: P.kwargs) -> TabChange:
+            if kwargs:
+                msg = f"the portable change {name!r} takes positional arguments only"
+                raise TypeError(msg)
+            return dataclasses.replace(factory(*args), recipe=(name, tuple(args)))
+
+        _RECIPES[name] = make
+        return make
+
+    return mark
+
+
+def _where(factory: Callable[..., TabChange]) -> str:
+    return f"{factory.__module__}.{factory.__qualname__}"
+
+
+def from_recipe(recipe: tuple[str, Iterable[Any]]) -> TabChange:
+    """The change a recipe makes (on the instance that received it).
+
+    Raises:
+        KeyError: No portable change has that name.
+    """
+    name, args = recipe
+    return _RECIPES[name](*args)
+
+
+class Bus(Protocol):
+    """Carries text to every instance (`chatapp.push_bus.RedisBus`)."""
+
+    async def publish(self, message: str) -> int:
+        """Send a message to every instance listening (this one included)."""
+        ...
 
 
 class TabDirectory(Protocol):
@@ -34,6 +97,10 @@ class TabDirectory(Protocol):
         """The tokens of every open tab of these users."""
         ...
 
+    def local_tokens_of(self, user_ids: Iterable[int]) -> list[str]:
+        """The tokens of these users' tabs whose sockets this instance holds."""
+        ...
+
 
 class Push:
     """Delivers changes into the tabs of users.
@@ -41,11 +108,17 @@ class Push:
     Args:
         app: The running app.
         directory: Where the users' tabs are found.
+        bus: Where portable changes go to the other instances (None: one instance).
+        instance_id: This instance's name on the bus (its own messages come back).
     """
 
-    def __init__(self, app: rx.App, directory: TabDirectory) -> None:
+    def __init__(
+        self, app: rx.App, directory: TabDirectory, *, bus: Bus | None = None, instance_id: str = ""
+    ) -> None:
         self.app = app
         self.directory = directory
+        self.bus = bus
+        self.instance_id = instance_id
         self._later = Background("a delivery to tabs", logger)
         # Coalesced deliveries (see `latest`): keys being delivered, and the newest
         # delivery waiting for each.
@@ -68,9 +141,36 @@ class Push:
                 locked by that handler: a change for it would wait for itself).
 
         Returns:
-            How many tabs were updated.
+            How many tabs were updated (on this instance only, for a portable change
+            with several instances).
         """
+        if self.bus is not None and change.recipe is not None:
+            users = list(dict.fromkeys(user_ids))
+            recipe = change.recipe
+            message = json.dumps({"from": self.instance_id, "users": users, "recipe": recipe, "skip": skip})
+            try:
+                await self.bus.publish(message)
+            except Exception as exc:  # Redis is away: the outage closes every socket
+                logger.warning("publishing a change to the other instances failed (%s)", exc)
+            return await self._to_own_tabs(users, change, skip)
         tokens = [t for t in await self.tabs_of(user_ids) if t != skip]
+        return await self.to_tabs(tokens, change) if tokens else 0
+
+    def received(self, message: str) -> None:
+        """A portable change another instance published: make it in this instance's tabs
+        of its users (soon, in the order received)."""
+        try:
+            decoded = json.loads(message)
+            if decoded["from"] == self.instance_id:
+                return  # made here already
+            change = from_recipe(decoded["recipe"])
+        except Exception as exc:  # from a newer version, during a rolling deploy, say
+            logger.warning("a change from another instance could not be read (%r)", exc)
+            return
+        self.soon(self._to_own_tabs(decoded["users"], change, decoded.get("skip")))
+
+    async def _to_own_tabs(self, user_ids: list[int], change: TabChange, skip: str | None) -> int:
+        tokens = [t for t in self.directory.local_tokens_of(user_ids) if t != skip]
         return await self.to_tabs(tokens, change) if tokens else 0
 
     async def to_tabs(self, tokens: Iterable[str], change: TabChange) -> int:

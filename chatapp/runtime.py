@@ -46,6 +46,11 @@ def current() -> Runtime:
     return _current
 
 
+def running() -> Runtime | None:
+    """The running parts, or None outside a running server (a unit test)."""
+    return _current
+
+
 def presence() -> PresenceService:
     """The presence service of this process."""
     return current().presence

@@ -13,7 +13,8 @@ instance's sockets and refuses new ones until Redis answers again, then puts bac
 Redis lost before letting the tabs reconnect.
 
 A presence change flows one way: socket hook → `PresenceService` → its store and
-registry → `Push.to_users` → the adapter → the tabs. Nothing below this module calls
+registry → `Push.to_users` → the adapter → the tabs (with Redis, also the push
+channel → every other instance's `Push.received` → its own tabs). Nothing below this module calls
 back up into it; states reach the running parts through `chatapp.runtime`.
 """
 
@@ -39,6 +40,7 @@ from chatapp.presence.registry import InProcessRegistry
 from chatapp.presence.service import PresenceService
 from chatapp.presence.shared import PresenceRegistry
 from chatapp.presence.sweeper import Sweeper, Timing
+from chatapp.push_bus import RedisBus
 from chatapp.reflex_adapter import internals, redis_store, sockets
 from chatapp.services import limits
 from chatapp.settings import settings
@@ -95,7 +97,10 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
     shared = make_shared_registry()
     # The registry knows every tab of every user: it is the push API's directory too.
     registry: PresenceRegistry = shared if shared is not None else InProcessRegistry()
-    push = Push(app, directory=registry)
+    bus = None if shared is None else RedisBus(shared.redis, channel=f"{settings.presence_prefix}:push")
+    instance_id = shared.instance_id if shared is not None else ""
+    push = Push(app, directory=registry, bus=bus, instance_id=instance_id)
+    listener = None if bus is None else asyncio.create_task(bus.listen(push.received), name="push_bus")
     service = make_presence(push, registry)
     sweeper = None
     if shared is not None:
@@ -145,7 +150,7 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
             await watch.stop()
         ends.close()
         cleanup.stop()
-        for task in (flusher, expirer):
+        for task in (flusher, expirer, *([listener] if listener is not None else [])):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

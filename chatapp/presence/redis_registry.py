@@ -141,6 +141,10 @@ class RedisRegistry:
             found = await pipe.execute()
         return [_text(token) for tokens in found for token in tokens]
 
+    def local_tokens_of(self, user_ids: Iterable[int]) -> list[str]:
+        wanted = set(user_ids)
+        return [token for token, tab in self.own.items() if tab.user_id in wanted]
+
     async def local_users(self) -> set[int]:
         return {tab.user_id for tab in self.own.values()}
 

@@ -137,6 +137,9 @@ class InProcessRegistry:
     async def tokens_of(self, user_ids: Iterable[int]) -> list[str]:
         return self.tabs.tokens_of(user_ids)
 
+    def local_tokens_of(self, user_ids: Iterable[int]) -> list[str]:
+        return self.tabs.tokens_of(user_ids)  # one process: every tab is local
+
     async def record(self, user_id: int) -> UserRecord:
         return UserRecord(
             user_id=user_id,

@@ -117,6 +117,10 @@ class PresenceRegistry(Protocol):
         """The tokens of every open tab of these users, on every instance."""
         ...
 
+    def local_tokens_of(self, user_ids: Iterable[int]) -> list[str]:
+        """The tokens of these users' tabs whose sockets this instance holds."""
+        ...
+
     async def record(self, user_id: int) -> UserRecord:
         """A user's record."""
         ...

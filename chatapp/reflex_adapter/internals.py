@@ -140,6 +140,27 @@ def _redis_notifications(_app: rx.App) -> bool:
     )
 
 
+def _redis_leases(_app: rx.App) -> bool:
+    from reflex.istate.manager.redis import StateManagerRedis
+
+    fields = {f.name for f in dataclasses.fields(StateManagerRedis)}
+    wanted = {"_oplock_enabled", "_local_leases", "_cached_states", "_cached_states_locks"}
+    from reflex.state import BaseState
+
+    return wanted <= fields and "_was_touched" in BaseState.__slots__
+
+
+def _redis_renewal(_app: rx.App) -> bool:
+    from reflex.istate.manager.redis import StateManagerRedis
+
+    fields = {f.name for f in dataclasses.fields(StateManagerRedis)}
+    return (
+        "lock_expiration" in fields
+        and inspect.iscoroutinefunction(getattr(StateManagerRedis, "_try_extend_lock", None))
+        and callable(getattr(StateManagerRedis, "_lock_key", None))
+    )
+
+
 def _engineio_server(_app: rx.App) -> bool:
     from engineio.async_socket import AsyncSocket
 
@@ -201,6 +222,20 @@ INTERNALS: tuple[Internal, ...] = (
         "tabs.push: change a tab's state in place when no handler holds it",
         "public path",
         _memory_has("states", "_states_locks", kind=dict),
+    ),
+    Internal(
+        "reflex.istate.manager.redis.StateManagerRedis._oplock_enabled, _local_leases, _cached_states,"
+        " _cached_states_locks (dicts by tab token); reflex.state.BaseState._was_touched",
+        "tabs.push: with Redis, change a tab's state in place while this instance holds its lease",
+        "public path",
+        _redis_leases,
+    ),
+    Internal(
+        "reflex.istate.manager.redis.StateManagerRedis._try_extend_lock(lock_key), _lock_key(token),"
+        " lock_expiration (ms)",
+        "redis_store.lock_kept: a page load waiting for its turn keeps its tab's lock past the expiry",
+        "skip",
+        _redis_renewal,
     ),
     Internal(
         "reflex.utils.token_manager (EventNamespace._token_manager).token_to_socket, instance_id",

@@ -43,12 +43,15 @@ class TabChange:
         delta: The delta a tab gets for it, as Reflex would compute it
             ({state full name: {var: value}}): one for every tab, or a function of the
             variant `in_place` returned (called once per variant per send).
+        recipe: How another instance makes the same change (the name its factory is
+            known by and the factory's arguments, as JSON); set by `delivery.portable`.
     """
 
     state: type
     apply: Apply
     in_place: ApplyInPlace | None = None
     delta: Delta | Callable[[Any], Delta] | None = None
+    recipe: tuple[str, tuple] | None = None
 
 
 async def send(app: rx.App, tokens: Iterable[str], change: TabChange) -> int:
@@ -167,10 +170,15 @@ async def push(
     `delta` in one emit, the message encoded once, as Reflex would have sent it (one
     emit per variant when `apply_in_place` sorts the tabs into variants).
 
+    With Redis, the states this instance may change so are those it holds a lease on
+    (Reflex's opportunistic locks, `REFLEX_OPLOCK_ENABLED`: the state stays here while
+    the tab is in use and is written back when the lease ends); `apply_in_place` must
+    change only the `state_cls` substate, which is then marked to be written back.
+
     A tab without a socket (dropped, not yet back) is changed in place and sent nothing:
     every (re)connect of the frontend hydrates the whole state. A tab whose state is
-    being modified (it is running an event handler), or kept elsewhere (Reflex's Redis
-    state manager), goes through `deliver` with `apply`, and waits for its turn as before.
+    being modified (it is running an event handler), or not held by this process (no
+    lease on it), goes through `deliver` with `apply`, and waits for its turn as before.
 
     Without the internals this needs (`internals.fast_path`), every tab goes through
     `deliver`: slower, never unsafe.
@@ -180,37 +188,44 @@ async def push(
     """
     if not internals.fast_path(app):
         return await deliver(app, tokens, state_cls, apply)
-    from reflex.istate.manager.memory import StateManagerMemory
     from reflex.state import StateUpdate
     from reflex_base.constants import SocketEvent
 
-    manager = app.state_manager
-    states = manager.states if isinstance(manager, StateManagerMemory) else None
-    locks: dict[str, asyncio.Lock] = manager._states_locks if states is not None else {}
+    state_of, kept_elsewhere = _local_states(app.state_manager)
     namespace = app.event_namespace
     sids: dict[Any, list[str]] = {}
     queued: list[str] = []
     unsent = 0
     path = state_cls.get_full_name().split(".")
-    sid_of = _sid_lookup(namespace) if states is not None else _no_sid
+    sid_of = _sid_lookup(namespace) if state_of is not _no_state else _no_sid
     for token in dict.fromkeys(tokens):
-        root = states.get(token) if states is not None else None
-        lock = locks.get(token)
+        root = state_of(token)
         sid = sid_of(token)
-        if root is None or (lock is not None and lock.locked()):
+        if root is None or (sid is None and kept_elsewhere):
+            # With Redis, a tab without a socket here may have one on another instance
+            # (this one leased its state to change it): Reflex relays its delta there.
+            queued.append(token)
+            continue
+        try:
+            substate = root.get_substate(path)
+        except ValueError:  # a leased tree without this branch: the long way loads it
             queued.append(token)
             continue
         # Nothing awaits between the check above and this change: no handler can start
         # on this tab in between.
         try:
-            variant = apply_in_place(root.get_substate(path))
+            variant = apply_in_place(substate)
         except Exception:  # this tab takes the long way; the others go on
             logger.exception("changing tab %s in place failed", token)
             queued.append(token)
             continue
         if variant is LONG_WAY:
             queued.append(token)
-        elif variant and sid is not None:
+            continue
+        if variant and kept_elsewhere:
+            # Written to Redis with the rest of the state when the lease ends.
+            substate._was_touched = True
+        if variant and sid is not None:
             sids.setdefault(variant, []).append(sid)
         elif variant:  # between a drop and its reconnect: that reconnect's hydrate sends it
             unsent += 1
@@ -229,6 +244,46 @@ async def push(
 
 def _no_sid(_token: str) -> str | None:
     return None
+
+
+def _no_state(_token: str) -> Any | None:
+    return None
+
+
+def _local_states(manager: Any) -> tuple[Callable[[str], Any | None], bool]:
+    """Which tabs' states this process may change in place right now, and whether they
+    are copies of states kept in Redis (then a change must be marked to be written back).
+
+    Returns:
+        A function from a tab's token to its root state, if it is in this process and no
+        handler holds it (None: the tab takes the long way), and that flag.
+    """
+    from reflex.istate.manager.memory import StateManagerMemory
+    from reflex.istate.manager.redis import StateManagerRedis
+
+    if isinstance(manager, StateManagerMemory):
+        states, locks = manager.states, manager._states_locks
+
+        def in_memory(token: str) -> Any | None:
+            lock = locks.get(token)
+            return None if lock is not None and lock.locked() else states.get(token)
+
+        return in_memory, False
+    if isinstance(manager, StateManagerRedis) and manager._oplock_enabled:
+        # Reflex's opportunistic locks: while this instance holds a tab's lease, the
+        # tab's state lives here (`_cached_states`) and is written back to Redis when the
+        # lease ends; a handler using it holds `_cached_states_locks[token]`.
+        leases, cached, locks = manager._local_leases, manager._cached_states, manager._cached_states_locks
+
+        def leased(token: str) -> Any | None:
+            lease = leases.get(token)
+            if lease is None or lease.done() or lease.cancelling():
+                return None
+            lock = locks.get(token)
+            return None if lock is None or lock.locked() else cached.get(token)
+
+        return leased, True
+    return _no_state, False
 
 
 def _sid_lookup(namespace: Any) -> Callable[[str], str | None]:

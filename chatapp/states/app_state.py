@@ -9,7 +9,7 @@ from typing import Any
 import reflex as rx
 
 from chatapp import routes, runtime, wire
-from chatapp.delivery import TabChange
+from chatapp.delivery import TabChange, portable
 from chatapp.models import utcnow
 from chatapp.presence.logic import Chosen, epoch_ms, newer
 from chatapp.reflex_adapter import keyed_dict
@@ -327,6 +327,7 @@ PRESENCE = keyed_dict.install(AppState, wire.PRESENCE_MAP, shadow="_presence_sen
 CUSTOM = keyed_dict.install(AppState, wire.CUSTOM_STATUS_MAP, shadow="_custom_sent")
 
 
+@portable("custom status")
 def custom_status_change(user_id: int, entry: list | None) -> TabChange:
     """A user's custom status changed (None: cleared or ended): one entry for the tabs of
     whoever may see them."""
@@ -361,6 +362,7 @@ async def expire_custom_statuses(now: datetime) -> list[int]:
     return cleared
 
 
+@portable("presence")
 def presence_change(data: dict[str, Any]) -> TabChange:
     """One presence entry for the tabs that show it: one key of `presence_map` each."""
     return TabChange(

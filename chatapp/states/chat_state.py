@@ -16,7 +16,7 @@ from typing import Any
 import reflex as rx
 
 from chatapp import routes, runtime, wire
-from chatapp.delivery import TabChange
+from chatapp.delivery import TabChange, portable
 from chatapp.models import utcnow
 from chatapp.reflex_adapter import keyed_dict
 from chatapp.reflex_adapter.tabs import LONG_WAY
@@ -553,6 +553,7 @@ def message_posted(view: MessageView, rows: dict[int, ConversationRow], readers:
     return TabChange(ChatState, apply=apply, in_place=in_place, delta=delta)
 
 
+@portable("read up to")
 def read_up_to(conversation_id: int, seq: int) -> TabChange:
     """The user has read a conversation up to message number `seq` (their other tabs)."""
     return TabChange(

@@ -10,6 +10,11 @@ closed tab reconnected and loaded its page again: at 2,000 tabs the storm never 
 a turn: at most `CHATAPP_PAGE_LOADS` at once in a process, the others waiting without
 holding the loop, so that pongs, socket connects and deliveries keep flowing between
 them. One page load alone is not slowed.
+
+A handler holds its tab while it waits. With Redis that is a lock that expires (10 s):
+a load that waited (or, on a loop behind by seconds, ran) longer had the state it made
+refused and its tab left half loaded, so a page load renews its tab's lock for as long
+as it waits and runs (`redis_store.lock_kept`).
 """
 
 from __future__ import annotations
@@ -20,6 +25,8 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from chatapp import runtime
+from chatapp.reflex_adapter import redis_store
 from chatapp.settings import settings
 from chatapp.states.session import arguments_check
 
@@ -47,7 +54,11 @@ def page_load(handler: Handler) -> Handler:
     async def in_turn(self: Any, *args: Any, **kwargs: Any) -> Any:
         if not fits(self, *args, **kwargs):
             return None
-        async with _gate():
+        running = runtime.running()
+        if running is None:  # outside a server (a unit test): nothing to keep
+            async with _gate():
+                return await handler(self, *args, **kwargs)
+        async with redis_store.lock_kept(running.push.app, self.router.session.client_token), _gate():
             return await handler(self, *args, **kwargs)
 
     return in_turn

@@ -23,7 +23,7 @@ import time
 import reflex as rx
 
 from chatapp import runtime, wire
-from chatapp.delivery import TabChange
+from chatapp.delivery import TabChange, portable
 from chatapp.reflex_adapter import keyed_dict
 from chatapp.services import audience, limits
 from chatapp.states.chat_state import ChatState
@@ -91,6 +91,7 @@ def shows(state: TypingState, conversation_id: int) -> bool:
     return state.current_id == conversation_id or conversation_id in state.get_value("_rows_in_view")
 
 
+@portable("typing")
 def typing_change(conversation_id: int, key: str, entry: list[int] | None) -> TabChange:
     """One typing entry (None: stopped) for the receivers' tabs: one key each.
 

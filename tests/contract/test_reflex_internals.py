@@ -49,7 +49,7 @@ def test_a_missing_lock_table_turns_the_fast_path_off_and_changes_wait_for_the_t
     the attribute would break Reflex itself)."""
     token = "contract-tab-1"
     in_place: list[str] = []
-    gone = [i for i in internals.INTERNALS if "_states_locks" in i.name]
+    gone = [i for i in internals.INTERNALS if "StateManagerMemory.states, _states_locks" in i.name]
     assert len(gone) == 1
     changed = tuple(
         dataclasses.replace(i, present=lambda _app: False) if i in gone else i for i in internals.INTERNALS

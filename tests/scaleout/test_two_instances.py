@@ -7,12 +7,14 @@ import asyncio
 import json
 import time
 
+from redis.asyncio import Redis
+
 from bench.reflex_client import ReflexClient
 from chatapp import wire
 from chatapp.services import conversations
 from chatapp.settings import settings
 from chatapp.wire import CHAT_STATE
-from tests.scaleout.support import presence_keys, received, tab
+from tests.scaleout.support import REDIS_URL, presence_keys, received, tab
 from tests.support import run_async
 
 GRACE = settings.presence_grace  # the instances run with the default grace
@@ -218,3 +220,41 @@ def test_typing_custom_status_and_receipts_cross_instances_and_a_request_hides_t
         return stranger_frames
 
     assert run_async(scenario()) == []  # nothing of b reaches the stranger b never answered
+
+
+def test_a_presence_change_crosses_to_the_other_instance_as_one_message_on_the_push_channel(
+    cluster, people, redis_prefix
+):
+    a, _ = people.user("pa")
+    b, b_name = people.user("pb")
+    people.direct(a, b_name)
+
+    async def scenario():
+        ta = await tab(cluster.url(0), people, a)
+        tb = await tab(cluster.url(1), people, b)
+        await tb.wait_for(lambda: tb.status_of(a) == "online")
+        redis = Redis.from_url(REDIS_URL)
+        heard: list[dict] = []
+        async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+            await pubsub.subscribe(f"{redis_prefix}:push")
+            await ta.set_status("away")
+            await tb.wait_for(lambda: tb.status_of(a) == "away", RELAY_BOUND * 5)
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:
+                message = await pubsub.get_message(timeout=0.1)
+                if message is not None:
+                    heard.append(json.loads(message["data"]))
+        await redis.aclose()
+        for client in (ta, tb):
+            await client.disconnect()
+        return heard
+
+    heard = run_async(scenario())
+    # (Other tests' users may still be going offline on this channel meanwhile.)
+    presence = [m for m in heard if m["recipe"][0] == "presence" and m["recipe"][1][0]["user_id"] == a]
+    # One message for the change, naming its watchers: the instance holding B's tab made
+    # the change from it (before the push channel, nothing was published: the tab's state
+    # went through Redis instead).
+    assert len(presence) == 1, heard
+    assert b in presence[0]["users"]
+    assert presence[0]["recipe"][1][0]["status"] == "away"

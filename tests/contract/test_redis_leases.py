@@ -1,0 +1,177 @@
+"""Reflex's opportunistic locks, as `tabs.push` and `redis_store` use them: while this
+instance holds a tab's lease, its state is here, a change made in place is written back
+to Redis when the lease ends, and `forget_leases` gives every lease up without writing
+(after Redis restarted empty). Against a real Redis server of the test's own."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import reflex as rx
+from redis.asyncio import Redis
+
+from bench.services import RedisServer
+from chatapp.reflex_adapter import redis_store, tabs
+from chatapp.states.app_state import PRESENCE, AppState
+from tests.support import run_async
+
+ENTRY = {"user_id": 7, "status": "away", "v": 3}
+
+
+@pytest.fixture
+def redis_url():
+    server = RedisServer().start()
+    yield server.url
+    server.kill()
+
+
+def _manager(redis_url: str, monkeypatch):
+    from reflex.istate.manager.redis import StateManagerRedis
+
+    monkeypatch.setenv("REFLEX_OPLOCK_ENABLED", "true")
+    monkeypatch.setenv("REFLEX_OPLOCK_HOLD_TIME", "30s")
+    manager = StateManagerRedis(
+        redis=Redis.from_url(redis_url), lock_expiration=60_000, lock_warning_threshold=30_000
+    )
+    assert manager._oplock_enabled
+    return manager
+
+
+async def _stored_presence(manager, token: str) -> dict:
+    """The presence map of the tab's state as Redis holds it (a fresh read)."""
+    state = await manager.get_state(rx.BaseStateToken(ident=token, cls=AppState))
+    return dict((await state.get_state(AppState)).get_value("presence_map"))
+
+
+async def _lease(manager, token: str) -> None:
+    """Use the tab as an event does until this instance holds its lease (Reflex leases
+    only once its lock notifications are subscribed, a moment after it starts)."""
+    for _ in range(100):
+        async with manager.modify_state(rx.BaseStateToken(ident=token, cls=AppState)):
+            pass
+        if token in manager._local_leases:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("no lease was taken")
+
+
+def test_a_leased_state_is_changed_in_place_and_written_back_when_the_lease_ends(redis_url, monkeypatch):
+    async def scenario():
+        manager = _manager(redis_url, monkeypatch)
+        state_of, kept_elsewhere = tabs._local_states(manager)
+        assert state_of("tab-1") is None  # not leased: the long way
+        await _lease(manager, "tab-1")
+        root = state_of("tab-1")
+        assert root is not None and kept_elsewhere
+        sub = root.get_substate(AppState.get_full_name().split("."))
+        sub._presence_changed_in_place(ENTRY)
+        sub._was_touched = True  # what tabs.push does after an in-place change
+        before = await _stored_presence(manager, "tab-1")
+        lease = manager._local_leases["tab-1"]
+        lease.cancel()  # the lease ends (as when another instance asks for the tab)
+        await asyncio.gather(lease, return_exceptions=True)
+        after = await _stored_presence(manager, "tab-1")
+        await manager.redis.aclose()
+        return before, after
+
+    before, after = run_async(scenario())
+    assert "7" not in before
+    assert after["7"] == ENTRY
+
+
+def test_a_state_in_use_by_a_handler_is_not_changed_in_place(redis_url, monkeypatch):
+    async def scenario():
+        manager = _manager(redis_url, monkeypatch)
+        state_of, _ = tabs._local_states(manager)
+        await _lease(manager, "tab-2")
+        async with manager.modify_state(rx.BaseStateToken(ident="tab-2", cls=AppState)):
+            during = state_of("tab-2")
+        after = state_of("tab-2")
+        await redis_store.forget_leases(manager)
+        await manager.redis.aclose()
+        return during, after
+
+    during, after = run_async(scenario())
+    assert during is None
+    assert after is not None
+
+
+def test_forgetting_the_leases_writes_nothing_back_and_frees_the_locks(redis_url, monkeypatch):
+    async def scenario():
+        manager = _manager(redis_url, monkeypatch)
+        await _lease(manager, "tab-3")
+        state_of, _ = tabs._local_states(manager)
+        sub = state_of("tab-3").get_substate(AppState.get_full_name().split("."))
+        sub._presence_changed_in_place(ENTRY)
+        sub._was_touched = True
+        forgotten = await redis_store.forget_leases(manager)
+        lock = await manager.redis.get(manager._lock_key(rx.BaseStateToken(ident="tab-3", cls=AppState)))
+        stored = await _stored_presence(manager, "tab-3")
+        left = state_of("tab-3")
+        await manager.redis.aclose()
+        return forgotten, lock, stored, left
+
+    forgotten, lock, stored, left = run_async(scenario())
+    assert forgotten == 1
+    assert lock is None  # another instance may take the tab at once
+    assert "7" not in stored  # the copy of a Redis that restarted empty is not written
+    assert left is None
+    assert PRESENCE.field == "presence_map"
+
+
+def _short_locks(redis_url: str, monkeypatch):
+    """A manager whose locks expire after 1 s (Reflex's default is 10 s)."""
+    from reflex.istate.manager.redis import StateManagerRedis
+
+    monkeypatch.setenv("REFLEX_OPLOCK_ENABLED", "true")
+    monkeypatch.setenv("REFLEX_OPLOCK_HOLD_TIME", "0.3s")
+    return StateManagerRedis(
+        redis=Redis.from_url(redis_url), lock_expiration=1000, lock_warning_threshold=500
+    )
+
+
+def test_a_handler_waiting_its_turn_keeps_its_tab_and_its_state_is_written(redis_url, monkeypatch):
+    """A page load waiting for its turn (`states/page_loads.py`) holds its tab's lock;
+    `lock_kept` renews it, so the state the load makes is written when it is done,
+    however long the wait was (it was refused with LockExpiredError past 10 s)."""
+    from types import SimpleNamespace
+
+    async def scenario():
+        manager = _short_locks(redis_url, monkeypatch)
+        await _lease(manager, "tab-4")
+        async with manager.modify_state(rx.BaseStateToken(ident="tab-4", cls=AppState)) as root:
+            async with redis_store.lock_kept(SimpleNamespace(state_manager=manager), "tab-4"):
+                await asyncio.sleep(2.5)  # waiting for a turn, past the lock's expiry
+            app_state = await root.get_state(AppState)
+            app_state.presence_map = {"7": ENTRY}
+        await asyncio.sleep(0.8)  # the lease ends and writes the state back
+        stored = await _stored_presence(manager, "tab-4")
+        await redis_store.forget_leases(manager)
+        await manager.redis.aclose()
+        return stored
+
+    assert run_async(scenario()) == {"7": ENTRY}
+
+
+def test_without_renewal_the_lock_expires_and_the_state_is_lost(redis_url, monkeypatch):
+    """What `lock_kept` prevents, shown on the same Reflex: nothing written."""
+
+    async def scenario():
+        manager = _short_locks(redis_url, monkeypatch)
+        errors: list = []
+        asyncio.get_running_loop().set_exception_handler(lambda _loop, context: errors.append(context))
+        await _lease(manager, "tab-5")
+        async with manager.modify_state(rx.BaseStateToken(ident="tab-5", cls=AppState)) as root:
+            await asyncio.sleep(2.5)
+            app_state = await root.get_state(AppState)
+            app_state.presence_map = {"7": ENTRY}
+        await asyncio.sleep(0.8)
+        stored = await _stored_presence(manager, "tab-5")
+        await redis_store.forget_leases(manager)
+        await manager.redis.aclose()
+        return stored, errors
+
+    stored, errors = run_async(scenario())
+    assert stored == {}
+    assert any("LockExpired" in repr(c.get("exception")) for c in errors)
