@@ -96,15 +96,19 @@ class RedisServer:
         self.process.send_signal(signal.SIGCONT)
 
     def stats(self) -> dict[str, float]:
-        """Commands processed, bytes in and out, memory used, CPU seconds so far."""
+        """Commands processed (in all and by command, as "calls:<name>"), bytes in and out,
+        memory used, CPU seconds so far."""
         import redis
 
         client = redis.Redis.from_url(self.url)
         try:
             info = client.info()
+            per_command = client.info("commandstats")
         finally:
             client.close()
+        calls = {name.removeprefix("cmdstat_"): float(v["calls"]) for name, v in per_command.items()}
         return {
+            **{f"calls:{name}": n for name, n in calls.items()},
             "commands": float(info["total_commands_processed"]),
             "net_in": float(info["total_net_input_bytes"]),
             "net_out": float(info["total_net_output_bytes"]),

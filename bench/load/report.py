@@ -351,4 +351,19 @@ def _instances_section(results: dict[tuple[str, int], RunResult]) -> list[str]:
             rows,
         ),
         "",
+        *_redis_calls(results),
     ]
+
+
+def _redis_calls(results: dict[tuple[str, int], RunResult]) -> list[str]:
+    """The busiest Redis commands per change of each target on Redis (the profile of the
+    Redis cost)."""
+    lines = []
+    for (t, n), r in sorted(results.items()):
+        calls = r.server.get("redis_calls_per_change")
+        if calls:
+            listed = ", ".join(f"{name} {count:g}" for name, count in calls.items())
+            lines.append(f"- {t}, {n} tabs: {listed}")
+    if not lines:
+        return []
+    return ["Redis commands per change (main phase), the busiest first:", "", *lines, ""]

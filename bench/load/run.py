@@ -225,6 +225,14 @@ def run(
                 ) / made
                 result.server["redis_cpu_per_change_ms"] = (redis1["cpu"] - redis0["cpu"]) / made * 1000
                 result.server["redis_memory_mb"] = redis1["memory"] / 2**20
+                # Where the commands go: the busiest commands, per change.
+                calls = {
+                    k.removeprefix("calls:"): (v - redis0.get(k, 0.0)) / made
+                    for k, v in redis1.items()
+                    if k.startswith("calls:")
+                }
+                top = sorted(calls.items(), key=lambda kv: -kv[1])[:8]
+                result.server["redis_calls_per_change"] = {k: round(v, 1) for k, v in top if v > 0}
             result.server["clients_main_cpu_pct"] = (
                 (clients.cpu() - client0) / (time.perf_counter() - wall0) * 100
             )
