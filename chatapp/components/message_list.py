@@ -105,14 +105,20 @@ def _body(item: rx.Var[Item]) -> rx.Component:
                 item.parts,
                 lambda p: rx.cond(
                     p.href != "",
-                    rx.link(p.text, href=p.href, is_external=True, rel="noopener noreferrer"),
+                    rx.link(
+                        p.text,
+                        href=p.href,
+                        is_external=True,
+                        rel="noopener noreferrer",
+                        _hover={"color": "var(--accent-12)"},  # Reflex's accent-8 was 2.8:1
+                    ),
                     rx.text.span(p.text),
                 ),
             ),
             rx.cond(
                 item.edited,
                 rx.tooltip(
-                    rx.text.span(" (edited)", color="var(--gray-10)", font_size="12px", class_name="edited"),
+                    rx.text.span(" (edited)", color="var(--gray-11)", font_size="12px", class_name="edited"),
                     content=item.edited_time,
                 ),
             ),
@@ -129,22 +135,24 @@ def _actions(item: rx.Var[Item]) -> rx.Component:
         item.mine & ~item.deleted,
         rx.hstack(
             rx.icon_button(
-                rx.icon("pencil", size=14),
-                size="1",
+                rx.icon("pencil", size=16),
+                size="2",
                 variant="ghost",
                 aria_label="Edit message",
                 on_click=ChatState.start_edit(item.id),
             ),
             rx.icon_button(
-                rx.icon("trash-2", size=14),
-                size="1",
+                rx.icon("trash-2", size=16),
+                size="2",
                 variant="ghost",
                 color_scheme="red",
                 aria_label="Delete message",
                 on_click=ChatState.ask_delete(item.id),
             ),
             class_name="message-actions",
-            spacing="1",
+            # 32 px targets with room between them (WCAG 2.2 target size: 24 px; the 24 px
+            # ghost buttons 4 px apart left 20 px).
+            spacing="3",
         ),
     )
 
@@ -155,7 +163,7 @@ def _message(item: rx.Var[Item]) -> rx.Component:
             item.head,
             avatar_with_presence(item.author_name, item.author_id, size="2"),
             rx.tooltip(
-                rx.text(item.time, class_name="side-time", size="1", color="var(--gray-10)"),
+                rx.text(item.time, class_name="side-time", size="1", color="var(--gray-11)"),
                 content=item.full_time,
             ),
         ),
@@ -166,7 +174,7 @@ def _message(item: rx.Var[Item]) -> rx.Component:
                     rx.text(rx.cond(item.mine, "You", item.author_name), weight="medium", size="2"),
                     custom_status(item.author_id),
                     rx.tooltip(
-                        rx.text(item.time, size="1", color="var(--gray-10)", class_name="message-time"),
+                        rx.text(item.time, size="1", color="var(--gray-11)", class_name="message-time"),
                         content=item.full_time,
                     ),
                     align="baseline",
@@ -179,7 +187,7 @@ def _message(item: rx.Var[Item]) -> rx.Component:
                     rx.text(
                         item.seen,
                         size="1",
-                        color="var(--gray-10)",
+                        color="var(--gray-11)",
                         class_name="seen-receipt",
                         custom_attrs={"data-detail": item.seen_detail},
                     ),
@@ -194,7 +202,12 @@ def _message(item: rx.Var[Item]) -> rx.Component:
         align="start",
         width="100%",
         class_name=rx.cond(item.mine, "message mine", "message"),
-        custom_attrs={"data-message-id": item.id, "data-author-id": item.author_id, "data-head": item.head},
+        custom_attrs={
+            "data-message-id": item.id,
+            "data-author-id": item.author_id,
+            "data-author-name": item.author_name,
+            "data-head": item.head,
+        },
     )
 
 

@@ -26,6 +26,13 @@ def status_label(status: rx.Var[str]) -> rx.Var[str]:
     return rx.match(status, ("online", "Online"), ("away", "Away"), ("dnd", "Do not disturb"), "Offline")
 
 
+def status_words(status: rx.Var[str]) -> rx.Var[str]:
+    """A status inside a sentence: "online", "away", "on do not disturb", "offline"."""
+    return rx.match(
+        status, ("online", "online"), ("away", "away"), ("dnd", "on do not disturb"), "offline"
+    ).to(str)
+
+
 def status_of(user_id: rx.Var[int] | int) -> rx.Var[str]:
     """ "online", "away", "dnd" (do not disturb) or "offline" for a user (a user who
     appears offline reads "offline")."""

@@ -171,9 +171,16 @@ def _menu(me, status) -> rx.Component:
             rx.menu.item(
                 "Change password…", on_click=AccountState.set_password_open(True), id="change-password"
             ),
-            rx.menu.item("Log out", on_click=AppState.logout, color="red", id="logout"),
+            rx.menu.item("Log out", on_click=AppState.logout, color_scheme="red", id="logout"),
             rx.menu.item(
-                "Log out everywhere", on_click=AppState.logout_everywhere, color="red", id="logout-everywhere"
+                "Log out everywhere",
+                on_click=AppState.logout_everywhere,
+                color_scheme="red",
+                id="logout-everywhere",
             ),
         ),
+        # Not modal: a modal menu hides the rest of the page from assistive technology
+        # with aria-hidden while its links stay focusable (axe: aria-hidden-focus). Focus
+        # still moves into the menu, and Escape closes it and returns focus to the button.
+        modal=False,
     )

@@ -57,7 +57,9 @@ def login_page() -> rx.Component:
             on_submit=AuthFormState.log_in,
             reset_on_submit=False,
         ),
-        rx.text("New here? ", rx.link("Create an account", href=routes.SIGNUP), size="2"),
+        rx.text(
+            "New here? ", rx.link("Create an account", href=routes.SIGNUP, class_name="inline-link"), size="2"
+        ),
     )
 
 
@@ -96,5 +98,7 @@ def signup_page() -> rx.Component:
             on_submit=AuthFormState.sign_up,
             reset_on_submit=False,
         ),
-        rx.text("Have an account? ", rx.link("Log in", href=routes.LOGIN), size="2"),
+        rx.text(
+            "Have an account? ", rx.link("Log in", href=routes.LOGIN, class_name="inline-link"), size="2"
+        ),
     )

@@ -6,7 +6,7 @@ import reflex as rx
 
 from chatapp import routes
 from chatapp.components.attention import attention
-from chatapp.components.conversation import conversation_pane
+from chatapp.components.conversation import conversation_pane, skip_link
 from chatapp.components.idle_watcher import idle_watcher
 from chatapp.components.sidebar import sidebar
 from chatapp.components.typing import typing_watcher
@@ -65,10 +65,11 @@ def home_page() -> rx.Component:
             flex="1",
             height="100dvh",
             display=["none", "none", "flex"],
+            role="main",
         ),
     )
 
 
 def conversation_page() -> rx.Component:
     """One conversation beside the list (the list hides on a phone)."""
-    return _signed_in(sidebar(on_home=False), conversation_pane())
+    return _signed_in(skip_link(), sidebar(on_home=False), conversation_pane())
