@@ -71,6 +71,14 @@ async def forget_leases(manager: object) -> int:
     return len(tasks)
 
 
+def locks_expire(app: rx.App) -> bool:
+    """Whether tabs' locks expire here (state kept in Redis), so a long wait needs
+    `lock_kept`."""
+    from reflex.istate.manager.redis import StateManagerRedis
+
+    return isinstance(app.state_manager, StateManagerRedis)
+
+
 @contextlib.asynccontextmanager
 async def lock_kept(app: rx.App, token: str) -> AsyncIterator[None]:
     """Renew the tab's lock in Redis while inside (a third of its expiry at a time),

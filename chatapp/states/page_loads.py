@@ -55,7 +55,8 @@ def page_load(handler: Handler) -> Handler:
         if not fits(self, *args, **kwargs):
             return None
         running = runtime.running()
-        if running is None:  # outside a server (a unit test): nothing to keep
+        if running is None or not redis_store.locks_expire(running.push.app):
+            # In memory (or outside a server): a tab's lock never expires.
             async with _gate():
                 return await handler(self, *args, **kwargs)
         async with redis_store.lock_kept(running.push.app, self.router.session.client_token), _gate():
