@@ -4,8 +4,8 @@ dark themes. A violation fails the test with axe's own description of it.
 
 Covered: log-in, sign-up (and their error), the home list (empty and with rows), an open
 direct chat with messages, an open group with its members popover, the status menu and
-the new-chat dialog. Announcements, names and landmarks: test_announcements.py. Not yet
-covered (issue 17): keyboard-only flows, reduced motion, 200 % text zoom."""
+the new-chat dialog. Announcements, names and landmarks: test_announcements.py; the
+keyboard: test_keyboard.py. Not yet covered (issue 17): reduced motion, 200 % text zoom."""
 
 from __future__ import annotations
 
