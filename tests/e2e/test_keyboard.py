@@ -83,18 +83,16 @@ def test_escape_closes_the_new_chat_dialog_and_the_members_popover_and_focus_ret
     page.goto(f"{base_url}/c/{cid}")
     expect(page.locator("#composer")).to_be_focused()
 
-    chat = page.get_by_role("button", name="Chat")
-    _tab_until(page, chat)
-    page.keyboard.press("Enter")
-    expect(page.get_by_role("dialog")).to_be_visible()
-    page.keyboard.press("Escape")
-    expect(page.get_by_role("dialog")).to_have_count(0)
-    expect(chat).to_be_focused()
+    _opens_and_escapes(page, page.get_by_role("button", name="Chat"))
+    _opens_and_escapes(page, page.locator("#members-button"))
 
-    members = page.locator("#members-button")
-    _tab_until(page, members)
+
+def _opens_and_escapes(page, opener) -> None:
+    """Tab to `opener`, open its dialog with Enter, close it with Escape: the focus is
+    back on `opener`."""
+    _tab_until(page, opener)
     page.keyboard.press("Enter")
     expect(page.get_by_role("dialog")).to_be_visible()
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_have_count(0)
-    expect(members).to_be_focused()
+    expect(opener).to_be_focused()
