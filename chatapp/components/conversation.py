@@ -7,6 +7,7 @@ import reflex as rx
 from chatapp.components.announcer import message_announcer, peer_presence_announcer
 from chatapp.components.avatar import avatar, avatar_with_presence
 from chatapp.components.composer import composer
+from chatapp.components.focus_return import returns_focus
 from chatapp.components.message_list import message_list
 from chatapp.components.people_picker import people_picker
 from chatapp.components.presence import custom_status, last_seen_text, online_count, presence_indicator
@@ -68,6 +69,7 @@ def leave_dialog() -> rx.Component:
                 spacing="2",
             ),
             max_width="420px",
+            **returns_focus(),
         ),
     )
 
@@ -195,7 +197,6 @@ def edit_dialog() -> rx.Component:
                         id="edit-body",
                         rows="4",
                         width="100%",
-                        auto_focus=True,
                     ),
                     rx.hstack(
                         rx.button(
@@ -214,6 +215,7 @@ def edit_dialog() -> rx.Component:
                 reset_on_submit=False,
             ),
             max_width="520px",
+            **returns_focus(),
         ),
         open=ChatState.edit_id != 0,
         on_open_change=lambda _open: ChatState.cancel_edit,
@@ -241,8 +243,10 @@ def delete_dialog() -> rx.Component:
                 spacing="2",
             ),
             max_width="420px",
+            **returns_focus(),
         ),
         open=ChatState.delete_id != 0,
+        on_open_change=lambda _open: ChatState.cancel_delete,  # Escape keeps the message
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.components.focus_return import returns_focus
+
 
 def form_dialog(
     *,
@@ -41,6 +43,7 @@ def form_dialog(
             ),
             max_width="420px",
             id=dialog_id,
+            **returns_focus(),
         ),
         open=open_,
         on_open_change=on_open_change,

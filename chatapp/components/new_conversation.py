@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from chatapp.components.focus_return import returns_focus
 from chatapp.components.form_dialog import form_dialog
 from chatapp.components.people_picker import people_picker
 from chatapp.states.groups import GroupsState
@@ -31,6 +32,7 @@ def direct_dialog() -> rx.Component:
                 width="100%",
             ),
             max_width="420px",
+            **returns_focus(),
         ),
         open=GroupsState.direct_open,
         on_open_change=GroupsState.set_direct_open,

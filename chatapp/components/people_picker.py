@@ -52,7 +52,7 @@ def _result(p: rx.Var[Person], on_choose) -> rx.Component:
             type="button",
             variant="ghost",
             color_scheme="gray",
-            on_click=(on_choose if on_choose is not None else PeopleState.pick_person)(p.user_id),
+            on_click=on_choose(p.user_id) if on_choose is not None else _pick(p.user_id),
             width="100%",
             height="auto",
             justify_content="flex-start",
@@ -64,6 +64,13 @@ def _result(p: rx.Var[Person], on_choose) -> rx.Component:
         ),
         list_style="none",
     )
+
+
+def _pick(user_id: rx.Var[int]) -> list:
+    """Pick the person, then put the focus back in the search box: their button is gone
+    from the results, and a keyboard user goes on to search for the next one."""
+    focus_box = rx.call_script(f"document.getElementById('{SEARCH_ID}')?.focus()")
+    return [PeopleState.pick_person(user_id), focus_box]
 
 
 def _chip(p: rx.Var[Person]) -> rx.Component:

@@ -39,6 +39,14 @@ def js_var(expr: str, var_type: type | None, *used: rx.Var, data: Any = None) ->
     return var if var_type is None else var.to(var_type)
 
 
+def js_function(expr: str) -> rx.Var:
+    """A JS function (`expr`, e.g. `() => {…}`) to put in an event chain: it runs in the
+    browser at once, in the event's own call (before the page reacts to it)."""
+    from reflex.vars import FunctionVar
+
+    return rx.Var(_js_expr=f"({expr})").to(FunctionVar)
+
+
 def state_js(field_var: rx.Var) -> tuple[str, VarData | None]:
     """The JS expression of the state object that holds `field_var` (a state's var), and
     the VarData that makes it available in a component.

@@ -1,7 +1,8 @@
-"""Keyboard only: a user who never touches the mouse logs in, opens a conversation from
-the list, sends, changes their status through the menu and closes it with Escape (focus
-back on the menu's button), and logs out. Every step is a key press; the checks are on
-what the page shows and where the focus is."""
+"""Keyboard only: a user who never touches the mouse signs up, logs in, opens a
+conversation from the list, starts a direct chat, creates a group, sends, edits and
+deletes a message, changes their status through the menu and logs out; Escape closes
+every popover and dialog with the focus back where it was. Every step is a key press;
+the checks are on what the page shows and where the focus is."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from playwright.sync_api import expect
 
 from chatapp.models import User
 from tests.e2e.chat_ui import LOCALE, page_for, row
-from tests.support import PASSWORD, direct_pair
+from tests.support import PASSWORD, create_user, direct_pair, unique_name
 
 
 def _tab_until(page, locator, limit: int = 40) -> None:
@@ -96,3 +97,126 @@ def _opens_and_escapes(page, opener) -> None:
     page.keyboard.press("Escape")
     expect(page.get_by_role("dialog")).to_have_count(0)
     expect(opener).to_be_focused()
+
+
+def _focused(page, locator) -> bool:
+    return locator.evaluate("(el) => el === document.activeElement")
+
+
+def _shift_tab_until(page, locator, limit: int = 40) -> None:
+    """Press Shift+Tab until `locator` has the focus (backwards through the page)."""
+    for _ in range(limit):
+        if _focused(page, locator):
+            return
+        page.keyboard.press("Shift+Tab")
+    raise AssertionError(f"Shift+Tab never reached {locator}")
+
+
+def test_sign_up_with_the_keyboard_alone(browser, base_url):
+    page = browser.new_context(**LOCALE).new_page()
+    page.goto(f"{base_url}/signup")
+    expect(page.locator("input[name=username]")).to_be_focused()
+    username = unique_name("kbs")
+    page.keyboard.type(username)
+    page.keyboard.press("Tab")
+    expect(page.locator("input[name=display_name]")).to_be_focused()
+    page.keyboard.type("Keyboard Kim")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/$"))
+    expect(page.locator("#status-menu-trigger")).to_contain_text(f"@{username}")
+
+
+def test_start_a_direct_chat_and_create_a_group_with_the_keyboard_alone(browser, base_url):
+    me, _ = create_user("kdm")
+    _, peer = create_user("kdp", "Penny Keys")
+    _, third = create_user("kdt", "Tom Keys")
+    page = page_for(browser, me)
+    page.goto(f"{base_url}/")
+    expect(page.get_by_text("No conversations yet")).to_be_visible()
+
+    _tab_until(page, page.get_by_role("button", name="Chat"))
+    page.keyboard.press("Enter")
+    expect(page.locator("#people-search")).to_be_focused()
+    page.keyboard.type(peer)
+    found = page.locator(".person-result").first
+    expect(found).to_contain_text("Penny Keys")
+    _tab_until(page, found)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"/c/\d+$"))
+    expect(page.locator("#conversation-title")).to_have_text("Penny Keys")
+    expect(page.locator("#composer")).to_be_focused()
+
+    _tab_until(page, page.get_by_role("button", name="Group"))
+    page.keyboard.press("Enter")
+    expect(page.locator("input[name=title]")).to_be_focused()
+    page.keyboard.type("Keys club")
+    page.keyboard.press("Tab")
+    expect(page.locator("#people-search")).to_be_focused()
+    for name, shown in ((peer, "Penny Keys"), (third, "Tom Keys")):
+        page.keyboard.press("Control+a")
+        page.keyboard.type(name)
+        found = page.locator(".person-result").first
+        expect(found).to_contain_text(shown)
+        _tab_until(page, found)
+        page.keyboard.press("Enter")  # picks them: a chip above the box, the focus back in it
+        expect(page.locator("#people-picked")).to_contain_text(shown)
+        expect(page.locator("#people-search")).to_be_focused()
+    _tab_until(page, page.get_by_role("button", name="Create group"))
+    page.keyboard.press("Enter")
+    expect(page.locator("#conversation-title")).to_have_text("Keys club")
+    expect(page.locator("#composer")).to_be_focused()
+
+
+def test_edit_and_delete_a_message_with_the_keyboard_alone(browser, base_url):
+    a_id, _, cid = direct_pair("kxa", "kxb")
+    page = page_for(browser, a_id)
+    page.goto(f"{base_url}/c/{cid}")
+    composer = page.locator("#composer")
+    expect(composer).to_be_focused()
+    page.keyboard.type("first draft of it")
+    page.keyboard.press("Enter")
+    mine = page.locator(".message.mine").last
+    expect(mine.locator(".message-body")).to_have_text("first draft of it")
+
+    edit = mine.get_by_role("button", name="Edit message")
+    _shift_tab_until(page, edit)
+    expect(edit).to_be_visible()  # shown while it has the focus, not only under the pointer
+    page.keyboard.press("Enter")
+    box = page.locator("#edit-body")
+    expect(box).to_be_focused()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("second thoughts")
+    _tab_until(page, page.locator("#save-edit"))
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(mine.locator(".message-body")).to_have_text(re.compile(r"^second thoughts"))
+    expect(mine.locator(".edited")).to_be_visible()
+    expect(edit).to_be_focused()  # back where it was
+
+    page.keyboard.press("Enter")  # Escape leaves the message as it was
+    expect(box).to_be_focused()
+    page.keyboard.type(" and more")
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    expect(mine.locator(".message-body")).to_have_text(re.compile(r"^second thoughts"))
+    expect(edit).to_be_focused()
+
+    delete = mine.get_by_role("button", name="Delete message")
+    _tab_until(page, delete)
+    page.keyboard.press("Enter")
+    confirm = page.get_by_role("alertdialog")
+    expect(confirm).to_be_visible()
+    page.keyboard.press("Escape")  # keeps it
+    expect(confirm).to_have_count(0)
+    expect(mine.locator(".message-body")).to_have_text(re.compile(r"^second thoughts"))
+    expect(delete).to_be_focused()
+
+    page.keyboard.press("Enter")
+    _tab_until(page, page.locator("#confirm-delete"))
+    page.keyboard.press("Enter")
+    expect(mine).to_contain_text("Message deleted")
+    expect(composer).to_be_focused()  # its buttons are gone: the focus goes to the message box
