@@ -23,11 +23,12 @@ app.add_page(
 app.add_page(
     signup_page, route=routes.SIGNUP, title="Sign up · chatapp", on_load=AuthFormState.redirect_if_signed_in
 )
-app.add_page(home_page, route=routes.HOME, title="chatapp", on_load=ChatState.load_home)
+app.add_page(home_page, route=routes.HOME, title="Conversations · chatapp", on_load=ChatState.load_home)
 app.add_page(
     conversation_page,
     route=routes.CONVERSATION,
-    title="chatapp",
+    # The open conversation's name first (WCAG 2.4.2: the title says where the user is).
+    title=rx.cond(ChatState.current_title != "", ChatState.current_title + " · chatapp", "chatapp"),
     on_load=ChatState.load_conversation,
 )
 

@@ -77,6 +77,15 @@ def full_time(epoch_ms: rx.Var[int]) -> rx.Var[str]:
     )
 
 
+def clock_time(epoch_ms: rx.Var[int]) -> rx.Var[str]:
+    """A moment's time of day as the viewer's locale writes it ("2:30 PM", "14:30")."""
+    return js_var(
+        f'new Date({epoch_ms}).toLocaleTimeString(undefined, {{ hour: "numeric", minute: "2-digit" }})',
+        str,
+        epoch_ms,
+    )
+
+
 def iso_time(epoch_ms: rx.Var[int]) -> rx.Var[str]:
     """An epoch-ms Var as an ISO 8601 string, for `rx.moment`."""
     return js_var(f"new Date({epoch_ms}).toISOString()", str, epoch_ms)

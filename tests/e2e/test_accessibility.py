@@ -3,9 +3,10 @@ on the pages and states a user reaches, at desktop and phone widths, in the ligh
 dark themes. A violation fails the test with axe's own description of it.
 
 Covered: log-in, sign-up (and their error), the home list (empty and with rows), an open
-direct chat with messages, an open group with its members popover, the status menu and
-the new-chat dialog. Announcements, names and landmarks: test_announcements.py; the
-keyboard: test_keyboard.py. Not yet covered (issue 17): reduced motion, 200 % text zoom."""
+direct chat with messages, an open group with its members popover, the status menu, the
+new-chat dialog, the edit and delete dialogs, and a message request with its banner.
+Announcements, names, landmarks and the title: test_announcements.py; the keyboard:
+test_keyboard.py; locale, reduced motion and 200 % zoom: test_user_settings.py."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
 
-from tests.e2e.chat_ui import LOCALE, open_conversation, page_for, seed, today_start
-from tests.support import create_user, direct_pair, group
+from tests.e2e.chat_ui import LOCALE, open_conversation, page_for, seed, send, today_start
+from tests.support import create_user, direct, direct_pair, group
 
 WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 AXE = Axe()
@@ -99,4 +100,31 @@ def test_a_group_its_members_the_status_menu_and_the_new_chat_dialog_pass_the_au
     page.keyboard.press("Escape")
     page.get_by_role("button", name="Chat").click()
     expect(page.locator("#people-search")).to_be_visible()
+    assert violations(page) == []
+
+
+@pytest.mark.parametrize("theme", THEMES)
+def test_the_edit_and_delete_dialogs_and_a_message_request_pass_the_audit(browser, base_url, theme):
+    a_id, a_name = create_user("axr")
+    stranger, _ = create_user("axs")
+    page = page_for(browser, a_id, viewport=WIDTHS["desktop"], color_scheme=theme)
+    request = direct(stranger, a_name, answered=False)
+    seed(request, [(stranger, "hello, we have not met", today_start())])
+    open_conversation(page, base_url, request)
+    expect(page.locator("#request-banner")).to_be_visible()
+    assert violations(page) == []
+
+    page.locator("#accept-request").click()
+    expect(page.locator("#request-banner")).to_have_count(0)
+    send(page, "nice to meet you")
+    mine = page.locator(".message.mine").last
+    mine.hover()
+    mine.get_by_role("button", name="Edit message").click()
+    expect(page.locator("#edit-body")).to_be_visible()
+    assert violations(page) == []
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("dialog")).to_have_count(0)
+    mine.hover()
+    mine.get_by_role("button", name="Delete message").click()
+    expect(page.get_by_role("alertdialog")).to_be_visible()
     assert violations(page) == []

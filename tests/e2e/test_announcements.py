@@ -10,7 +10,7 @@ import re
 from playwright.sync_api import expect
 
 from tests.e2e.chat_ui import both_open, open_conversation, page_for, row, seed, send, today_start
-from tests.support import direct_pair
+from tests.support import create_user, direct, direct_pair, group
 
 SETTLE_S = 2.0  # the announcer's "the list is open" (components/announcer.py), with margin
 
@@ -127,3 +127,45 @@ def test_each_presence_status_has_its_own_shape_not_only_a_colour(browser, base_
     assert away["mark"] is not None and away["mark"][1] > away["mark"][0]  # an upright notch
     assert dnd["mark"] is not None and dnd["mark"][0] > dnd["mark"][1]  # a bar across
     assert offline == {"mark": None, "ring": True}
+
+
+# Every non-empty text the typing line is given, as a screen reader would hear it.
+HEARD = """(el) => {
+  window.heard = [];
+  new MutationObserver(() => el.textContent && window.heard.push(el.textContent))
+    .observe(el, { childList: true, characterData: true, subtree: true });
+}"""
+
+
+def test_typing_is_announced_once_per_burst_not_on_every_refresh(browser, base_url):
+    a_id, _ = create_user("tba", "Tia Burst")
+    b_id, b_name = create_user("tbb")
+    cid = direct(a_id, b_name)
+    a, b = both_open(browser, base_url, a_id, b_id, cid)
+    line = b.locator("#typing-indicator")
+    expect(line).to_have_attribute("aria-live", "polite")
+    line.evaluate(HEARD)
+    # Eight seconds of steady typing: the typer's tab refreshes its "typing" twice.
+    a.locator("#composer").press_sequentially("one steady burst of typing, longer than a refresh", delay=160)
+    expect(line).to_have_text("Tia Burst is typing…")
+    assert b.evaluate("window.heard") == ["Tia Burst is typing…"]
+    expect(line).to_have_text("", timeout=3000)  # a pause ends the burst, silently
+    a.locator("#composer").press_sequentially(" and a second one")
+    expect(line).to_have_text("Tia Burst is typing…")
+    assert b.evaluate("window.heard") == ["Tia Burst is typing…"] * 2
+
+
+def test_the_page_title_says_which_conversation_is_open(browser, base_url):
+    a_id, _ = create_user("tta")
+    _, b_name = create_user("ttb", "Tess Title")
+    cid = direct(a_id, b_name)
+    gid = group(a_id, "Title club", [b_name])
+    page = page_for(browser, a_id)
+    page.goto(f"{base_url}/")
+    expect(page).to_have_title("Conversations · chatapp")
+    open_conversation(page, base_url, cid)
+    expect(page).to_have_title("Tess Title · chatapp")
+    row(page, gid).click()
+    expect(page).to_have_title("Title club · chatapp")
+    page.go_back()
+    expect(page).to_have_title("Tess Title · chatapp")
