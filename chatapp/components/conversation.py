@@ -62,7 +62,11 @@ def leave_dialog() -> rx.Component:
                 rx.alert_dialog.cancel(rx.button("Stay", variant="soft", color_scheme="gray")),
                 rx.alert_dialog.action(
                     rx.button(
-                        "Leave", color_scheme="red", on_click=GroupsState.leave_group, id="confirm-leave"
+                        "Leave",
+                        color_scheme="red",
+                        high_contrast=True,  # white on Radix's red 9 is 3.9:1 (axe)
+                        on_click=GroupsState.leave_group,
+                        id="confirm-leave",
                     )
                 ),
                 justify="end",
@@ -236,7 +240,11 @@ def delete_dialog() -> rx.Component:
                 ),
                 rx.alert_dialog.action(
                     rx.button(
-                        "Delete", color_scheme="red", on_click=ChatState.delete_message, id="confirm-delete"
+                        "Delete",
+                        color_scheme="red",
+                        high_contrast=True,  # white on Radix's red 9 is 3.9:1 (axe)
+                        on_click=ChatState.delete_message,
+                        id="confirm-delete",
                     )
                 ),
                 justify="end",

@@ -45,6 +45,7 @@ def request_banner() -> rx.Component:
                             size="1",
                             variant="soft",
                             color_scheme="red",
+                            high_contrast=True,  # soft red on its tint at 12 px: 4.2:1 (axe)
                             on_click=ChatState.block_peer,
                             id="block-request",
                         ),

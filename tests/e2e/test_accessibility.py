@@ -82,7 +82,7 @@ def test_the_list_and_a_direct_chat_pass_the_audit(browser, base_url, theme, wid
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_a_group_its_members_the_status_menu_and_the_new_chat_dialog_pass_the_audit(browser, base_url, theme):
+def test_a_group_its_members_and_leave_dialogs_the_menu_and_new_chat_pass_the_audit(browser, base_url, theme):
     a_id, a_name = create_user("axg")
     _, b_name = create_user("axh")
     _, c_name = create_user("axi")
@@ -93,6 +93,11 @@ def test_a_group_its_members_the_status_menu_and_the_new_chat_dialog_pass_the_au
     page.locator("#members-button").click()
     expect(page.get_by_role("dialog")).to_be_visible()
     assert violations(page) == []
+    page.locator("#leave-group").click()
+    expect(page.get_by_role("alertdialog")).to_be_visible()
+    assert violations(page) == []
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("alertdialog")).to_have_count(0)
     page.keyboard.press("Escape")
     page.locator("#status-menu-trigger").click()
     expect(page.get_by_role("menu")).to_be_visible()
