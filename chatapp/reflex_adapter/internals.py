@@ -150,14 +150,20 @@ def _redis_leases(_app: rx.App) -> bool:
     return wanted <= fields and "_was_touched" in BaseState.__slots__
 
 
-def _redis_renewal(_app: rx.App) -> bool:
+def _redis_manager_class() -> type:
     from reflex.istate.manager.redis import StateManagerRedis
 
-    fields = {f.name for f in dataclasses.fields(StateManagerRedis)}
+    return StateManagerRedis
+
+
+def redis_renewal_fits(manager: Any) -> bool:
+    """Whether Reflex's Redis state manager (the class or one) is as
+    `redis_store.lock_kept` expects."""
+    fields = {f.name for f in dataclasses.fields(manager)}
     return (
         "lock_expiration" in fields
-        and inspect.iscoroutinefunction(getattr(StateManagerRedis, "_try_extend_lock", None))
-        and callable(getattr(StateManagerRedis, "_lock_key", None))
+        and inspect.iscoroutinefunction(getattr(manager, "_try_extend_lock", None))
+        and callable(getattr(manager, "_lock_key", None))
     )
 
 
@@ -235,7 +241,7 @@ INTERNALS: tuple[Internal, ...] = (
         " lock_expiration (ms)",
         "redis_store.lock_kept: a page load waiting for its turn keeps its tab's lock past the expiry",
         "skip",
-        _redis_renewal,
+        lambda _app: redis_renewal_fits(_redis_manager_class()),
     ),
     Internal(
         "reflex.utils.token_manager (EventNamespace._token_manager).token_to_socket, instance_id",

@@ -28,6 +28,8 @@ from collections.abc import AsyncIterator
 
 import reflex as rx
 
+from chatapp.reflex_adapter import internals
+
 logger = logging.getLogger(__name__)
 
 
@@ -86,7 +88,7 @@ async def lock_kept(app: rx.App, token: str) -> AsyncIterator[None]:
     from reflex.istate.manager.redis import StateManagerRedis
 
     manager = app.state_manager
-    if not isinstance(manager, StateManagerRedis) or not _can_renew(manager):
+    if not isinstance(manager, StateManagerRedis) or not internals.redis_renewal_fits(manager):
         yield
         return
     lock_key = manager._lock_key(rx.BaseStateToken(ident=token, cls=rx.State))
@@ -105,11 +107,3 @@ async def lock_kept(app: rx.App, token: str) -> AsyncIterator[None]:
         renewing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewing
-
-
-def _can_renew(manager: object) -> bool:
-    return (
-        callable(getattr(manager, "_try_extend_lock", None))
-        and callable(getattr(manager, "_lock_key", None))
-        and isinstance(getattr(manager, "lock_expiration", None), int)
-    )
