@@ -6,7 +6,8 @@ happens if it is gone:
   `ReflexChanged` naming it.
 - "public path": the fast path of `tabs.push` is switched off and every change goes
   through Reflex's public `modify_state` (slower, still right).
-- "skip": a saving is lost (a closed tab's state stays for Reflex's own hour).
+- "skip": a saving is lost (a closed tab's state stays for Reflex's own hour; a dead
+  instance's tab locks wait out their expiry).
 
 `tests/contract/test_reflex_internals.py` asserts every entry is present on the pinned
 Reflex, so an upgrade that changes one fails there with its name.
@@ -167,6 +168,22 @@ def redis_renewal_fits(manager: Any) -> bool:
     )
 
 
+def lock_tagging_fits(manager: Any) -> bool:
+    """Whether Reflex's Redis state manager (the class or one) is as
+    `redis_store.tag_locks` and `release_locks_of` expect: `_lock(token, event_name)`,
+    which makes the lock's id from the event's name, and `_lock_key(token)`. (That the id
+    is `{event_name}:{uuid hex}` and the key `{token}_lock` is checked against Redis by
+    tests/contract/test_lock_release.py.)"""
+    cls = manager if isinstance(manager, type) else type(manager)
+    lock = getattr(cls, "_lock", None)
+    return (
+        callable(lock)
+        and [p.name for p in _positional(lock)][:3] == ["self", "token", "event_name"]
+        and callable(getattr(cls, "_lock_key", None))
+        and "redis" in {f.name for f in dataclasses.fields(cls)}
+    )
+
+
 def _engineio_server(_app: rx.App) -> bool:
     from engineio.async_socket import AsyncSocket
 
@@ -242,6 +259,14 @@ INTERNALS: tuple[Internal, ...] = (
         "redis_store.lock_kept: a page load waiting for its turn keeps its tab's lock past the expiry",
         "skip",
         lambda _app: redis_renewal_fits(_redis_manager_class()),
+    ),
+    Internal(
+        "reflex.istate.manager.redis.StateManagerRedis._lock(token, event_name) (lock id"
+        " `{event_name}:{uuid hex}`), _lock_key(token) (`{token}_lock`), redis",
+        "redis_store.tag_locks / release_locks_of: a dead instance's tab locks are released when"
+        " it is reaped",
+        "skip",
+        lambda _app: lock_tagging_fits(_redis_manager_class()),
     ),
     Internal(
         "reflex.utils.token_manager (EventNamespace._token_manager).token_to_socket, instance_id",

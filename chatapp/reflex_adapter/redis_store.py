@@ -16,6 +16,15 @@
   expiry (10 s): the state it then made was refused (`LockExpiredError`) and the tab
   was left half loaded. `lock_kept` renews the lock while it waits.
 
+- An instance that dies keeps its tabs' locks in Redis until they expire (Reflex's
+  `redis_lock_expiration`, 30 s in `rxconfig.py`): a tab that reconnects to another
+  instance waits that long in its page load. Reflex's lock ids (`{event}:{uuid hex}`, in
+  the key `{token}_lock`) do not say which instance took them; `tag_locks` makes every
+  lock this instance takes begin with its registry's instance id and `|`, and
+  `release_locks_of` deletes the locks of a reaped instance, each only if its value
+  still begins with that instance's tag (compared and deleted in one Lua script, so a
+  lock another instance took since is never touched).
+
 The internals are listed in `internals` with a contract test.
 """
 
@@ -107,3 +116,82 @@ async def lock_kept(app: rx.App, token: str) -> AsyncIterator[None]:
         renewing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewing
+
+
+def lock_tag(instance_id: str) -> str:
+    """How the lock ids taken by an instance begin (instance ids hold no `|`)."""
+    return f"{instance_id}|"
+
+
+def tag_locks(app: rx.App, instance_id: str) -> bool:
+    """Make every tab lock this instance takes from now on say so: its id begins with
+    `lock_tag(instance_id)`. Reflex uses the event name it passes to `_lock` only to make
+    the lock's id; the rest of the id stays unique as before.
+
+    Returns:
+        Whether the locks are tagged (False: state not in Redis, or Reflex changed).
+    """
+    from reflex.istate.manager.redis import StateManagerRedis
+
+    manager = app.state_manager
+    if not isinstance(manager, StateManagerRedis) or not internals.lock_tagging_fits(manager):
+        return False
+    untagged = type(manager)._lock.__get__(manager)
+    tag = lock_tag(instance_id)
+
+    def _lock(token, event_name: str | None = None):
+        return untagged(token, event_name=f"{tag}{event_name or ''}")
+
+    manager._lock = _lock  # the instance's attribute wins over the class's method
+    return True
+
+
+# KEYS: lock keys. ARGV: the tag of a dead instance's lock ids. Deletes each lock whose
+# value still begins with the tag; returns how many. The value is read and deleted in
+# one script: a lock that changed hands in between cannot be deleted.
+_RELEASE = """
+local n = 0
+for _, key in ipairs(KEYS) do
+  local held = redis.call('GET', key)
+  if held and string.sub(held, 1, #ARGV[1]) == ARGV[1] then
+    redis.call('DEL', key)
+    n = n + 1
+  end
+end
+return n
+"""
+
+# Lock keys looked at per script run (one SCAN page's worth at most).
+_RELEASE_BATCH = 500
+
+
+async def release_locks_of(app: rx.App, instance_id: str) -> int:
+    """Delete every tab lock that the (dead) instance `instance_id` still holds in Redis,
+    so that its tabs' next events, on other instances, take them at once (a `DEL` wakes
+    Reflex's waiters through its keyspace notifications) instead of waiting out the lock's
+    expiry. Its leases' unwritten changes are lost, as when the locks expire.
+
+    Every lock key (`*_lock`) of Reflex's Redis database is looked at, with SCAN: not only
+    the tabs whose sockets the dead instance held (the presence registry's), also tabs it
+    leased for a delivery and tabs nobody signed in to. Once per reaped instance.
+
+    Returns:
+        How many locks were deleted (0 without state in Redis or with a changed Reflex).
+    """
+    from reflex.istate.manager.redis import StateManagerRedis
+
+    manager = app.state_manager
+    if not isinstance(manager, StateManagerRedis) or not internals.lock_tagging_fits(manager):
+        return 0
+    release = manager.redis.register_script(_RELEASE)
+    tag = lock_tag(instance_id)
+    deleted = 0
+    batch: list[bytes] = []
+    async for key in manager.redis.scan_iter(match="*_lock", count=1000):
+        batch.append(key)
+        if len(batch) >= _RELEASE_BATCH:
+            deleted += int(await release(keys=batch, args=[tag]))
+            batch = []
+    if batch:
+        deleted += int(await release(keys=batch, args=[tag]))
+    return deleted
