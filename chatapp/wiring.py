@@ -3,7 +3,8 @@
 `install(app)` registers two lifespan tasks with the app:
 - `serving(app)`: checks the Reflex internals the adapter needs
   (`reflex_adapter.internals`), makes the presence service (its registry in Redis when
-  `REFLEX_REDIS_URL` is set, with the instance's heartbeat and sweeps), the push API
+  `REFLEX_REDIS_URL` is set, with the instance's heartbeat and sweeps, which release a
+  dead instance's tab locks), the push API
   over the app's tabs, hooks the sockets' open and close into the service, writes
   last-seen times periodically and on shutdown, and lets closed tabs' states go.
 - the rate limits (`limits.serving`), in Redis when there is one.
@@ -109,7 +110,13 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
             ttl=settings.presence_instance_ttl,
             sweep=settings.presence_sweep,
         )
-        sweeper = Sweeper(service, shared, timing, utcnow)
+        # Every tab lock this instance takes says so, and a sweep that reaps a dead
+        # instance releases the locks it held: its tabs come back elsewhere without
+        # waiting out the locks' expiry (long with the leases of rxconfig.py).
+        redis_store.tag_locks(app, shared.instance_id)
+        sweeper = Sweeper(
+            service, shared, timing, utcnow, on_reaped=lambda dead: redis_store.release_locks_of(app, dead)
+        )
         await sweeper.start()
     ends = Deadlines(utcnow, push.soon)
     runtime.started(runtime.Runtime(presence=service, push=push, loop=asyncio.get_running_loop(), ends=ends))

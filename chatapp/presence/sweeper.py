@@ -5,7 +5,10 @@ Every instance beats (a key with a TTL, renewed well before it expires) and swee
   their users, if left without a tab, are published offline as last seen at that
   instance's last beat;
 - offlines whose grace ran out and chosen statuses that ended are evaluated, whichever
-  instance started them (it may be the dead one).
+  instance started them (it may be the dead one);
+- whatever else a dead instance left to release is handed to `on_reaped` (the app
+  releases its tabs' locks in Reflex's state store, so that their page loads on other
+  instances do not wait out the locks' expiry).
 The service decides each case; a commit that loses to another instance's is made again
 or dropped, so two sweepers never publish the same change twice.
 """
@@ -53,6 +56,8 @@ class Sweeper:
         registry: The shared registry.
         timing: Intervals.
         clock: The current time.
+        on_reaped: Called with the id of each dead instance this sweeper reaped (by one
+            sweeper only), before the offlines it left are evaluated.
     """
 
     def __init__(
@@ -61,11 +66,13 @@ class Sweeper:
         registry: RedisRegistry,
         timing: Timing,
         clock: Callable[[], datetime],
+        on_reaped: Callable[[str], Awaitable[object]] | None = None,
     ) -> None:
         self.service = service
         self.registry = registry
         self.timing = timing
         self._clock = clock
+        self._on_reaped = on_reaped
         self._tasks: list[asyncio.Task] = []
         # No instance is taken for dead before this (after an outage of Redis).
         self._reap_after: datetime | None = None
@@ -129,8 +136,17 @@ class Sweeper:
                     last_beat.isoformat(),
                     len(users),
                 )
+                await self._reaped(instance_id)
         for kind, user_id, at in await self.registry.due(
             self._clock() - timedelta(seconds=self.timing.slack)
         ):
             await self.service.check(user_id, grace_due=at if kind == "g" else None)
             await self.registry.finish_due(kind, user_id, at)
+
+    async def _reaped(self, instance_id: str) -> None:
+        if self._on_reaped is None:
+            return
+        try:
+            await self._on_reaped(instance_id)
+        except Exception:  # not tried again: what it would release expires by itself
+            logger.exception("presence: releasing what instance %s held failed", instance_id)

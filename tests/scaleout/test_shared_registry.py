@@ -10,10 +10,13 @@ import concurrent.futures
 import itertools
 import random
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from types import SimpleNamespace
 
+import reflex as rx
 from redis.asyncio import Redis
 
 from chatapp.models import utcnow
@@ -42,7 +45,7 @@ class Node:
         return [entry for _, entry in self.sent if entry["user_id"] == user_id]
 
 
-async def node(prefix: str, people, name: str) -> Node:
+async def node(prefix: str, people, name: str, on_reaped=None) -> Node:
     """An instance that beat once (its sweeps and later beats run only when called)."""
     registry = RedisRegistry(Redis.from_url(REDIS_URL), prefix=prefix, instance_id=name)
     sent: list[tuple[list[str], dict]] = []
@@ -53,7 +56,7 @@ async def node(prefix: str, people, name: str) -> Node:
             sent.append((sorted(tokens), entry))
 
     service = PresenceService(deliver=deliver, session_factory=people.session, grace=GRACE, registry=registry)
-    sweeper = Sweeper(service, registry, TIMING, utcnow)
+    sweeper = Sweeper(service, registry, TIMING, utcnow, on_reaped=on_reaped)
     await registry.heartbeat(utcnow(), timedelta(seconds=TIMING.ttl), first=True)
     return Node(registry=registry, service=service, sweeper=sweeper, sent=sent)
 
@@ -335,3 +338,87 @@ def test_a_socket_reopening_on_another_instance_within_the_grace_is_taken_back_o
     assert (back, again, logged_out, late) == (True, False, False, False)
     assert tab is not None and tab.sid == "new"
     assert [e["status"] for e in sent] == []  # nothing published while it was away
+
+
+def test_reaping_a_dead_instance_releases_its_tabs_locks_but_not_one_another_instance_took(
+    people, redis_prefix, monkeypatch
+):
+    """With the long locks of rxconfig.py (30 s), a tab of a killed instance that comes
+    back on another waits in its page load for the dead instance's lock, unless the sweep
+    that reaps the dead instance releases it: then at once. A lock the dead instance gave
+    up and another instance took since stays that instance's. Reflex's state managers (one
+    per instance, as in two processes) on the machine's Redis, as the app wires them."""
+    from reflex.istate.manager.redis import StateManagerRedis
+
+    from chatapp.reflex_adapter import redis_store
+    from chatapp.states.app_state import AppState
+
+    a, b = _pair(people)
+    run = uuid.uuid4().hex[:6]
+    prefix = f"{redis_prefix}:{run}"
+    dead_id, live_id = f"n1-{run}", f"n2-{run}"  # lock keys are not under the prefix
+    t1, t2 = f"lr1-{run}", f"lr2-{run}"
+
+    def manager(oplock: bool) -> StateManagerRedis:
+        monkeypatch.setenv("REFLEX_OPLOCK_ENABLED", "true" if oplock else "false")
+        monkeypatch.setenv("REFLEX_OPLOCK_HOLD_TIME", "20s")
+        return StateManagerRedis(
+            redis=Redis.from_url(REDIS_URL), lock_expiration=30_000, lock_warning_threshold=10_000
+        )
+
+    async def scenario():
+        dead_m, live_m = manager(oplock=False), manager(oplock=True)
+        dead_app, live_app = SimpleNamespace(state_manager=dead_m), SimpleNamespace(state_manager=live_m)
+        assert redis_store.tag_locks(dead_app, dead_id) and redis_store.tag_locks(live_app, live_id)
+
+        async def released(instance_id: str) -> None:
+            reaped.append((instance_id, await redis_store.release_locks_of(live_app, instance_id)))
+
+        reaped: list[tuple[str, int]] = []
+        n1 = await node(prefix, people, dead_id)
+        n2 = await node(prefix, people, live_id, on_reaped=released)
+        await n2.service.mark_online(token="b1", sid="sb1", user_id=b)
+        await n1.service.mark_online(token=t1, sid="s1", user_id=a)
+        await n1.service.mark_online(token=t2, sid="s2", user_id=a)
+        await settle(n1, n2)
+
+        def token(ident: str) -> rx.BaseStateToken:
+            return rx.BaseStateToken(ident=ident, cls=AppState)
+
+        # n1 holds t1's lock when it dies (entered, never left); it had let t2's go,
+        # and n2 took t2's since (a delivery: n2 keeps the lease).
+        held = dead_m._lock(token(t1))
+        await held.__aenter__()
+        async with dead_m._lock(token(t2)):
+            pass
+        async with live_m.modify_state(token(t2)):
+            pass
+        t2_lock = await live_m.redis.get(f"{t2}_lock")
+        await asyncio.sleep(TIMING.ttl + 0.1)  # n1 beats no more
+
+        started = time.monotonic()
+
+        async def page_load_on_n2() -> float:  # t1 reconnected to n2
+            async with live_m.modify_state(token(t1)):
+                return time.monotonic() - started
+
+        loading = asyncio.create_task(page_load_on_n2())
+        await asyncio.sleep(0.3)
+        waited_for_the_lock = not loading.done()
+        await n2.sweeper.sweep()
+        loaded_after = await asyncio.wait_for(loading, 5)
+        t2_after = await live_m.redis.get(f"{t2}_lock")
+        await n2.sweeper.sweep()  # nothing left to reap: no second release
+        await settle(n1, n2)
+        await redis_store.forget_leases(live_m)
+        for m in (dead_m, live_m):
+            await m.close()
+        await shut(n1, n2)
+        return waited_for_the_lock, loaded_after, reaped, t2_lock, t2_after
+
+    waited_for_the_lock, loaded_after, reaped, t2_lock, t2_after = run_async(scenario())
+    assert waited_for_the_lock
+    assert loaded_after < 0.3 + 2.0  # not the 30 s of the lock's expiry
+    assert reaped == [(dead_id, 1)]  # t1's; called once, by the sweeper that reaped n1
+    assert t2_lock.startswith(f"{live_id}|".encode())
+    assert t2_after == t2_lock
