@@ -46,14 +46,16 @@ _state_manager = {} if settings.redis_url else {"state_manager_mode": rx.constan
 # instances went from p99 575 / 325 ms to 175 / 101 ms, from 135 to 92-99 Redis commands
 # per change, and became correct (docs/instances.md). A presence change reaches a tab
 # about every 5.5 s there: a 5 s lease had nearly every delivery take a new one.
-# The price was a killed instance: its tabs' locks stayed until they expired, and a tab
-# that reconnected to another instance waited for its lock in its page load, up to 30 s.
-# No longer: every lock an instance takes names it, and the sweep that reaps a dead
-# instance releases its locks (`redis_store.release_locks_of`, wired in `wiring`), so a
-# crash holds a tab for the instance TTL at most (CHATAPP_PRESENCE_INSTANCE_TTL, 10 s,
-# plus one sweep, 1 s), whatever the lease. A stalled instance (event loop blocked past
-# that TTL) is reaped alike: its leases' unwritten changes are refused, as when a lock
-# expires. Values set in the environment win.
+# The price was a killed instance: the locks it held stayed until they expired, and
+# every event of and delivery to those tabs waited, up to 30 s. That includes tabs on
+# other instances (relaying a message leases the recipient's tab where the sender's event
+# ran): tests/scaleout/test_instance_crash.py measured 30.1 s from a kill to the peer's
+# offline. No longer: every lock an instance takes names it, and the sweep that reaps a
+# dead instance releases its locks (`redis_store.release_locks_of`, wired in `wiring`),
+# so a crash holds a tab for the instance TTL at most (CHATAPP_PRESENCE_INSTANCE_TTL,
+# 10 s, plus one sweep, 1 s), whatever the lease (measured: 8.5-9.7 s). A stalled
+# instance (event loop blocked past that TTL) is reaped alike: its leases' unwritten
+# changes are refused, as when a lock expires. Values set in the environment win.
 if settings.redis_url:
     os.environ.setdefault("REFLEX_OPLOCK_ENABLED", "true")
     os.environ.setdefault("REFLEX_OPLOCK_HOLD_TIME", "20s")
