@@ -7,8 +7,8 @@ Every instance beats (a key with a TTL, renewed well before it expires) and swee
 - offlines whose grace ran out and chosen statuses that ended are evaluated, whichever
   instance started them (it may be the dead one);
 - whatever else a dead instance left to release is handed to `on_reaped` (the app
-  releases its tabs' locks in Reflex's state store, so that their page loads on other
-  instances do not wait out the locks' expiry).
+  releases the tab locks it held in Reflex's state store, so that those tabs' events on
+  other instances do not wait out the locks' expiry).
 The service decides each case; a commit that loses to another instance's is made again
 or dropped, so two sweepers never publish the same change twice.
 """

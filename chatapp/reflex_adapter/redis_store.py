@@ -16,9 +16,10 @@
   expiry (10 s): the state it then made was refused (`LockExpiredError`) and the tab
   was left half loaded. `lock_kept` renews the lock while it waits.
 
-- An instance that dies keeps its tabs' locks in Redis until they expire (Reflex's
-  `redis_lock_expiration`, 30 s in `rxconfig.py`): a tab that reconnects to another
-  instance waits that long in its page load. Reflex's lock ids (`{event}:{uuid hex}`, in
+- An instance that dies keeps the tab locks it held in Redis until they expire (Reflex's
+  `redis_lock_expiration`, 30 s in `rxconfig.py`): every event of those tabs and every
+  delivery to them waits that long, on any instance (a delivery leases the recipient's
+  tab where it runs, whichever instance has its socket). Reflex's lock ids (`{event}:{uuid hex}`, in
   the key `{token}_lock`) do not say which instance took them; `tag_locks` makes every
   lock this instance takes begin with its registry's instance id and `|`, and
   `release_locks_of` deletes the locks of a reaped instance, each only if its value

@@ -117,11 +117,11 @@ def test_releasing_a_dead_instances_locks_wakes_their_waiters_and_spares_every_o
 
         waited_from = time.monotonic()
 
-        async def page_load_elsewhere() -> float:  # the tab reconnected to the live instance
+        async def event_elsewhere() -> float:  # an event of the tab on the live instance
             async with live.modify_state(_token("tab-1")):
                 return time.monotonic() - waited_from
 
-        waiting = asyncio.create_task(page_load_elsewhere())
+        waiting = asyncio.create_task(event_elsewhere())
         await asyncio.sleep(0.5)
         still_waiting = not waiting.done()
         released = await redis_store.release_locks_of(SimpleNamespace(state_manager=live), "n1")
@@ -133,7 +133,7 @@ def test_releasing_a_dead_instances_locks_wakes_their_waiters_and_spares_every_o
         return still_waiting, released, waited, left, retaken
 
     still_waiting, released, waited, left, retaken = run_async(scenario())
-    assert still_waiting  # the dead instance's lock held the page load
+    assert still_waiting  # the dead instance's lock held the event
     assert released == 2  # tab-1 and tab-2
     assert waited < 2.0  # not the 30 s of the lock's expiry
     assert left["tab-2"] is None

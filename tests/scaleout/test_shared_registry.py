@@ -343,9 +343,10 @@ def test_a_socket_reopening_on_another_instance_within_the_grace_is_taken_back_o
 def test_reaping_a_dead_instance_releases_its_tabs_locks_but_not_one_another_instance_took(
     people, redis_prefix, monkeypatch
 ):
-    """With the long locks of rxconfig.py (30 s), a tab of a killed instance that comes
-    back on another waits in its page load for the dead instance's lock, unless the sweep
-    that reaps the dead instance releases it: then at once. A lock the dead instance gave
+    """With the long locks of rxconfig.py (30 s), whatever another instance does with a
+    tab whose lock a killed instance held (a delivery, an event of its socket) waits for
+    that lock, unless the sweep that reaps the dead instance releases it: then at once.
+    A lock the dead instance gave
     up and another instance took since stays that instance's. Reflex's state managers (one
     per instance, as in two processes) on the machine's Redis, as the app wires them."""
     from reflex.istate.manager.redis import StateManagerRedis
@@ -398,11 +399,11 @@ def test_reaping_a_dead_instance_releases_its_tabs_locks_but_not_one_another_ins
 
         started = time.monotonic()
 
-        async def page_load_on_n2() -> float:  # t1 reconnected to n2
+        async def delivery_on_n2() -> float:  # n2 delivers to t1 (a message, say)
             async with live_m.modify_state(token(t1)):
                 return time.monotonic() - started
 
-        loading = asyncio.create_task(page_load_on_n2())
+        loading = asyncio.create_task(delivery_on_n2())
         await asyncio.sleep(0.3)
         waited_for_the_lock = not loading.done()
         await n2.sweeper.sweep()
