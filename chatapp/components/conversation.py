@@ -233,11 +233,11 @@ def delete_dialog() -> rx.Component:
             rx.alert_dialog.title("Delete this message?"),
             rx.alert_dialog.description("Everyone in the conversation will see “Message deleted” instead."),
             rx.hstack(
-                rx.alert_dialog.cancel(
-                    rx.button(
-                        "Keep it", variant="soft", color_scheme="gray", on_click=ChatState.cancel_delete
-                    )
-                ),
+                # No handler of its own: Reflex would wrap a button that has one in a box,
+                # and Radix, which focuses the Cancel button when the confirmation opens,
+                # would focus that box (the focus fell out of the dialog). Closing it
+                # calls on_open_change, which cancels.
+                rx.alert_dialog.cancel(rx.button("Keep it", variant="soft", color_scheme="gray")),
                 rx.alert_dialog.action(
                     rx.button(
                         "Delete",

@@ -209,14 +209,19 @@ def test_edit_and_delete_a_message_with_the_keyboard_alone(browser, base_url):
     _tab_until(page, delete)
     page.keyboard.press("Enter")
     confirm = page.get_by_role("alertdialog")
-    expect(confirm).to_be_visible()
+    expect(confirm.get_by_role("button", name="Keep it")).to_be_focused()  # the safe choice first
+    page.keyboard.press("Tab")
+    expect(page.locator("#confirm-delete")).to_be_focused()
+    page.keyboard.press("Tab")  # the focus stays in the dialog
+    expect(confirm.get_by_role("button", name="Keep it")).to_be_focused()
     page.keyboard.press("Escape")  # keeps it
     expect(confirm).to_have_count(0)
     expect(mine.locator(".message-body")).to_have_text(re.compile(r"^second thoughts"))
     expect(delete).to_be_focused()
 
     page.keyboard.press("Enter")
-    _tab_until(page, page.locator("#confirm-delete"))
+    expect(confirm.get_by_role("button", name="Keep it")).to_be_focused()
+    page.keyboard.press("Tab")
     page.keyboard.press("Enter")
     expect(mine).to_contain_text("Message deleted")
     expect(composer).to_be_focused()  # its buttons are gone: the focus goes to the message box
