@@ -12,7 +12,7 @@ import reflex as rx
 from playwright.sync_api import expect
 
 from chatapp.models import User
-from tests.e2e.chat_ui import LOCALE, page_for, row
+from tests.e2e.chat_ui import LOCALE, open_conversation, page_for, row, seed, today_start
 from tests.support import PASSWORD, create_user, direct_pair, unique_name
 
 
@@ -225,3 +225,42 @@ def test_edit_and_delete_a_message_with_the_keyboard_alone(browser, base_url):
     page.keyboard.press("Enter")
     expect(mine).to_contain_text("Message deleted")
     expect(composer).to_be_focused()  # its buttons are gone: the focus goes to the message box
+
+
+# How the focused element and its three nearest ancestors look; called at each Tab, it
+# says whether the element focused before looked different while it had the focus (a
+# ring, a shadow, a colour): {"what": its name, "shown": bool}.
+FOCUS_SHOWN = """() => {
+  const look = (el) => {
+    const parts = [];
+    for (let e = el, i = 0; e && i < 4; e = e.parentElement, i++) {
+      const cs = getComputedStyle(e);
+      parts.push(cs.outlineStyle, cs.outlineWidth, cs.outlineColor, cs.boxShadow, cs.backgroundColor,
+                 cs.borderColor, cs.textDecorationLine, cs.opacity);
+    }
+    return parts.join("|");
+  };
+  const before = window.focusWas;
+  const el = document.activeElement;
+  window.focusWas = { el, look: look(el) };
+  if (!before || before.el === document.body) return null;
+  const was = before.el;
+  const name = was.id || was.getAttribute("aria-label") || was.textContent.trim().slice(0, 40);
+  return { what: `${was.tagName.toLowerCase()} ${name}`, shown: look(was) !== before.look };
+}"""
+
+
+def test_every_stop_of_the_tab_key_shows_where_the_focus_is(browser, base_url):
+    a_id, b_id, cid = direct_pair("kfa", "kfb")
+    seed(cid, [(b_id, "a link: https://example.com", today_start()), (a_id, "and my answer", today_start())])
+    page = page_for(browser, a_id)
+    open_conversation(page, base_url, cid)
+    page.locator("#composer").blur()
+    stops = []
+    for _ in range(40):
+        page.keyboard.press("Tab")
+        found = page.evaluate(FOCUS_SHOWN)
+        if found:
+            stops.append(found)
+    assert len({s["what"] for s in stops}) >= 12  # the list, the header, the messages, the box
+    assert [s["what"] for s in stops if not s["shown"]] == []
