@@ -4,7 +4,8 @@ dark themes. A violation fails the test with axe's own description of it.
 
 Covered: log-in, sign-up (and their error), the home list (empty and with rows), an open
 direct chat with messages, an open group with its members popover, the status menu, the
-new-chat dialog, the edit and delete dialogs, and a message request with its banner.
+new-chat, new-group, custom status and password dialogs, the edit, delete and leave
+dialogs, and a message request with its banner.
 Announcements, names, landmarks and the title: test_announcements.py; the keyboard:
 test_keyboard.py; locale, reduced motion and 200 % zoom: test_user_settings.py."""
 
@@ -82,7 +83,7 @@ def test_the_list_and_a_direct_chat_pass_the_audit(browser, base_url, theme, wid
 
 
 @pytest.mark.parametrize("theme", THEMES)
-def test_a_group_its_members_and_leave_dialogs_the_menu_and_new_chat_pass_the_audit(browser, base_url, theme):
+def test_a_group_its_popover_menus_and_every_dialog_pass_the_audit(browser, base_url, theme):
     a_id, a_name = create_user("axg")
     _, b_name = create_user("axh")
     _, c_name = create_user("axi")
@@ -106,6 +107,19 @@ def test_a_group_its_members_and_leave_dialogs_the_menu_and_new_chat_pass_the_au
     page.get_by_role("button", name="Chat").click()
     expect(page.locator("#people-search")).to_be_visible()
     assert violations(page) == []
+    page.keyboard.press("Escape")
+    # The form dialogs: a new group, a custom status, a new password.
+    for opened_by, field in (
+        ([page.get_by_role("button", name="Group")], "input[name=title]"),
+        ([page.locator("#status-menu-trigger"), page.locator("#set-custom-status")], "#custom-text"),
+        ([page.locator("#status-menu-trigger"), page.locator("#change-password")], "input[name=current]"),
+    ):
+        expect(page.get_by_role("dialog")).to_have_count(0)
+        for control in opened_by:
+            control.click()
+        expect(page.locator(field)).to_be_visible()
+        assert violations(page) == []
+        page.keyboard.press("Escape")
 
 
 @pytest.mark.parametrize("theme", THEMES)
