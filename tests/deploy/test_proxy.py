@@ -28,7 +28,7 @@ def test_pages_scripts_and_backend_routes_load_through_the_proxy(proxy):
     status, headers, body = _get(f"{proxy.url}/")
     assert status == 200 and headers["Content-Type"].startswith("text/html")
     html = body.decode()
-    assert "<title>chatapp</title>" in html
+    assert "<title>Conversations · chatapp</title>" in html
     assets = sorted(set(re.findall(r'(?:href|src)="(/assets/[^"]+)"', html)))
     assert assets, "the page links no compiled assets"
     for asset in assets:

@@ -118,24 +118,24 @@ def expect_notes(page, expected: list[tuple[str, str, int]]) -> None:
 
 
 def test_title_and_favicon_count_unread_messages_until_they_are_read(browser, base_url):
-    a_id, _ = create_user("tia")
+    a_id, a_name = create_user("tia")
     b_id, b_name = create_user("tib")
     cid = direct(a_id, b_name)
     seed(cid, [(a_id, "from before", seed_time())])  # read state at load: 1 unread
     b = home(watcher(browser, base_url, b_id), base_url)
     expect(row(b, cid).locator(".unread-badge")).to_have_text("1")
-    expect(b).to_have_title("(1) chatapp")
+    expect(b).to_have_title("(1) Conversations · chatapp")
     assert b.evaluate(FAVICON_JS) == {"href": "data", "count": "1", "red": True}
 
     a = sender(browser, base_url, a_id, cid)
     send(a, "one more")
-    expect(b).to_have_title("(2) chatapp")
+    expect(b).to_have_title("(2) Conversations · chatapp")
     b.wait_for_function("() => document.querySelector('link[rel~=icon]')?.dataset.chatappBadge === '2'")
     assert b.evaluate(FAVICON_JS) == {"href": "data", "count": "2", "red": True}
 
     row(b, cid).click()  # read: back to the plain title and favicon
     expect(b.locator(".message-body").last).to_have_text("one more")
-    expect(b).to_have_title("chatapp")
+    expect(b).to_have_title(f"{a_name.title()} · chatapp")  # the conversation's, without a count
     expect(row(b, cid).locator(".unread-badge")).to_have_count(0)
     b.wait_for_function(
         "() => !document.querySelector('link[rel~=icon]')?.getAttribute('href')?.startsWith('data:')"
@@ -172,11 +172,11 @@ def test_notification_for_a_conversation_not_open_and_its_click_opens_it(browser
     expect(b.locator("#conversation-title")).to_have_text(a_name.title())
     expect(b.locator(".message-body").last).to_have_text("are you there?")
     assert notes(b)[0]["closed"] is True
-    expect(b).to_have_title("(1) chatapp")  # the group's message is still unread
+    expect(b).to_have_title(f"(1) {a_name.title()} · chatapp")  # the group's message is still unread
 
 
 def test_no_notification_for_the_conversation_open_in_a_visible_tab_and_one_per_browser(browser, base_url):
-    a_id, _ = create_user("ova")
+    a_id, a_name = create_user("ova")
     b_id, b_name = create_user("ovb")
     c_id, c_name = create_user("ovc")
     open_cid = direct(a_id, b_name)
@@ -202,8 +202,8 @@ def test_no_notification_for_the_conversation_open_in_a_visible_tab_and_one_per_
     assert [(n["title"], n["body"], n["tag"]) for n in made] == [
         (c_name.title(), "and this one is elsewhere", f"chatapp-{other_cid}")
     ]
-    expect(reading).to_have_title("(1) chatapp")
-    expect(listing).to_have_title("(1) chatapp")
+    expect(reading).to_have_title(f"(1) {a_name.title()} · chatapp")
+    expect(listing).to_have_title("(1) Conversations · chatapp")
 
 
 def test_no_notification_in_do_not_disturb(browser, base_url):
@@ -219,7 +219,7 @@ def test_no_notification_in_do_not_disturb(browser, base_url):
     a = sender(browser, base_url, a_id, cid)
     send(a, "quiet please")
     expect(row(b, cid).locator(".unread-badge")).to_have_text("1")
-    expect(b).to_have_title("(1) chatapp")  # the count still shows
+    expect(b).to_have_title("(1) Conversations · chatapp")  # the count still shows
 
     b.locator("#status-menu-trigger").click()
     b.locator("#status-auto").click()
@@ -254,13 +254,13 @@ def test_muted_conversation_never_notifies_and_does_not_count(browser, base_url)
     badge = row(b, noisy).locator(".unread-badge")
     expect(badge).to_have_text("1")
     expect(badge).to_have_attribute("data-accent-color", "gray")
-    expect(b).to_have_title("chatapp")
+    expect(b).to_have_title("Conversations · chatapp")
 
     c = sender(browser, base_url, c_id, quiet_ok)
     send(c, "not muted")
     expect(row(b, quiet_ok).locator(".unread-badge")).not_to_have_attribute("data-accent-color", "gray")
     expect_notes(b, [(c_name.title(), "not muted", quiet_ok)])
-    expect(b).to_have_title("(1) chatapp")  # the muted conversation's message does not count
+    expect(b).to_have_title("(1) Conversations · chatapp")  # the muted one's message does not count
     expect(row(b, quiet_ok)).to_have_attribute("data-muted", "false")
 
     row(b, noisy).click()  # unmuting from the header again
@@ -337,7 +337,7 @@ def test_what_a_reconnect_brings_does_not_notify(browser, base_url):
     server.close()
     ws.close()
     expect(row(b, cid).locator(".unread-badge")).to_have_text("1")  # came with the snapshot
-    expect(b).to_have_title("(1) chatapp")
+    expect(b).to_have_title("(1) Conversations · chatapp")
     assert len(link["routes"]) == 2
 
     send(a, "and after it")
