@@ -23,7 +23,7 @@ from chatapp.states.chat_state import MESSAGES, SEEN, ChatState
 GROUP_WITHIN_MS = 5 * 60 * 1000
 
 _ARRANGE_JS = """
-const chatappClock = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
+const chatappClock = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
 const chatappFull = new Intl.DateTimeFormat(undefined, { dateStyle: "full", timeStyle: "short" });
 const chatappLongDay = new Intl.DateTimeFormat(undefined, {
   weekday: "long", day: "numeric", month: "long", year: "numeric",

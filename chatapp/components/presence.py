@@ -78,9 +78,11 @@ def full_time(epoch_ms: rx.Var[int]) -> rx.Var[str]:
 
 
 def clock_time(epoch_ms: rx.Var[int]) -> rx.Var[str]:
-    """A moment's time of day as the viewer's locale writes it ("2:30 PM", "14:30")."""
+    """A moment's time of day as the viewer's locale writes it ("2:30 PM", "09:30"):
+    the locale's short time style, as the messages' times (a fixed `hour: "numeric"`
+    would write German's "09:30" as "9:30")."""
     return js_var(
-        f'new Date({epoch_ms}).toLocaleTimeString(undefined, {{ hour: "numeric", minute: "2-digit" }})',
+        f'new Date({epoch_ms}).toLocaleTimeString(undefined, {{ timeStyle: "short" }})',
         str,
         epoch_ms,
     )

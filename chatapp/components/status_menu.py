@@ -8,7 +8,7 @@ from chatapp.components.attention import notifications_item, sound_item
 from chatapp.components.avatar import avatar_with_presence
 from chatapp.components.custom_status_dialog import custom_status_dialog
 from chatapp.components.form_dialog import form_dialog
-from chatapp.components.presence import clock_time, custom_status, status_label, status_of
+from chatapp.components.presence import clock_time, custom_status, iso_time, status_label, status_of
 from chatapp.services.accounts import PASSWORD_MIN
 from chatapp.states.account import AccountState
 from chatapp.states.app_state import AppState
@@ -91,7 +91,13 @@ def _menu(me, status) -> rx.Component:
                         ),
                         rx.cond(
                             AppState.chosen_until_ms > 0,
-                            rx.fragment(" until ", clock_time(AppState.chosen_until_ms)),
+                            rx.fragment(
+                                " until ",
+                                rx.el.time(
+                                    clock_time(AppState.chosen_until_ms),
+                                    date_time=iso_time(AppState.chosen_until_ms),
+                                ),
+                            ),
                         ),
                         size="1",
                         color_scheme="gray",

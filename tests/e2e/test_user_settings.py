@@ -6,7 +6,8 @@ sideways or losing any control."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -14,22 +15,24 @@ from playwright.sync_api import expect
 from tests.e2e.chat_ui import context, open_conversation, seed, send
 from tests.support import direct_pair
 
-# What the user's browser says, and how it should then write one moment.
+# What the user's browser says, and how it should then write moments: 13:05 and
+# 08:05 UTC on a winter day, and the clock of any moment (its short time style: a
+# 12-hour clock in the US, two-digit hours in Germany, "09:05" not "9:05").
 LOCALES = {
     "en-US": {
         "zone": "America/New_York",
-        "time": "8:05 AM",  # 13:05 UTC in New York (winter, UTC-5)
+        "times": ["3:05 AM", "8:05 AM"],  # UTC-5 in winter
         "day": "Thursday, January 15, 2026",
-        "until": r"until \d{1,2}:\d{2}\s?[AP]M$",
+        "clock": lambda t: f"{(t.hour - 1) % 12 + 1}:{t.minute:02d}\u202f{'AM' if t.hour < 12 else 'PM'}",
     },
     "de-DE": {
         "zone": "Europe/Berlin",
-        "time": "14:05",  # 13:05 UTC in Berlin (winter, UTC+1)
+        "times": ["09:05", "14:05"],  # UTC+1 in winter
         "day": "Donnerstag, 15. Januar 2026",
-        "until": r"until \d{2}:\d{2}$",
+        "clock": lambda t: f"{t.hour:02d}:{t.minute:02d}",
     },
 }
-MOMENT = datetime(2026, 1, 15, 13, 5, tzinfo=UTC)
+MOMENTS = [datetime(2026, 1, 15, 8, 5, tzinfo=UTC), datetime(2026, 1, 15, 13, 5, tzinfo=UTC)]
 
 # Every element whose animation or transition would still move (a tenth of a second or
 # more): none is left when the user asked for reduced motion.
@@ -45,17 +48,30 @@ MOVING = """() => [...document.querySelectorAll('*')].filter((el) => {
 def test_times_and_days_follow_the_browsers_locale_and_zone(browser, base_url, locale):
     want = LOCALES[locale]
     a_id, b_id, cid = direct_pair("loa", "lob")
-    message_id = seed(cid, [(b_id, "from last winter", MOMENT)])[0]
+    seed(cid, [(b_id, f"from last winter {n}", when) for n, when in enumerate(MOMENTS)])
     page = context(browser, a_id, locale=locale, timezone_id=want["zone"]).new_page()
     open_conversation(page, base_url, cid)
-    message = page.locator(f'.message[data-message-id="{message_id}"]')
-    expect(message.locator(".message-time")).to_have_text(want["time"])
+    expect(page.locator("#messages .message-time")).to_have_text(want["times"])
     expect(page.locator(".day-separator")).to_have_text([want["day"]])
 
     page.locator("#status-menu-trigger").click()
     page.locator("#status-dnd-menu").click()
     page.locator("#status-dnd-1h").click()
-    expect(page.locator("#my-status")).to_have_text(re.compile(want["until"]))
+    until = page.locator("#my-status time")
+    expect(until).to_have_attribute("datetime", re.compile(r"^\d{4}-"))
+    moment = datetime.fromisoformat(until.get_attribute("datetime"))
+    assert timedelta(minutes=59) < moment - datetime.now(UTC) <= timedelta(hours=1)
+    expect(until).to_have_text(want["clock"](moment.astimezone(ZoneInfo(want["zone"]))))
+
+    # The same moment where it is seven in the morning: the hour as the locale writes
+    # one below ten (a fixed zone, whatever the hour the suite runs at).
+    offset = (7 - moment.hour + 12) % 24 - 12  # hours east of UTC, -12..+11
+    zone = f"Etc/GMT{-offset:+d}"  # the Etc names count west
+    morning = context(browser, a_id, locale=locale, timezone_id=zone).new_page()
+    morning.goto(f"{base_url}/")
+    local = moment.astimezone(ZoneInfo(zone))
+    assert local.hour == 7
+    expect(morning.locator("#my-status time")).to_have_text(want["clock"](local))
 
 
 def test_reduced_motion_stops_the_animations_that_move_otherwise(browser, base_url):
