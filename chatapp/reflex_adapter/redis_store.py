@@ -34,13 +34,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from typing import Any
 
 import reflex as rx
 
 from chatapp.reflex_adapter import internals
 
 logger = logging.getLogger(__name__)
+
+
+def _redis_manager(app: rx.App, fits: Callable[[Any], bool] | None = None) -> Any | None:
+    """The app's Redis state manager, if its state is kept in Redis and (given `fits`,
+    an `internals` check) the internals a caller reaches for are as expected; else None."""
+    from reflex.istate.manager.redis import StateManagerRedis
+
+    manager = app.state_manager
+    if not isinstance(manager, StateManagerRedis) or (fits is not None and not fits(manager)):
+        return None
+    return manager
 
 
 async def came_back(app: rx.App) -> bool:
@@ -50,10 +62,8 @@ async def came_back(app: rx.App) -> bool:
     Returns:
         Whether there was anything to do (False: state is not kept in Redis).
     """
-    from reflex.istate.manager.redis import StateManagerRedis
-
-    manager = app.state_manager
-    if not isinstance(manager, StateManagerRedis):
+    manager = _redis_manager(app)
+    if manager is None:
         return False
     manager._redis_notify_keyspace_events_enabled = False
     await manager._enable_keyspace_notifications()
@@ -86,19 +96,15 @@ async def forget_leases(manager: object) -> int:
 def locks_expire(app: rx.App) -> bool:
     """Whether tabs' locks expire here (state kept in Redis), so a long wait needs
     `lock_kept`."""
-    from reflex.istate.manager.redis import StateManagerRedis
-
-    return isinstance(app.state_manager, StateManagerRedis)
+    return _redis_manager(app) is not None
 
 
 @contextlib.asynccontextmanager
 async def lock_kept(app: rx.App, token: str) -> AsyncIterator[None]:
     """Renew the tab's lock in Redis while inside (a third of its expiry at a time),
     for a handler that holds its tab and waits. Nothing to do without Redis."""
-    from reflex.istate.manager.redis import StateManagerRedis
-
-    manager = app.state_manager
-    if not isinstance(manager, StateManagerRedis) or not internals.redis_renewal_fits(manager):
+    manager = _redis_manager(app, internals.redis_renewal_fits)
+    if manager is None:
         yield
         return
     lock_key = manager._lock_key(rx.BaseStateToken(ident=token, cls=rx.State))
@@ -132,10 +138,8 @@ def tag_locks(app: rx.App, instance_id: str) -> bool:
     Returns:
         Whether the locks are tagged (False: state not in Redis, or Reflex changed).
     """
-    from reflex.istate.manager.redis import StateManagerRedis
-
-    manager = app.state_manager
-    if not isinstance(manager, StateManagerRedis) or not internals.lock_tagging_fits(manager):
+    manager = _redis_manager(app, internals.lock_tagging_fits)
+    if manager is None:
         return False
     untagged = type(manager)._lock.__get__(manager)
     tag = lock_tag(instance_id)
@@ -179,10 +183,8 @@ async def release_locks_of(app: rx.App, instance_id: str) -> int:
     Returns:
         How many locks were deleted (0 without state in Redis or with a changed Reflex).
     """
-    from reflex.istate.manager.redis import StateManagerRedis
-
-    manager = app.state_manager
-    if not isinstance(manager, StateManagerRedis) or not internals.lock_tagging_fits(manager):
+    manager = _redis_manager(app, internals.lock_tagging_fits)
+    if manager is None:
         return 0
     release = manager.redis.register_script(_RELEASE)
     tag = lock_tag(instance_id)
