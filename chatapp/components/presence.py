@@ -67,25 +67,22 @@ def online_count(member_ids: rx.Var[list[int]], *, besides: rx.Var[int] | None =
     )
 
 
+def locale_time(epoch_ms: rx.Var[int], options: str) -> rx.Var[str]:
+    """A moment as the viewer's locale and zone write it, with these `Intl` options
+    (a JS object literal)."""
+    return js_var(f"new Date({epoch_ms}).toLocaleString(undefined, {options})", str, epoch_ms)
+
+
 def full_time(epoch_ms: rx.Var[int]) -> rx.Var[str]:
-    """A moment as the viewer's locale writes a full date and time (the same format as
-    the messages' hover times: one clock across the app)."""
-    return js_var(
-        f'new Date({epoch_ms}).toLocaleString(undefined, {{ dateStyle: "full", timeStyle: "short" }})',
-        str,
-        epoch_ms,
-    )
+    """A full date and time ("Thursday, January 15, 2026 at 8:05 AM"): the messages'
+    hover times' format, one clock across the app."""
+    return locale_time(epoch_ms, '{ dateStyle: "full", timeStyle: "short" }')
 
 
 def clock_time(epoch_ms: rx.Var[int]) -> rx.Var[str]:
-    """A moment's time of day as the viewer's locale writes it ("2:30 PM", "09:30"):
-    the locale's short time style, as the messages' times (a fixed `hour: "numeric"`
-    would write German's "09:30" as "9:30")."""
-    return js_var(
-        f'new Date({epoch_ms}).toLocaleTimeString(undefined, {{ timeStyle: "short" }})',
-        str,
-        epoch_ms,
-    )
+    """A time of day ("2:30 PM", "09:30"): the locale's short time style, as the
+    messages' times (a fixed `hour: "numeric"` would write German's "09:30" as "9:30")."""
+    return locale_time(epoch_ms, '{ timeStyle: "short" }')
 
 
 def iso_time(epoch_ms: rx.Var[int]) -> rx.Var[str]:
