@@ -236,7 +236,7 @@ def delete_dialog() -> rx.Component:
                 # No handler of its own: Reflex would wrap a button that has one in a box,
                 # and Radix, which focuses the Cancel button when the confirmation opens,
                 # would focus that box (the focus fell out of the dialog). Closing it
-                # calls on_open_change, which cancels.
+                # calls on_open_change, which cancels (tests/contract/test_radix_focus_parts.py).
                 rx.alert_dialog.cancel(rx.button("Keep it", variant="soft", color_scheme="gray")),
                 rx.alert_dialog.action(
                     rx.button(
