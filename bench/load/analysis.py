@@ -53,6 +53,8 @@ class PhaseStats:
         other_bytes: Their bytes.
         leaks: (tab index, user id, status) entries of a user the tab shares nothing with.
         errors: Errors the clients reported while making changes.
+        unpublished: Of the changes with a missing delivery, those that no instance
+            published on the push channel (None: not known, the target has no Redis).
     """
 
     changes: int = 0
@@ -69,6 +71,7 @@ class PhaseStats:
     other_bytes: int = 0
     leaks: list[tuple[int, str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    unpublished: list[int] | None = None
 
     @property
     def complete(self) -> bool:

@@ -352,7 +352,30 @@ def _instances_section(results: dict[tuple[str, int], RunResult]) -> list[str]:
         ),
         "",
         *_redis_calls(results),
+        *_lost_changes(results),
     ]
+
+
+def _lost_changes(results: dict[tuple[str, int], RunResult]) -> list[str]:
+    """Of the changes that missed a receiver on Redis, which were published on the push
+    channel (an instance lost the delivery) and which never were (never decided)."""
+    lines = []
+    for (t, n), r in sorted(results.items()):
+        phases = [p for p in (r.main, r.wide) if p.unpublished is not None]
+        lost = sorted({cid for p in phases for cid, _ in p.missing})
+        if not lost:
+            continue
+        never = sorted({cid for p in phases for cid in p.unpublished or []})
+        tabs = sum(len(p.missing) for p in phases)
+        lines.append(
+            f"- {t}, {n} tabs: {len(lost)} changes missed {tabs} receiving tabs; "
+            f"{len(lost) - len(never)} of them were published on the push channel "
+            f"(an instance did not deliver them), {len(never)} never were"
+            + (f" (changes {', '.join(map(str, never[:10]))})" if never else "")
+        )
+    if not lines:
+        return []
+    return ["Changes that missed a receiver, against what the push channel carried:", "", *lines, ""]
 
 
 def _redis_calls(results: dict[tuple[str, int], RunResult]) -> list[str]:

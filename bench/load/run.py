@@ -40,9 +40,11 @@ from bench.load.config import LoadConfig
 from bench.load.message_analysis import MessageStats
 from bench.load.pool import ClientPool
 from bench.load.profiling import profiled
+from bench.load.push_tap import PushTap, unpublished
 from bench.load.receipt_analysis import ReceiptStats
 from bench.load.server_stats import ServerSampler, logged_errors
 from bench.load.typing_analysis import TypingStats
+from bench.services import RedisServer
 
 
 @dataclass
@@ -213,8 +215,8 @@ def run(
             clients = ServerSampler(lambda: [psutil.Process(pid) for pid in pool.pids], pool.pids[0])
             cpu0, client0, wall0 = sampler.cpu(), clients.cpu(), time.perf_counter()
             redis0 = redis.stats() if redis is not None else None
-            with spy("main"):
-                result.main = _phase(pool, graph, plan, plan.main, plan.main_span, config)
+            with spy("main"), _tap(redis) as tap:
+                result.main = _phase(pool, graph, plan, plan.main, plan.main_span, config, tap)
             cpu_main = sampler.cpu() - cpu0
             if redis is not None:
                 redis1 = redis.stats()
@@ -240,8 +242,8 @@ def run(
             log(f"  {target}: wide phase, {len(plan.wide)} changes of the hub")
             span = plan.wide[-1].at if plan.wide else 0.0
             cpu0 = sampler.cpu()
-            with spy("wide"):
-                result.wide = _phase(pool, graph, plan, plan.wide, span, config)
+            with spy("wide"), _tap(redis) as tap:
+                result.wide = _phase(pool, graph, plan, plan.wide, span, config, tap)
             cpu_wide = sampler.cpu() - cpu0
 
             result.final_wrong = analysis.merge(pool.all("expect", statuses=plan.final_status))
@@ -352,8 +354,10 @@ def _phase(
     changes: list[plan_mod.Change],
     span: float,
     config: LoadConfig,
+    tap: PushTap | None = None,
 ) -> PhaseStats:
-    """Make the changes (each client process makes those of its users) and analyse them."""
+    """Make the changes (each client process makes those of its users) and analyse them;
+    with a tap on the instances' push channel, say which lost changes were published."""
     start = time.perf_counter() + 0.5
     until = start + span + config.grace + config.settle
     per_proc: list[list] = [[] for _ in range(pool.count)]
@@ -375,4 +379,17 @@ def _phase(
         window=window,
     )
     stats.errors = [f"change {cid}: {err}" for a in answers for cid, err in a["errors"]]
+    if tap is not None:
+        by_id = {c.id: c for c in changes}
+        stats.unpublished = unpublished(tap, stats.missing, by_id, t0, config.grace + window)
     return stats
+
+
+@contextlib.contextmanager
+def _tap(redis: RedisServer | None) -> Iterator[PushTap | None]:
+    """A tap on the push channel of the target's Redis (none without Redis)."""
+    if redis is None:
+        yield None
+        return
+    with PushTap(redis.url) as tap:
+        yield tap

@@ -237,6 +237,8 @@ def test_a_quick_run_against_two_instances_on_redis_and_postgres_is_correct_and_
     assert two["correct"] is True
     assert two["main"]["made"] == 12 and two["main"]["missing"] == [] and two["main"]["leaks"] == []
     assert two["main"]["deliveries"] == runs["floor"]["main"]["deliveries"]
+    # The push channel was tapped on Redis (nothing lost, so nothing unpublished to name).
+    assert two["main"]["unpublished"] == [] and runs["floor"]["main"]["unpublished"] is None
     assert two["server"]["redis_commands_per_change"] > 0
     assert two["server"]["redis_bytes_per_change"] > 0
     assert "## Several instances" in (tmp_path / "page.md").read_text()
