@@ -43,7 +43,8 @@ _RECIPES: dict[str, Callable[..., TabChange]] = {}
 def portable(name: str) -> Callable[[Callable[P, TabChange]], Callable[P, TabChange]]:
     """Mark a factory of changes as one another instance can run too: its arguments
     must be JSON (what they become after a round trip through JSON must make the same
-    change), and what it returns may not collect anything for the caller.
+    change), and what it returns may not collect anything for the caller (what its
+    tabs collect is for its own `after`, which each instance runs).
 
     Each change it makes carries its recipe (`TabChange.recipe`): `name` and the
     arguments, which `Push.to_users` publishes for the other instances.
@@ -154,7 +155,7 @@ class Push:
                 logger.warning("publishing a change to the other instances failed (%s)", exc)
             return await self._to_own_tabs(users, change, skip)
         tokens = [t for t in await self.tabs_of(user_ids) if t != skip]
-        return await self.to_tabs(tokens, change) if tokens else 0
+        return await self.to_tabs(tokens, change)
 
     def received(self, message: str) -> None:
         """A portable change another instance published: make it in this instance's tabs
@@ -171,11 +172,15 @@ class Push:
 
     async def _to_own_tabs(self, user_ids: list[int], change: TabChange, skip: str | None) -> int:
         tokens = [t for t in self.directory.local_tokens_of(user_ids) if t != skip]
-        return await self.to_tabs(tokens, change) if tokens else 0
+        return await self.to_tabs(tokens, change)
 
     async def to_tabs(self, tokens: Iterable[str], change: TabChange) -> int:
-        """Make `change` in these tabs and send each its delta."""
-        return await tabs.send(self.app, tokens, change)
+        """Make `change` in these tabs and send each its delta, then run its `after`."""
+        tokens = list(tokens)
+        made = await tabs.send(self.app, tokens, change) if tokens else 0
+        if change.after is not None:
+            await change.after()
+        return made
 
     def soon(self, delivery: Awaitable[object]) -> None:
         """Run a delivery without waiting for it (a handler must return, releasing its

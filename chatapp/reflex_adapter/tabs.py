@@ -45,6 +45,9 @@ class TabChange:
             variant `in_place` returned (called once per variant per send).
         recipe: How another instance makes the same change (the name its factory is
             known by and the factory's arguments, as JSON); set by `delivery.portable`.
+        after: What an instance does once it has made the change in its tabs (each
+            instance that makes it, with what its own tabs collected: who read a new
+            message there, say). `delivery.Push` runs it.
     """
 
     state: type
@@ -52,6 +55,7 @@ class TabChange:
     in_place: ApplyInPlace | None = None
     delta: Delta | Callable[[Any], Delta] | None = None
     recipe: tuple[str, tuple] | None = None
+    after: Callable[[], Awaitable[object]] | None = None
 
 
 async def send(app: rx.App, tokens: Iterable[str], change: TabChange) -> int:

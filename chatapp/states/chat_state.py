@@ -9,6 +9,7 @@ orders them (rows by activity, messages by id) and lays them out (components/).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 from typing import Any
@@ -457,17 +458,11 @@ SEEN = keyed_dict.install(ChatState, wire.SEEN_MAP, shadow="_seen_sent")
 def deliver_message(
     view: MessageView, rows: dict[int, ConversationRow], member_ids: list[int], *, skip: str
 ) -> None:
-    """Send a new message to every other tab of its members, then record it read by the
-    members who see it (the conversation open in a visible, active tab)."""
-    readers: set[int] = set()
+    """Send a new message to every other tab of its members (each instance to the tabs
+    whose sockets it holds), and record it read by the members who see it there."""
     push = runtime.push()
-
-    async def run() -> None:
-        await push.to_users(member_ids, message_posted(view, rows, readers), skip=skip)
-        if readers and view.seq:
-            await record_reads(sorted(readers), view.conversation_id, view.seq)
-
-    push.soon(run())
+    portable_rows = {str(user_id): dataclasses.asdict(row) for user_id, row in rows.items()}
+    push.soon(push.to_users(member_ids, message_posted(dataclasses.asdict(view), portable_rows), skip=skip))
 
 
 async def record_reads(
@@ -515,10 +510,20 @@ def _write_reads(
         return receipts, reading.receipt_audience(session, conversation_id) if receipts else []
 
 
-def message_posted(view: MessageView, rows: dict[int, ConversationRow], readers: set[int]) -> TabChange:
+@portable("message")
+def message_posted(view_fields: dict[str, Any], row_fields: dict[str, dict[str, Any]]) -> TabChange:
     """A new message for the tabs of its conversation's members: tabs with it open get
-    the message, its row and the read position; the others the row. `readers` collects
-    the users who had it open."""
+    the message, its row and the read position; the others the row. Then the members
+    who had it open and in sight in a tab (of this instance) have read it.
+
+    Args:
+        view_fields: The message (`MessageView`'s fields).
+        row_fields: Each member's row of the conversation (`ConversationRow`'s fields),
+            by user id as text; "0" for a row every member gets.
+    """
+    view = MessageView(**view_fields)
+    rows = {int(user_id): ConversationRow(**fields) for user_id, fields in row_fields.items()}
+    readers: set[int] = set()
     key = str(view.conversation_id)
     entry = view.to_wire()
 
@@ -550,7 +555,11 @@ def message_posted(view: MessageView, rows: dict[int, ConversationRow], readers:
             out |= READ.entries({key: view.seq})
         return {ChatState.get_full_name(): out}
 
-    return TabChange(ChatState, apply=apply, in_place=in_place, delta=delta)
+    async def after() -> None:
+        if readers and view.seq:
+            await record_reads(sorted(readers), view.conversation_id, view.seq)
+
+    return TabChange(ChatState, apply=apply, in_place=in_place, delta=delta, after=after)
 
 
 @portable("read up to")

@@ -31,6 +31,16 @@ async def timed(change, watcher: ReflexClient, predicate) -> float:
     return time.perf_counter() - start
 
 
+def _holds(client: ReflexClient, key: str, test) -> bool:
+    """Whether the last value the tab received for a state key passes `test`."""
+    found = [sub[key] for u in client.updates for sub in (u.get("delta") or {}).values() if key in sub]
+    return bool(found) and test(found[-1])
+
+
+def _got(client: ReflexClient, text: str, since: int) -> bool:
+    return text in json.dumps(client.updates[since:])
+
+
 def _tabs_in_registry(prefix: str, user_id: int) -> dict:
     return presence_keys(prefix).get(f"{prefix}:t:{user_id}", {})
 
@@ -191,26 +201,22 @@ def test_typing_custom_status_and_receipts_cross_instances_and_a_request_hides_t
     custom_key = wire.keyed_entry(wire.CUSTOM_STATUS_MAP, b)
     seen_key = wire.keyed_entry(wire.SEEN_MAP, b)
 
-    def holds(client: ReflexClient, key: str, test) -> bool:
-        found = [sub[key] for u in client.updates for sub in (u.get("delta") or {}).values() if key in sub]
-        return bool(found) and test(found[-1])
-
     async def scenario():
         ta = await tab(cluster.url(0), people, a, f"/c/{cid}", {"cid": str(cid)})
         tb = await tab(cluster.url(1), people, b, f"/c/{cid}", {"cid": str(cid)})
         ts = await tab(cluster.url(0), people, stranger, f"/c/{request}", {"cid": str(request)})
         await tb.emit(wire.SET_SEEING, {"seeing": True}, f"/c/{cid}")
         await ta.emit(wire.SET_TYPING, {"typing": True}, f"/c/{cid}")
-        await tb.wait_for(lambda: holds(tb, typing_key, lambda v: v is not None), RELAY_BOUND * 5)
+        await tb.wait_for(lambda: _holds(tb, typing_key, lambda v: v is not None), RELAY_BOUND * 5)
         await ta.emit(wire.SET_TYPING, {"typing": False}, f"/c/{cid}")
-        await tb.wait_for(lambda: holds(tb, typing_key, lambda v: v is None), RELAY_BOUND * 5)
+        await tb.wait_for(lambda: _holds(tb, typing_key, lambda v: v is None), RELAY_BOUND * 5)
         form = {"emoji": "🎧", "text": "Focusing", "clear_after": "1h", "utc_offset": "0"}
         await tb.emit(wire.SET_CUSTOM_STATUS, {"form_data": form}, f"/c/{cid}")
-        await ta.wait_for(lambda: holds(ta, custom_key, lambda v: v and v[1] == "Focusing"), RELAY_BOUND * 5)
+        await ta.wait_for(lambda: _holds(ta, custom_key, lambda v: v and v[1] == "Focusing"), RELAY_BOUND * 5)
         await ta.emit(
             f"{CHAT_STATE}.send_message", {"body": "seen across?", "key": "across-seen-1"}, f"/c/{cid}"
         )
-        await ta.wait_for(lambda: holds(ta, seen_key, lambda v: v and v["seq"] >= 1), RELAY_BOUND * 5)
+        await ta.wait_for(lambda: _holds(ta, seen_key, lambda v: v and v["seq"] >= 1), RELAY_BOUND * 5)
         await asyncio.sleep(0.5)
         stranger_frames = [
             f for f in ts.raw_frames if isinstance(f, str) and (custom_key in f or f"presence_map.{b}" in f)
@@ -258,3 +264,46 @@ def test_a_presence_change_crosses_to_the_other_instance_as_one_message_on_the_p
     assert len(presence) == 1, heard
     assert b in presence[0]["users"]
     assert presence[0]["recipe"][1][0]["status"] == "away"
+
+
+def test_a_message_crosses_as_one_push_message_and_its_reader_there_is_recorded(
+    cluster, people, redis_prefix
+):
+    """The instance that stores a message makes it in its own tabs and publishes it once;
+    the instance holding the reader's socket shows it to her and records her read (the
+    author's tab gets her receipt), and her tab on the first instance gets it too."""
+    a, _ = people.user("ma")
+    b, b_name = people.user("mb")
+    cid = people.direct(a, b_name)
+    seen_key = wire.keyed_entry(wire.SEEN_MAP, b)
+
+    async def scenario():
+        ta = await tab(cluster.url(0), people, a, f"/c/{cid}", {"cid": str(cid)})
+        tb = await tab(cluster.url(1), people, b, f"/c/{cid}", {"cid": str(cid)})
+        tb_list = await tab(cluster.url(0), people, b)  # her list, on the author's instance
+        await tb.emit(wire.SET_SEEING, {"seeing": True}, f"/c/{cid}")
+        redis = Redis.from_url(REDIS_URL)
+        heard: list[dict] = []
+        marks = len(tb.updates), len(tb_list.updates)
+        async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+            await pubsub.subscribe(f"{redis_prefix}:push")
+            sent = {"body": "one publish", "key": "one-publish-1"}
+            await ta.emit(f"{CHAT_STATE}.send_message", sent, f"/c/{cid}")
+            await tb.wait_for(lambda: _got(tb, "one publish", marks[0]), RELAY_BOUND * 5)
+            await tb_list.wait_for(lambda: _got(tb_list, "one publish", marks[1]), RELAY_BOUND * 5)
+            await ta.wait_for(lambda: _holds(ta, seen_key, lambda v: v and v["seq"] >= 1), RELAY_BOUND * 5)
+            deadline = time.monotonic() + 0.5
+            while time.monotonic() < deadline:
+                message = await pubsub.get_message(timeout=0.1)
+                if message is not None:
+                    heard.append(json.loads(message["data"]))
+        await redis.aclose()
+        for client in (ta, tb, tb_list):
+            await client.disconnect()
+        return heard
+
+    heard = run_async(scenario())
+    posted = [m for m in heard if m["recipe"][0] == "message"]
+    assert len(posted) == 1, heard
+    assert set(posted[0]["users"]) == {a, b}
+    assert posted[0]["recipe"][1][0]["body"] == "one publish"

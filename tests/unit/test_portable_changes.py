@@ -13,7 +13,7 @@ from chatapp import delivery
 from chatapp.delivery import Push, from_recipe, portable
 from chatapp.reflex_adapter.tabs import TabChange
 from chatapp.states.app_state import AppState, custom_status_change, presence_change
-from chatapp.states.chat_state import read_up_to
+from chatapp.states.chat_state import message_posted, read_up_to
 from chatapp.states.typing import typing_change
 
 CHANGES = [
@@ -33,6 +33,17 @@ def test_a_recipe_through_json_makes_a_change_with_the_same_delta(change):
     assert again.state is change.state
     assert again.delta == change.delta
     assert again.recipe == (change.recipe[0], tuple(wired[1]))
+
+
+def test_a_new_message_through_json_gives_every_kind_of_tab_the_same_delta():
+    view = {"id": 70, "conversation_id": 9, "author_id": 4, "author_name": "Ann", "body": "hi"}
+    row = {"id": 9, "kind": "direct", "title": "Ann", "peer_id": 4, "seq": 3, "preview": "hi"}
+    change = message_posted({**view, "created_ms": 5, "seq": 3}, {"5": row})
+    again = from_recipe(json.loads(json.dumps(change.recipe)))
+    assert again.recipe == change.recipe
+    for variant in [("open", 5, True), ("open", 5, False), ("row", 5, False)]:
+        assert again.delta(variant) == change.delta(variant)
+    assert "hi" in json.dumps(change.delta(("open", 5, True)))
 
 
 def test_presence_from_a_recipe_changes_a_state_as_the_original_does():
