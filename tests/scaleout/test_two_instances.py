@@ -41,6 +41,16 @@ def _got(client: ReflexClient, text: str, since: int) -> bool:
     return text in json.dumps(client.updates[since:])
 
 
+async def _published(pubsub, seconds: float = 0.5) -> list[dict]:
+    """What the push channel carried, up to now and for `seconds` more."""
+    heard, deadline = [], time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        message = await pubsub.get_message(timeout=0.1)
+        if message is not None:
+            heard.append(json.loads(message["data"]))
+    return heard
+
+
 def _tabs_in_registry(prefix: str, user_id: int) -> dict:
     return presence_keys(prefix).get(f"{prefix}:t:{user_id}", {})
 
@@ -245,11 +255,7 @@ def test_a_presence_change_crosses_to_the_other_instance_as_one_message_on_the_p
             await pubsub.subscribe(f"{redis_prefix}:push")
             await ta.set_status("away")
             await tb.wait_for(lambda: tb.status_of(a) == "away", RELAY_BOUND * 5)
-            deadline = time.monotonic() + 0.5
-            while time.monotonic() < deadline:
-                message = await pubsub.get_message(timeout=0.1)
-                if message is not None:
-                    heard.append(json.loads(message["data"]))
+            heard += await _published(pubsub)
         await redis.aclose()
         for client in (ta, tb):
             await client.disconnect()
@@ -292,11 +298,7 @@ def test_a_message_crosses_as_one_push_message_and_its_reader_there_is_recorded(
             await tb.wait_for(lambda: _got(tb, "one publish", marks[0]), RELAY_BOUND * 5)
             await tb_list.wait_for(lambda: _got(tb_list, "one publish", marks[1]), RELAY_BOUND * 5)
             await ta.wait_for(lambda: _holds(ta, seen_key, lambda v: v and v["seq"] >= 1), RELAY_BOUND * 5)
-            deadline = time.monotonic() + 0.5
-            while time.monotonic() < deadline:
-                message = await pubsub.get_message(timeout=0.1)
-                if message is not None:
-                    heard.append(json.loads(message["data"]))
+            heard += await _published(pubsub)
         await redis.aclose()
         for client in (ta, tb, tb_list):
             await client.disconnect()
