@@ -42,7 +42,7 @@ class Settings:
         presence_grace: Seconds a user's last tab may be gone before peers see them offline.
             A reload closes the socket and opens a new one; the grace hides that gap.
         presence_storm_grace: The grace instead, in seconds, of a socket that closes
-            within a mass drop (50 of an instance's sockets closing within 2 s: a
+            within a mass drop (a quarter of an instance's sockets, at least 50, closing within 2 s: a
             restart, a network cut), while the server works through the reconnects.
         page_loads: How many page loads (the signed-in pages' on_load handlers) a
             process runs at once; the others wait their turn (`states/page_loads.py`).

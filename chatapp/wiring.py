@@ -77,13 +77,17 @@ def make_presence(push: Push, registry: PresenceRegistry) -> PresenceService:
             window=timedelta(seconds=MASS_DROP_WINDOW),
             burst=MASS_DROP_BURST,
             stretched=timedelta(seconds=settings.presence_storm_grace),
+            share=MASS_DROP_SHARE,
+            still_open=lambda: sockets.open_sockets(push.app),
         ),
     )
 
 
-# A mass drop: this many of an instance's sockets closing within this many seconds (a
-# restart, a network cut); their graces are stretched (`chatapp.presence.drops`).
+# A mass drop: at least this many of an instance's sockets, and at least this share of
+# them, closing within this many seconds (a restart, a network cut); their graces are
+# stretched (`chatapp.presence.drops`).
 MASS_DROP_BURST = 50
+MASS_DROP_SHARE = 0.25
 MASS_DROP_WINDOW = 2.0
 
 

@@ -33,3 +33,26 @@ def test_a_grace_longer_than_the_stretched_one_is_kept():
     drops = _drops()
     long = timedelta(seconds=60)
     assert [drops.grace_for_close(NOW, long) for _ in range(6)] == [long] * 6
+
+
+def test_on_a_big_instance_a_burst_is_a_share_of_its_sockets():
+    """2,000 sockets: 60 closes within the window are a busy second, not a mass drop
+    (their users show offline after the ordinary grace); a quarter of them is one."""
+    held = 2000
+    drops = MassDrops(
+        window=timedelta(seconds=2), burst=50, stretched=STRETCHED, share=0.25, still_open=lambda: held
+    )
+    graces = []
+    for i in range(600):
+        held -= 1  # the instance holds one socket fewer with each close
+        graces.append(drops.grace_for_close(NOW + timedelta(milliseconds=i), GRACE))
+    assert graces[:60] == [GRACE] * 60
+    first = graces.index(STRETCHED)
+    assert first + 1 == 500  # the 500th close of 2,000 sockets within 2 s
+    assert graces[first:] == [STRETCHED] * (600 - first)
+
+
+def test_on_a_small_instance_the_fewest_closes_still_make_the_burst():
+    window = timedelta(seconds=2)
+    drops = MassDrops(window=window, burst=5, stretched=STRETCHED, share=0.25, still_open=lambda: 4)
+    assert [drops.grace_for_close(NOW, GRACE) for _ in range(6)] == [GRACE] * 4 + [STRETCHED] * 2
