@@ -59,6 +59,52 @@ def _text(raw: bytes | str | None) -> str:
     return raw.decode() if isinstance(raw, bytes) else (raw or "")
 
 
+class OwnTabs:
+    """The tabs whose sockets this instance holds, by token and by user (a change for a
+    few users finds their tabs here without a look at every tab)."""
+
+    def __init__(self) -> None:
+        self._tabs: dict[str, Tab] = {}
+        self._by_user: dict[int, dict[str, None]] = {}
+
+    def put(self, tab: Tab) -> None:
+        """Hold a tab (its token's earlier tab, of any user, is replaced)."""
+        self.drop(tab.token)
+        self._tabs[tab.token] = tab
+        self._by_user.setdefault(tab.user_id, {})[tab.token] = None
+
+    def drop(self, token: str) -> Tab | None:
+        """Stop holding a tab; returns it (None if not held)."""
+        tab = self._tabs.pop(token, None)
+        if tab is not None:
+            tokens = self._by_user[tab.user_id]
+            del tokens[token]
+            if not tokens:
+                del self._by_user[tab.user_id]
+        return tab
+
+    def get(self, token: str) -> Tab | None:
+        return self._tabs.get(token)
+
+    def values(self) -> list[Tab]:
+        return list(self._tabs.values())
+
+    def tokens_of(self, user_ids: Iterable[int]) -> list[str]:
+        """The tokens of these users' tabs (each user once)."""
+        by_user = self._by_user
+        return [token for uid in dict.fromkeys(user_ids) for token in by_user.get(uid, ())]
+
+    def users(self) -> set[int]:
+        return set(self._by_user)
+
+    def clear(self) -> None:
+        self._tabs.clear()
+        self._by_user.clear()
+
+    def __len__(self) -> int:
+        return len(self._tabs)
+
+
 class RedisRegistry:
     """`shared.PresenceRegistry` in Redis, for one instance of the app.
 
@@ -74,7 +120,7 @@ class RedisRegistry:
         self.instance_id = instance_id or new_instance_id()
         # This instance's own tabs, to register them again if it was declared dead
         # while alive (a stalled event loop) and to flush their users' last seen.
-        self.own: dict[str, Tab] = {}
+        self.own = OwnTabs()
         self._scripts = {name: redis.register_script(getattr(lua, name)) for name in _SCRIPTS}
 
     def key(self, *parts: object) -> str:
@@ -97,13 +143,13 @@ class RedisRegistry:
     async def register(self, tab: Tab, *, now: datetime, grace: timedelta) -> Tab | None:
         args = [self.prefix, tab.token, tab.user_id, self._encode(tab), self.instance_id]
         old = await self._run("REGISTER", [], [*args, to_us(now), to_us(now + grace)])
-        self.own[tab.token] = tab
+        self.own.put(tab)
         return None if not old else self._decode(tab.token, old[0], old[1])
 
     async def unregister(self, token: str, sid: str | None, *, now: datetime, grace: timedelta) -> Tab | None:
         mine = self.own.get(token)
         if mine is not None and (sid is None or mine.sid == sid):
-            del self.own[token]
+            self.own.drop(token)
         args = [self.prefix, token, sid or "", to_us(now), to_us(now + grace)]
         old = await self._run("UNREGISTER", [], args)
         if not old:
@@ -123,8 +169,9 @@ class RedisRegistry:
         if not new:
             return None
         tab = self._decode(token, new[0], new[1])
-        if token in self.own:
-            self.own[token] = replace(self.own[token], idle=idle)
+        mine = self.own.get(token)
+        if mine is not None:
+            self.own.put(replace(mine, idle=idle))
         return tab
 
     async def tabs_of(self, user_id: int) -> list[Tab]:
@@ -142,11 +189,10 @@ class RedisRegistry:
         return [_text(token) for tokens in found for token in tokens]
 
     def local_tokens_of(self, user_ids: Iterable[int]) -> list[str]:
-        wanted = set(user_ids)
-        return [token for token, tab in self.own.items() if tab.user_id in wanted]
+        return self.own.tokens_of(user_ids)
 
     async def local_users(self) -> set[int]:
-        return {tab.user_id for tab in self.own.values()}
+        return self.own.users()
 
     # Records ------------------------------------------------------------------------
 
