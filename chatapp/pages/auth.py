@@ -12,10 +12,13 @@ def _card(title: str, *children: rx.Component) -> rx.Component:
     return rx.center(
         rx.card(
             rx.vstack(
+                # The brand is not a heading: the page's one h1 says what it is for.
                 rx.hstack(
-                    rx.icon("messages-square", size=28), rx.heading("chatapp", size="6"), align="center"
+                    rx.icon("messages-square", size=28, aria_hidden="true"),
+                    rx.text("chatapp", size="6", weight="bold"),
+                    align="center",
                 ),
-                rx.heading(title, size="4", weight="medium"),
+                rx.heading(title, size="4", weight="medium", as_="h1"),
                 *children,
                 spacing="4",
                 width="100%",

@@ -43,6 +43,7 @@ def test_the_log_in_and_sign_up_forms_pass_the_audit(browser, base_url, theme, w
     page = browser.new_context(**LOCALE, viewport=WIDTHS[width], color_scheme=theme).new_page()
     page.goto(f"{base_url}/login")
     expect(page.locator("input[name=username]")).to_be_visible()
+    expect(page.locator("h1")).to_have_text(["Log in"])  # one h1, saying what the page is for
     assert violations(page) == []
     page.locator("input[name=username]").fill("nobody-here")
     page.locator("input[name=password]").fill("wrong password")
@@ -51,6 +52,7 @@ def test_the_log_in_and_sign_up_forms_pass_the_audit(browser, base_url, theme, w
     assert violations(page) == []
     page.goto(f"{base_url}/signup")
     expect(page.locator("input[name=username]")).to_be_visible()
+    expect(page.locator("h1")).to_have_text(["Create an account"])
     assert violations(page) == []
 
 
