@@ -490,7 +490,7 @@ async def record_reads(
             push.latest(
                 ("receipt", conversation_id, receipt.user_id),
                 lambda receipt=receipt, others=others: push.to_users(
-                    others, receipt_seen(conversation_id, receipt)
+                    others, receipt_seen(conversation_id, receipt.to_wire())
                 ),
             )
 
@@ -573,9 +573,16 @@ def read_up_to(conversation_id: int, seq: int) -> TabChange:
     )
 
 
-def receipt_seen(conversation_id: int, receipt: Receipt) -> TabChange:
+@portable("receipt")
+def receipt_seen(conversation_id: int, receipt_fields: dict[str, int]) -> TabChange:
     """A member read a conversation further: one entry of `seen_map` for the tabs that
-    show that conversation (and whose user sees receipts); nothing for the others."""
+    show that conversation (and whose user sees receipts); nothing for the others.
+
+    Args:
+        conversation_id: The conversation read.
+        receipt_fields: The reader's receipt (`Receipt.to_wire()`).
+    """
+    receipt = Receipt(**receipt_fields)
     return TabChange(
         ChatState,
         apply=lambda state: state._receipt_arrived(conversation_id, receipt),

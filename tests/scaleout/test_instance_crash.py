@@ -4,14 +4,15 @@ no ghost in Redis, and the restarted instance takes the reconnecting tab back.
 
 With the long leases of rxconfig.py (20 s, locks of 30 s) the killed instance holds
 locks of tabs: its own tab's (its page load's lease) and a peer's on the other instance
-(a change that is not portable, such as the read receipt its tab's reader sends the
-author, goes through Reflex's relay, which leases the recipient's tab where the change
-was decided; a new message no longer does: it crosses on the push channel and the
-recipient's own instance makes it). The reap releases them: the peer's tab, whose every
-change waits for that lock, shows the offline at the reap, not 30 s after the receipt. A tab that
-reconnects to the other instance is back at once: Reflex gives it a new token there
-(the dead instance's record of the old one is still in Redis), so it never waits for
-the old token's lock.
+(a change that is not portable, such as a new choice of read receipts for the people
+who share a conversation with the user, goes through Reflex's relay, which leases the
+recipient's tab where the change was decided; messages, receipts, typing and presence
+no longer do: they cross on the push channel and the recipient's own instance makes
+them). The reap releases them: the peer's tab, whose every change waits for that
+lock, shows the offline at the reap, not 30 s after the relay. A tab that reconnects to
+the other instance is back at once: Reflex gives it a new token there (the dead
+instance's record of the old one is still in Redis), so it never waits for the old
+token's lock.
 """
 
 from __future__ import annotations
@@ -62,17 +63,17 @@ def test_sigkill_of_an_instance_shows_its_users_offline_and_a_restart_brings_the
         watcher = await tab(cluster.url(1), people, b, f"/c/{cid}", {"cid": str(cid)})
         victim = await tab(cluster.url(0), people, a, f"/c/{cid}", {"cid": str(cid)})
         await watcher.wait_for(lambda: watcher.status_of(a) == "online")
-        await victim.emit(wire.SET_SEEING, {"seeing": True}, f"/c/{cid}")
-        mark = len(victim.updates)
-        message = {"body": "still there?", "key": "crash-still-there-1"}
-        await watcher.emit(wire.SEND_MESSAGE, message, f"/c/{cid}")
-        await victim.wait_for(lambda: "still there?" in json.dumps(victim.updates[mark:]))
-        # The victim read it on the instance about to die, which sent the watcher's tab
-        # the receipt through Reflex's relay (taking that tab's lock).
-        seen = wire.keyed_entry(wire.SEEN_MAP, a)
-        await watcher.wait_for(lambda: seen in json.dumps(watcher.updates))
+        # A new message, a receipt, typing and presence cross on the push channel; a
+        # change of the victim's receipts choice reaches the people who share a
+        # conversation with her through Reflex's relay, which leases the watcher's tab on
+        # the instance about to die (its lock then carries that instance's tag).
         before = presence_keys(redis_prefix)
         (dead,) = [json.loads(entry)["inst"] for entry in before[f"{keys}t:{a}"].values()]
+        await victim.emit(wire.SET_READ_RECEIPTS, {"on": False}, f"/c/{cid}")
+        for _ in range(50):
+            if (lock_of(watcher.token) or b"").startswith(f"{dead}|".encode()):
+                break
+            await asyncio.sleep(0.1)
         held = {"victim": lock_of(victim.token), "peer": lock_of(watcher.token)}
         killed_at = time.time()
         # Killing and above all restarting an instance block for seconds, far more on a

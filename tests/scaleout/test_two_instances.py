@@ -277,7 +277,8 @@ def test_a_message_crosses_as_one_push_message_and_its_reader_there_is_recorded(
 ):
     """The instance that stores a message makes it in its own tabs and publishes it once;
     the instance holding the reader's socket shows it to her and records her read (the
-    author's tab gets her receipt), and her tab on the first instance gets it too."""
+    author's tab gets her receipt, published once too), and her tab on the first
+    instance gets the message as well."""
     a, _ = people.user("ma")
     b, b_name = people.user("mb")
     cid = people.direct(a, b_name)
@@ -309,3 +310,7 @@ def test_a_message_crosses_as_one_push_message_and_its_reader_there_is_recorded(
     assert len(posted) == 1, heard
     assert set(posted[0]["users"]) == {a, b}
     assert posted[0]["recipe"][1][0]["body"] == "one publish"
+    # Her read's receipt crossed back the same way: once, from her instance.
+    receipts = [m for m in heard if m["recipe"][0] == "receipt" and m["recipe"][1][1]["user_id"] == b]
+    assert len(receipts) == 1, heard
+    assert a in receipts[0]["users"]

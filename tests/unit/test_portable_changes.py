@@ -13,7 +13,7 @@ from chatapp import delivery
 from chatapp.delivery import Push, from_recipe, portable
 from chatapp.reflex_adapter.tabs import TabChange
 from chatapp.states.app_state import AppState, custom_status_change, presence_change
-from chatapp.states.chat_state import message_posted, read_up_to
+from chatapp.states.chat_state import message_posted, read_up_to, receipt_seen
 from chatapp.states.typing import typing_change
 
 CHANGES = [
@@ -23,6 +23,7 @@ CHANGES = [
     typing_change(9, "9-4", [9, 4, 1_700_000_000_000]),
     typing_change(9, "9-4", None),
     read_up_to(9, 31),
+    receipt_seen(9, {"user_id": 4, "seq": 31, "at_ms": 1_700_000_000_000}),
 ]
 
 
