@@ -98,3 +98,18 @@ def heads(page) -> list[str]:
 def row(page, cid: int):
     """The conversation's row in the sidebar."""
     return page.locator(f'.conversation-row[data-conversation-id="{cid}"]')
+
+
+def choose_status(page, item: str) -> None:
+    """Choose a status in the menu ("away", "auto", "invisible", "dnd", "dnd-1h"), as a
+    user does: each click once what it needs is on screen, done when the menu has closed
+    (a click on the trigger while the last choice's menu was still closing went to the
+    closing menu once in CI)."""
+    menus = page.get_by_role("menu")
+    expect(menus).to_have_count(0)
+    page.locator("#status-menu-trigger").click()
+    expect(menus.first).to_be_visible()
+    if item.startswith("dnd"):
+        page.locator("#status-dnd-menu").click()
+    page.locator(f"#status-{item}").click()
+    expect(menus).to_have_count(0)

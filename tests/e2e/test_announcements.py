@@ -9,24 +9,19 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.e2e.chat_ui import both_open, open_conversation, page_for, row, seed, send, today_start
+from tests.e2e.chat_ui import (
+    both_open,
+    choose_status,
+    open_conversation,
+    page_for,
+    row,
+    seed,
+    send,
+    today_start,
+)
 from tests.support import create_user, direct, direct_pair, group
 
 SETTLE_S = 2.0  # the announcer's "the list is open" (components/announcer.py), with margin
-
-
-def _status(page, item: str) -> None:
-    """Choose a status in the menu, as a user does: each click once what it needs is on
-    screen, and done when the menu has closed (a click on the trigger while the last
-    choice's menu was still closing could go to the closing menu: seen once in CI)."""
-    menus = page.get_by_role("menu")
-    expect(menus).to_have_count(0)
-    page.locator("#status-menu-trigger").click()
-    expect(menus.first).to_be_visible()
-    if item == "dnd":
-        page.locator("#status-dnd-menu").click()
-    page.locator(f"#status-{item}").click()
-    expect(menus).to_have_count(0)
 
 
 def test_a_new_message_is_announced_alone_and_history_and_own_messages_are_not(browser, base_url):
@@ -56,9 +51,9 @@ def test_the_peers_presence_is_announced_on_a_change_of_status(browser, base_url
     region = a.locator("#peer-presence-announcer")
     expect(region).to_have_attribute("aria-live", "polite")
     expect(region).to_have_text(re.compile(r" is online$"))
-    _status(b, "away")
+    choose_status(b, "away")
     expect(region).to_have_text(re.compile(r" is away$"))
-    _status(b, "dnd")
+    choose_status(b, "dnd")
     expect(region).to_have_text(re.compile(r" is on do not disturb$"))
     b.context.close()
     expect(region).to_have_text(re.compile(r" is offline$"), timeout=15_000)
@@ -121,10 +116,10 @@ def test_each_presence_status_has_its_own_shape_not_only_a_colour(browser, base_
 
     expect(dot).to_have_attribute("data-presence", "online")
     online = shape()
-    _status(b, "away")
+    choose_status(b, "away")
     expect(dot).to_have_attribute("data-presence", "away")
     away = shape()
-    _status(b, "dnd")
+    choose_status(b, "dnd")
     expect(dot).to_have_attribute("data-presence", "dnd")
     dnd = shape()
     b.context.close()

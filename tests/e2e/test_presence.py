@@ -16,6 +16,7 @@ from chatapp import runtime, wire
 from chatapp.settings import settings
 from chatapp.states.app_state import AppState
 from tests.conftest import CHROMIUM_ARGS
+from tests.e2e.chat_ui import choose_status
 from tests.support import (
     create_user,
     direct_pair,
@@ -51,14 +52,6 @@ def _pair(browser, base_url, *, with_b_id: bool = False):
     return (a_id, b, url, b_id) if with_b_id else (a_id, b, url)
 
 
-def _choose_status(page, which: str) -> None:
-    """Pick "away" or "auto" in the status menu."""
-    page.locator("#status-menu-trigger").click()
-    item = page.locator(f"#status-{which}")
-    item.click()
-    expect(item).to_be_hidden()
-
-
 def _dot(page, uid: int):
     """The presence dot of `uid` in the conversation header."""
     return page.locator(f'.presence-indicator[data-user-id="{uid}"]').first
@@ -71,12 +64,12 @@ def test_away_choice_reaches_the_peer_and_automatic_brings_the_user_back(browser
     expect(_dot(b, a_id)).to_have_attribute("data-presence", "online")
     expect(_dot(b, a_id)).to_have_attribute("aria-label", "Online")
 
-    _choose_status(a, "away")
+    choose_status(a, "away")
     expect(_dot(b, a_id)).to_have_attribute("data-presence", "away")
     expect(b.locator("#header-presence")).to_have_text("Away")
     expect(a.locator("#my-status")).to_have_text("Away (set by you)")
 
-    _choose_status(a, "auto")
+    choose_status(a, "auto")
     expect(_dot(b, a_id)).to_have_attribute("data-presence", "online")
     expect(b.locator("#header-presence")).to_have_text("Online")
 
@@ -208,13 +201,13 @@ def test_after_a_burst_of_changes_the_peer_holds_the_servers_truth(browser, base
     expect(_dot(b, a_id)).to_have_attribute("data-presence", "online")
     extra = []
     for i in range(6):
-        _choose_status(a, "away" if i % 2 == 0 else "auto")
+        choose_status(a, "away" if i % 2 == 0 else "auto")
         tab = context.new_page()
         tab.goto(url)
         extra.append(tab)
     for tab in extra[:3]:
         tab.close()
-    _choose_status(a, "away")
+    choose_status(a, "away")
 
     service = runtime.presence()
     b_token = b.evaluate("window.sessionStorage.getItem('token')")
@@ -250,7 +243,7 @@ def test_a_user_sharing_no_conversation_receives_nothing_about_them_on_the_wire(
     a = context.new_page()
     a.goto(url)
     expect(_dot(b, a_id)).to_have_attribute("data-presence", "online")
-    _choose_status(a, "away")
+    choose_status(a, "away")
     expect(_dot(b, a_id)).to_have_attribute("data-presence", "away")
     a.close()
     expect(_dot(b, a_id)).to_have_attribute("data-presence", "offline")
@@ -298,7 +291,7 @@ def test_logging_out_shows_offline_at_once_and_stops_updates_to_that_tab(browser
     expect(a).to_have_url(f"{base_url}/login")
 
     mark = len(frames)
-    _choose_status(b, "away")
+    choose_status(b, "away")
     b.wait_for_timeout(1000)
     assert not any(presence_key(b_id) in f for f in frames[mark:])
 
@@ -312,14 +305,12 @@ def test_appear_offline_do_not_disturb_and_hidden_last_seen_as_the_peer_sees_the
     a.goto(url)
     expect(_dot(b, a_id)).to_have_attribute("data-presence", "online")
 
-    a.locator("#status-menu-trigger").click()
-    a.locator("#status-dnd-menu").click()
-    a.locator("#status-dnd-1h").click()
+    choose_status(a, "dnd-1h")
     expect(_dot(b, a_id)).to_have_attribute("data-presence", "dnd")
     expect(b.locator("#header-presence")).to_have_text("Do not disturb")
     expect(a.locator("#my-status")).to_contain_text("Do not disturb (set by you) until")
 
-    _choose_status(a, "invisible")
+    choose_status(a, "invisible")
     expect(_dot(b, a_id)).to_have_attribute("data-presence", "offline")
     expect(b.locator("#header-presence .last-seen")).to_contain_text("Last seen")
     expect(a.locator("#my-status")).to_have_text("Invisible: others see you offline")
@@ -331,7 +322,7 @@ def test_appear_offline_do_not_disturb_and_hidden_last_seen_as_the_peer_sees_the
     b.wait_for_timeout(settings.presence_grace * 1000 + 500)
     assert not any(presence_key(a_id) in f for f in frames[mark:])
 
-    _choose_status(a, "auto")
+    choose_status(a, "auto")
     expect(_dot(b, a_id)).to_have_attribute("data-presence", "online")
     a.locator("#status-menu-trigger").click()
     a.locator("#hide-last-seen").click()

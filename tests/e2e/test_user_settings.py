@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.chat_ui import context, open_conversation, seed, send
+from tests.e2e.chat_ui import choose_status, context, open_conversation, seed, send
 from tests.support import direct_pair
 
 # What the user's browser says, and how it should then write moments: 13:05 and
@@ -54,9 +54,7 @@ def test_times_and_days_follow_the_browsers_locale_and_zone(browser, base_url, l
     expect(page.locator("#messages .message-time")).to_have_text(want["times"])
     expect(page.locator(".day-separator")).to_have_text([want["day"]])
 
-    page.locator("#status-menu-trigger").click()
-    page.locator("#status-dnd-menu").click()
-    page.locator("#status-dnd-1h").click()
+    choose_status(page, "dnd-1h")
     until = page.locator("#my-status time")
     expect(until).to_have_attribute("datetime", re.compile(r"^\d{4}-"))
     moment = datetime.fromisoformat(until.get_attribute("datetime"))
