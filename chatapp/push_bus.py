@@ -27,6 +27,11 @@ logger = logging.getLogger(__name__)
 RESUBSCRIBE_AFTER = 0.5
 
 
+def channel_of(presence_prefix: str) -> str:
+    """The push channel of a deployment (its instances share the presence prefix)."""
+    return f"{presence_prefix}:push"
+
+
 class RedisBus:
     """Publishes to and listens on one channel.
 

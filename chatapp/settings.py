@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+# The presence keys' prefix in Redis unless `CHATAPP_PRESENCE_PREFIX` says otherwise.
+PRESENCE_PREFIX = "chatapp:presence"
+
 
 def _float(name: str, default: float) -> float:
     raw = os.environ.get(name, "").strip()
@@ -106,7 +109,7 @@ def load_settings() -> Settings:
         message_max_length=_int("CHATAPP_MESSAGE_MAX_LENGTH", 4000),
         last_seen_flush=_float("CHATAPP_LAST_SEEN_FLUSH", 30.0),
         seed_demo=_switch("CHATAPP_SEED_DEMO"),
-        presence_prefix=os.environ.get("CHATAPP_PRESENCE_PREFIX", "").strip() or "chatapp:presence",
+        presence_prefix=os.environ.get("CHATAPP_PRESENCE_PREFIX", "").strip() or PRESENCE_PREFIX,
         max_sockets_per_address=_int("CHATAPP_MAX_SOCKETS_PER_ADDRESS", 500),
         max_tabs_per_user=_int("CHATAPP_MAX_TABS_PER_USER", 50),
         tab_state_ttl=_float("CHATAPP_TAB_STATE_TTL", 300.0),

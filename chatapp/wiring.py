@@ -41,7 +41,7 @@ from chatapp.presence.registry import InProcessRegistry
 from chatapp.presence.service import PresenceService
 from chatapp.presence.shared import PresenceRegistry
 from chatapp.presence.sweeper import Sweeper, Timing
-from chatapp.push_bus import RedisBus
+from chatapp.push_bus import RedisBus, channel_of
 from chatapp.reflex_adapter import internals, redis_store, sockets
 from chatapp.services import limits
 from chatapp.settings import settings
@@ -102,7 +102,7 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
     shared = make_shared_registry()
     # The registry knows every tab of every user: it is the push API's directory too.
     registry: PresenceRegistry = shared if shared is not None else InProcessRegistry()
-    bus = None if shared is None else RedisBus(shared.redis, channel=f"{settings.presence_prefix}:push")
+    bus = None if shared is None else RedisBus(shared.redis, channel=channel_of(settings.presence_prefix))
     instance_id = shared.instance_id if shared is not None else ""
     push = Push(app, directory=registry, bus=bus, instance_id=instance_id)
     listener = None if bus is None else asyncio.create_task(bus.listen(push.received), name="push_bus")

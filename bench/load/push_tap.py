@@ -20,8 +20,11 @@ from collections import defaultdict
 
 import redis
 
-# The channel every instance listens to (`CHATAPP_PRESENCE_PREFIX`'s default + ":push").
-CHANNEL = "chatapp:presence:push"
+from chatapp.push_bus import channel_of
+from chatapp.settings import PRESENCE_PREFIX
+
+# The channel every instance listens to (the benchmark runs them with the default prefix).
+CHANNEL = channel_of(PRESENCE_PREFIX)
 
 
 class PushTap:

@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from bench.reflex_client import ReflexClient
 from chatapp import wire
+from chatapp.push_bus import channel_of
 from chatapp.services import conversations
 from chatapp.settings import settings
 from chatapp.wire import CHAT_STATE
@@ -252,7 +253,7 @@ def test_a_presence_change_crosses_to_the_other_instance_as_one_message_on_the_p
         redis = Redis.from_url(REDIS_URL)
         heard: list[dict] = []
         async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-            await pubsub.subscribe(f"{redis_prefix}:push")
+            await pubsub.subscribe(channel_of(redis_prefix))
             await ta.set_status("away")
             await tb.wait_for(lambda: tb.status_of(a) == "away", RELAY_BOUND * 5)
             heard += await _published(pubsub)
@@ -293,7 +294,7 @@ def test_a_message_crosses_as_one_push_message_and_its_reader_there_is_recorded(
         heard: list[dict] = []
         marks = len(tb.updates), len(tb_list.updates)
         async with redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-            await pubsub.subscribe(f"{redis_prefix}:push")
+            await pubsub.subscribe(channel_of(redis_prefix))
             sent = {"body": "one publish", "key": "one-publish-1"}
             await ta.emit(f"{CHAT_STATE}.send_message", sent, f"/c/{cid}")
             await tb.wait_for(lambda: _got(tb, "one publish", marks[0]), RELAY_BOUND * 5)
