@@ -114,6 +114,10 @@ class RedisRegistry:
         instance_id: This instance's name (a new one per process by default).
     """
 
+    # A closed tab gets no changes: its state is in Redis (or leased by an instance that
+    # may not be the one it reconnects to), so its page load loads it again.
+    keeps_closed_tabs = False
+
     def __init__(self, redis: Redis, *, prefix: str, instance_id: str | None = None) -> None:
         self.redis = redis
         self.prefix = prefix

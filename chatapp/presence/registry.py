@@ -75,7 +75,15 @@ class InProcessRegistry:
     Its coroutines never await, so each runs to its end without another handler
     stepping in: as atomic as the synchronous `LocalRegistry`. The grace timers of the
     service are the only ones there are; nothing needs a sweep.
+
+    A tab whose socket closed stays a receiver of changes (`tokens_of`) until its grace
+    ends or it is taken back: its state stays in this process, so a reconnect within the
+    grace finds it current and its page load need not load it again
+    (`keeps_closed_tabs`; `AppState._open_session`).
     """
+
+    # Tabs closed less than a grace ago get every change (see above).
+    keeps_closed_tabs = True
 
     def __init__(self) -> None:
         self.tabs = LocalRegistry()
@@ -87,8 +95,11 @@ class InProcessRegistry:
         # Tabs whose socket closed, by token: (user, until when it counts as reconnecting),
         # oldest first (the grace is the same for all, so they also expire in this order).
         self._closed: dict[str, tuple[int, datetime]] = {}
+        self._closed_of: dict[int, dict[str, None]] = {}  # the same tokens, by user
 
     async def register(self, tab: Tab, *, now: datetime, grace: timedelta) -> Tab | None:
+        self._drop_closed(tab.token)
+        self._forget_closed(now)
         replaced = self.tabs.register(tab)
         if replaced is not None and replaced.user_id != tab.user_id:
             self._tab_gone(replaced.user_id, now, grace)
@@ -102,22 +113,34 @@ class InProcessRegistry:
         if tab is not None:
             self._tab_gone(tab.user_id, now, grace)
             if sid is not None:  # a socket closed (a logout is not coming back)
-                self._closed.pop(token, None)
+                self._drop_closed(token)
                 self._closed[token] = (tab.user_id, now + grace)
+                self._closed_of.setdefault(tab.user_id, {})[token] = None
         self._forget_closed(now)
         return tab
 
     async def recently_closed(self, token: str, *, now: datetime) -> int | None:
         self._forget_closed(now)
+        return self._drop_closed(token)
+
+    def _drop_closed(self, token: str) -> int | None:
+        """Forget a closed tab (back, or its grace over); returns its user, if it was one."""
         closed = self._closed.pop(token, None)
-        return None if closed is None else closed[0]
+        if closed is None:
+            return None
+        user_id = closed[0]
+        tokens = self._closed_of.get(user_id, {})
+        tokens.pop(token, None)
+        if not tokens:
+            self._closed_of.pop(user_id, None)
+        return user_id
 
     def _forget_closed(self, now: datetime) -> None:
         while self._closed:
             token, (_, until) = next(iter(self._closed.items()))
             if until > now:
                 break
-            del self._closed[token]
+            self._drop_closed(token)
 
     def _tab_gone(self, user_id: int, now: datetime, grace: timedelta) -> None:
         self._bump(user_id)
@@ -135,10 +158,14 @@ class InProcessRegistry:
         return self.tabs.tabs_of(user_id)
 
     async def tokens_of(self, user_ids: Iterable[int]) -> list[str]:
-        return self.tabs.tokens_of(user_ids)
+        return self.local_tokens_of(user_ids)
 
     def local_tokens_of(self, user_ids: Iterable[int]) -> list[str]:
-        return self.tabs.tokens_of(user_ids)  # one process: every tab is local
+        # One process: every tab is local. Open tabs, then closed ones not yet forgotten
+        # (one whose grace ended but is not yet forgotten gets a change it does not need).
+        ids = list(dict.fromkeys(user_ids))
+        closed = self._closed_of
+        return self.tabs.tokens_of(ids) + [t for uid in ids if uid in closed for t in closed[uid]]
 
     async def record(self, user_id: int) -> UserRecord:
         return UserRecord(
@@ -163,6 +190,9 @@ class InProcessRegistry:
         if published.status == Status.OFFLINE:
             self._ended_at.pop(uid, None)
             self._grace_due.pop(uid, None)
+            # Shown offline: the grace of their closed tabs is over (or never mattered).
+            for token in list(self._closed_of.get(uid, ())):
+                self._drop_closed(token)
         return True
 
     async def choices(self, user_id: int) -> Choices | None:

@@ -85,6 +85,9 @@ class PresenceService:
         self._clock = clock
         self._timers = Timers()
         self._deliveries = Background("a presence delivery", logger)
+        # Tabs taken back at their socket's connect with a state kept current meanwhile
+        # (`came_back_current`), until their page loads.
+        self._kept: set[str] = set()
 
     # Tab events ----------------------------------------------------------------------
 
@@ -113,8 +116,25 @@ class PresenceService:
         """
         user_id = await self.registry.recently_closed(token, now=self._clock())
         if user_id is None:
+            self._kept.discard(token)
             return False
+        if self.registry.keeps_closed_tabs:
+            self._kept.add(token)
         await self.mark_online(token=token, sid=sid, user_id=user_id)
+        return True
+
+    def came_back_current(self, token: str) -> bool:
+        """Whether this tab was taken back at its socket's connect (`tab_reconnected`)
+        and its state got every change while it was away (the registry
+        `keeps_closed_tabs`), once: the page load that follows need not load what
+        changes keep current (the presence map, the conversation list).
+
+        Such a state is exactly as current as an open tab's: a closed tab got the same
+        changes, in place (`tabs.push`), and the reconnect's hydrate sends all of it.
+        """
+        if token not in self._kept:
+            return False
+        self._kept.discard(token)
         return True
 
     async def mark_offline(self, *, token: str, sid: str | None = None) -> None:
@@ -124,6 +144,7 @@ class PresenceService:
         grace = self.grace
         if sid is not None and self._drops is not None:
             grace = self._drops.grace_for_close(now, grace)
+        self._kept.discard(token)  # closed again before its page loaded
         tab = await self.registry.unregister(token, sid, now=now, grace=grace)
         if tab is not None:
             await self._evaluate(tab.user_id, immediate=sid is None)

@@ -92,6 +92,11 @@ class PresenceRegistry(Protocol):
     that no crash between two steps can leave a user online with no tab.
     """
 
+    # Whether a tab whose socket closed less than a grace ago still gets every change
+    # (`tokens_of`) in its state, kept here: then a tab taken back (`recently_closed`)
+    # holds a current state, and its page load need not load it again.
+    keeps_closed_tabs: bool
+
     async def register(self, tab: Tab, *, now: datetime, grace: timedelta) -> Tab | None:
         """Record an open tab on this instance; returns the tab it replaced, if any."""
         ...
@@ -114,11 +119,12 @@ class PresenceRegistry(Protocol):
         ...
 
     async def tokens_of(self, user_ids: Iterable[int]) -> list[str]:
-        """The tokens of every open tab of these users, on every instance."""
+        """The tokens of these users' tabs that changes go to, on every instance: every
+        open tab, and closed ones too if the registry `keeps_closed_tabs`."""
         ...
 
     def local_tokens_of(self, user_ids: Iterable[int]) -> list[str]:
-        """The tokens of these users' tabs whose sockets this instance holds."""
+        """The same, of the tabs this instance holds."""
         ...
 
     async def record(self, user_id: int) -> UserRecord:

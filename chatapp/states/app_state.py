@@ -68,7 +68,7 @@ class AppState(SessionState):
 
     # Page life ------------------------------------------------------------------------
 
-    async def _open_session(self) -> Any:
+    async def _open_session(self) -> tuple[Any, bool]:
         """The first step of every signed-in page's load (`ChatState.load_home` and
         `load_conversation`): check the login, register this tab and load presence.
 
@@ -77,26 +77,30 @@ class AppState(SessionState):
 
         Returns:
             A redirect to the log-in form if the tab's login has ended, else None (then
-            `user_id` is set, unless `tabs_full`).
+            `user_id` is set, unless `tabs_full`); and whether this state is current (a
+            tab taken back whose state got every change while it was away: see
+            `PresenceService.came_back_current`), so that the page need not load what
+            changes keep current. A reconnect storm is mostly such page loads.
         """
         service = runtime.presence()
+        token = self.router.session.client_token
+        kept = service.came_back_current(token)
+        held_by = self.user_id  # whose state this is (0: a new one)
         if not await self._signed_in():
             # A reconnecting tab was taken back at its socket's connect; its login ended
             # meanwhile (logged out elsewhere, expired): it leaves, as at a logout.
-            await service.mark_offline(token=self.router.session.client_token, sid=None)
-            return rx.redirect(routes.LOGIN)
+            await service.mark_offline(token=token, sid=None)
+            return rx.redirect(routes.LOGIN), False
         self.tabs_full = await self._over_tab_cap()
         if self.tabs_full:
-            return None
-        await service.mark_online(
-            token=self.router.session.client_token,
-            sid=self.router.session.session_id,
-            user_id=self.user_id,
-        )
-        self._replace_presence(await service.snapshot(self.user_id))
+            return None, False
+        await service.mark_online(token=token, sid=self.router.session.session_id, user_id=self.user_id)
+        current = kept and held_by == self.user_id
+        if not current:
+            self._replace_presence(await service.snapshot(self.user_id))
         await self._show_choices()
         sign_out_at_login_end(self.user_id, self._login_id, self._login_ends_at)
-        return None
+        return None, current
 
     def _replace_custom(self) -> None:
         """The custom statuses of the people in the presence map (whom this user may see,
@@ -136,7 +140,7 @@ class AppState(SessionState):
         cap = settings.max_tabs_per_user
         if not cap:
             return False
-        tabs = await runtime.push().tabs_of([self.user_id])
+        tabs = [t.token for t in await runtime.presence().registry.tabs_of(self.user_id)]
         return self.router.session.client_token not in tabs and len(tabs) >= cap
 
     async def _over_choice_limit(self) -> rx.event.EventSpec | None:

@@ -124,12 +124,14 @@ class ChatState(MessageEdits, AppState):
     @rx.event
     @page_load
     async def load_home(self):
-        """on_load of the home page: the session (`AppState._open_session`), then the list."""
-        refused = await self._open_session()
+        """on_load of the home page: the session (`AppState._open_session`), then the list
+        (unless this state kept it current while the tab was away)."""
+        refused, current = await self._open_session()
         if refused is not None or self.tabs_full:
             return refused
         self._clear_current()
-        self._reload_list()
+        if not current:
+            self._reload_list()
 
     def _clear_current(self) -> None:
         self.current_id = 0
@@ -153,7 +155,7 @@ class ChatState(MessageEdits, AppState):
         member, else say so. Loads the newest page of messages, whatever the
         conversation's length. First the session (`AppState._open_session`); last, the
         composer sends what it still holds unconfirmed."""
-        refused = await self._open_session()
+        refused, _ = await self._open_session()
         if refused is not None or self.tabs_full:
             return refused
         self._clear_current()

@@ -253,3 +253,79 @@ def test_a_reconnecting_tab_whose_login_ended_meanwhile_goes_offline_at_its_page
         return registered
 
     assert run_async(scenario()) is None
+
+
+def _entry_in(updates: list[dict], state: str, key: str):
+    """The last value of one key of a state that these updates carried (None: none)."""
+    found = None
+    for update in updates:
+        found = ((update.get("delta") or {}).get(state) or {}).get(key, found)
+    return found
+
+
+def test_a_tab_back_within_the_grace_kept_its_state_current_and_loads_without_a_snapshot(backend_url):
+    """A reconnect storm is mostly page loads of tabs taken back within the grace: their
+    states got every change while their sockets were closed, so their page loads skip
+    the presence snapshot and the conversation list (docs/benchmarks.md). A tab back
+    after its grace loads both afresh."""
+    from datetime import timedelta
+
+    from chatapp.settings import settings
+    from tests.integration.messaging import ROW_PREFIX, held
+    from tests.support import direct
+
+    a_id, _ = create_user("ka")
+    b_id, b_name = create_user("kb")
+    cid = direct(a_id, b_name)
+    service = runtime.presence()
+    snapshots: list[int] = []
+    real_snapshot = service.snapshot
+
+    async def counted(user_id: int):
+        snapshots.append(user_id)
+        return await real_snapshot(user_id)
+
+    async def away_and_back(b, a, status: str, grace: float, away_for: float) -> dict:
+        """b's socket closes; meanwhile a chooses `status` and writes to b; b comes back."""
+        service.grace = timedelta(seconds=grace)
+        await b.disconnect()
+        while on_backend(_registered(service, b_id, b.token)) is not None:  # the close is handled
+            await asyncio.sleep(0.02)
+        seq = (held(a, ROW_PREFIX, cid) or {}).get("seq", 0) + 1
+        await a.set_status("away" if status == "away" else "auto", path=f"/c/{cid}")
+        await send(a, cid, f"while b was away ({status})")
+        await a.wait_for(lambda: a.status_of(a_id) == status)
+        await a.wait_for(lambda: (held(a, ROW_PREFIX, cid) or {}).get("seq") == seq)
+        await asyncio.sleep(away_for)  # the deliveries into b's state run as tasks
+        del snapshots[:]
+        mark = len(b.updates)
+        await b.reconnect(load_path="/")
+        loaded = b.updates[mark:]
+        return {
+            "status": (_entry_in(loaded, wire.APP_STATE, f"{PRESENCE_PREFIX}{a_id}") or {}).get("status"),
+            "seq": (_entry_in(loaded, wire.CHAT_STATE, f"{ROW_PREFIX}{cid}") or {}).get("seq"),
+            "expected": (status, seq),
+            "snapshot": b_id in snapshots,
+        }
+
+    async def scenario():
+        b = await open_tab(backend_url, b_id)
+        a = await open_tab(backend_url, a_id, f"/c/{cid}")
+        await b.wait_for(lambda: b.status_of(a_id) == "online")
+        service.snapshot = counted
+        try:
+            # Away for less than its grace (a long one: the steps may be slow under load).
+            kept = await away_and_back(b, a, "away", grace=30, away_for=0.3)
+            lost = await away_and_back(b, a, "online", grace=0.2, away_for=1.0)
+        finally:
+            del service.snapshot
+            service.grace = timedelta(seconds=settings.presence_grace)
+        for x in (a, b):
+            await x.disconnect()
+        return kept, lost
+
+    kept, lost = run_async(scenario())
+    # Taken back: the hydrate carries what changed while away; no snapshot was taken.
+    assert ((kept["status"], kept["seq"]), kept["snapshot"]) == (kept["expected"], False)
+    # Back after its grace: presence loaded afresh, with the same result.
+    assert ((lost["status"], lost["seq"]), lost["snapshot"]) == (lost["expected"], True)

@@ -55,3 +55,53 @@ def test_a_socket_opening_after_the_grace_a_logout_or_with_an_unknown_token_is_n
     late, after_logout, unknown, status = run_async(scenario())
     assert (late, after_logout, unknown) == (False, False, False)
     assert status == Status.OFFLINE
+
+
+async def _alices_tab_closed(session_factory, ids):
+    """Bob watching Alice, whose tab a1's socket (s1) has just closed."""
+    p = make_probe(session_factory)
+    await bob_watching_alice(p, ids)
+    await p.service.mark_offline(token="a1", sid="s1")
+    return p
+
+
+def test_a_closed_tab_gets_changes_until_taken_back_and_then_comes_back_current_once(session_factory, ids):
+    async def scenario():
+        p = await _alices_tab_closed(session_factory, ids)
+        registry = p.service.registry
+        while_away = await registry.tokens_of([ids["alice"]])
+        open_while_away = [t.token for t in await registry.tabs_of(ids["alice"])]
+        taken_back = await p.service.tab_reconnected(token="a1", sid="s2")
+        back = await registry.tokens_of([ids["alice"]])
+        first, second = p.service.came_back_current("a1"), p.service.came_back_current("a1")
+        await p.service.close()
+        return while_away, open_while_away, taken_back, back, first, second
+
+    while_away, open_while_away, taken_back, back, first, second = run_async(scenario())
+    assert while_away == ["a1"]  # closed, still a receiver of changes
+    assert open_while_away == []  # but not an open tab (the tab cap counts those)
+    assert taken_back is True and back == ["a1"]  # once, not twice
+    assert (first, second) == (True, False)  # its next page load only
+
+
+def test_a_tab_back_after_its_grace_closed_again_or_never_closed_is_not_current(session_factory, ids):
+    async def scenario():
+        p = await _alices_tab_closed(session_factory, ids)
+        registry = p.service.registry
+        p.now[0] += GRACE + timedelta(milliseconds=1)
+        await asyncio.sleep(PAST_GRACE)  # offline published: the closed tab is forgotten
+        after_grace = await registry.tokens_of([ids["alice"]])
+        late = await p.service.tab_reconnected(token="a1", sid="s2")
+        late_current = p.service.came_back_current("a1")
+        await p.service.mark_online(token="a2", sid="s3", user_id=ids["alice"])
+        await p.service.mark_offline(token="a2", sid="s3")
+        await p.service.tab_reconnected(token="a2", sid="s4")
+        await p.service.mark_offline(token="a2", sid="s4")  # closed before its page loaded
+        closed_again = p.service.came_back_current("a2")
+        never_closed = p.service.came_back_current("b1")
+        await p.service.close()
+        return after_grace, late, late_current, closed_again, never_closed
+
+    after_grace, late, late_current, closed_again, never_closed = run_async(scenario())
+    assert after_grace == []
+    assert (late, late_current, closed_again, never_closed) == (False, False, False, False)
