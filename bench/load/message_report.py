@@ -24,12 +24,18 @@ _CORRECT_HEADER += ["Reloads", "Errors"]
 
 
 def runs(results: dict[tuple[str, int], RunResult], part: str = "messages") -> list[tuple[str, int, Any]]:
-    """(server, tabs, the run's `part`) of each run that has it (not None), by size, the app first."""
+    """(server, tabs, the run's `part`) of each run that has it (not None), by size: the
+    app in one process first, then on N instances ("app@N"), then the floor."""
+
+    def rank(target: str) -> tuple[int, int]:
+        if target in ("app", "floor"):
+            return (0 if target == "app" else 2), 0
+        return 1, int(target.partition("@")[2] or 0)
+
     return [
-        (t, n, getattr(results[(t, n)], part))
-        for n in sorted({n for _, n in results})
-        for t in ("app", "floor")
-        if (t, n) in results and getattr(results[(t, n)], part) is not None
+        (t, n, getattr(r, part))
+        for (t, n), r in sorted(results.items(), key=lambda item: (item[0][1], rank(item[0][0])))
+        if getattr(r, part) is not None
     ]
 
 
