@@ -108,6 +108,7 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
     listener = None if bus is None else asyncio.create_task(bus.listen(push.received), name="push_bus")
     service = make_presence(push, registry)
     sweeper = None
+    renewer = None
     if shared is not None:
         timing = Timing(
             beat=settings.presence_heartbeat,
@@ -118,6 +119,9 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
         # instance releases the locks it held: its tabs come back elsewhere without
         # waiting out the locks' expiry (long with the leases of rxconfig.py).
         redis_store.tag_locks(app, shared.instance_id)
+        # ... and keeps the locks of its leases while it holds them (a busy event loop
+        # writes a lease back late).
+        renewer = asyncio.create_task(redis_store.keeping_leases(app, shared.instance_id), name="lease_locks")
         sweeper = Sweeper(
             service, shared, timing, utcnow, on_reaped=lambda dead: redis_store.release_locks_of(app, dead)
         )
@@ -161,7 +165,7 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
             await watch.stop()
         ends.close()
         cleanup.stop()
-        for task in (flusher, expirer, *([listener] if listener is not None else [])):
+        for task in (flusher, expirer, *(t for t in (listener, renewer) if t is not None)):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

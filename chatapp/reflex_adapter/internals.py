@@ -168,6 +168,15 @@ def redis_renewal_fits(manager: Any) -> bool:
     )
 
 
+def lease_renewal_fits(manager: Any) -> bool:
+    """Whether Reflex's Redis state manager (the class or one) is as
+    `redis_store.renew_leases` expects: `_local_leases` (by tab token), `_lock_key(token)`,
+    `lock_expiration` and `redis`, with tagged locks (`lock_tagging_fits`)."""
+    cls = manager if isinstance(manager, type) else type(manager)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    return {"_local_leases", "lock_expiration", "redis"} <= fields and lock_tagging_fits(cls)
+
+
 def lock_tagging_fits(manager: Any) -> bool:
     """Whether Reflex's Redis state manager (the class or one) is as
     `redis_store.tag_locks` and `release_locks_of` expect: `_lock(token, event_name)`,
@@ -259,6 +268,13 @@ INTERNALS: tuple[Internal, ...] = (
         "redis_store.lock_kept: a page load waiting for its turn keeps its tab's lock past the expiry",
         "skip",
         lambda _app: redis_renewal_fits(_redis_manager_class()),
+    ),
+    Internal(
+        "reflex.istate.manager.redis.StateManagerRedis._local_leases (by tab token),"
+        " _lock_key(token), lock_expiration (ms), redis",
+        "redis_store.renew_leases: the locks of this instance's leases outlive a busy event loop",
+        "skip",
+        lambda _app: lease_renewal_fits(_redis_manager_class()),
     ),
     Internal(
         "reflex.istate.manager.redis.StateManagerRedis._lock(token, event_name) (lock id"

@@ -26,6 +26,13 @@
   still begins with that instance's tag (compared and deleted in one Lua script, so a
   lock another instance took since is never touched).
 
+- Reflex takes a lease's lock for the lock's expiry (30 s) and writes the state back
+  after the hold time (20 s), if its event loop gets to it in time, and if no handler of
+  the tab holds it then. A reconnect storm that kept one instance's loop busy 32 s let a
+  lease's lock expire first: the write-back was refused (`LockExpiredError`) and the
+  lease's changes were lost. `keeping_leases` renews the locks of this instance's leases
+  a third of the expiry at a time, each only while it still holds it.
+
 The internals are listed in `internals` with a contract test.
 """
 
@@ -151,23 +158,31 @@ def tag_locks(app: rx.App, instance_id: str) -> bool:
     return True
 
 
-# KEYS: lock keys. ARGV: the tag of a dead instance's lock ids. Deletes each lock whose
-# value still begins with the tag; returns how many. The value is read and deleted in
-# one script: a lock that changed hands in between cannot be deleted.
-_RELEASE = """
+def _for_tagged_locks(action: str) -> str:
+    """A script that runs `action` (Lua, on `key`) on each lock whose value begins with an
+    instance's tag, and returns how many. KEYS: lock keys; ARGV[1]: the tag, then the
+    action's arguments. Each value is read and acted on in one script: a lock that changed
+    hands in between cannot be touched."""
+    return f"""
 local n = 0
 for _, key in ipairs(KEYS) do
   local held = redis.call('GET', key)
   if held and string.sub(held, 1, #ARGV[1]) == ARGV[1] then
-    redis.call('DEL', key)
+    {action}
     n = n + 1
   end
 end
 return n
 """
 
-# Lock keys looked at per script run (one SCAN page's worth at most).
-_RELEASE_BATCH = 500
+
+# Deletes a (dead) instance's locks.
+_RELEASE = _for_tagged_locks("redis.call('DEL', key)")
+# Renews this instance's locks for ARGV[2] ms.
+_RENEW = _for_tagged_locks("redis.call('PEXPIRE', key, ARGV[2])")
+
+# Lock keys per script run (one SCAN page's worth at most).
+_BATCH = 500
 
 
 async def release_locks_of(app: rx.App, instance_id: str) -> int:
@@ -192,9 +207,48 @@ async def release_locks_of(app: rx.App, instance_id: str) -> int:
     batch: list[bytes] = []
     async for key in manager.redis.scan_iter(match="*_lock", count=1000):
         batch.append(key)
-        if len(batch) >= _RELEASE_BATCH:
+        if len(batch) >= _BATCH:
             deleted += int(await release(keys=batch, args=[tag]))
             batch = []
     if batch:
         deleted += int(await release(keys=batch, args=[tag]))
     return deleted
+
+
+async def renew_leases(app: rx.App, instance_id: str) -> int:
+    """Renew, for another full expiry, the lock of every tab this instance holds a lease
+    on, where it still holds it (a lock that expired and went to another instance stays
+    theirs). Locks must be tagged (`tag_locks`).
+
+    Returns:
+        How many locks were renewed (0 without leases in Redis or with a changed Reflex).
+    """
+    manager = _redis_manager(app, internals.lease_renewal_fits)
+    if manager is None:
+        return 0
+    tokens = [token for token, lease in list(manager._local_leases.items()) if not lease.done()]
+    renew = manager.redis.register_script(_RENEW)
+    args = [lock_tag(instance_id), manager.lock_expiration]
+    renewed = 0
+    for start in range(0, len(tokens), _BATCH):
+        keys = [
+            manager._lock_key(rx.BaseStateToken(ident=t, cls=rx.State))
+            for t in tokens[start : start + _BATCH]
+        ]
+        renewed += int(await renew(keys=keys, args=args))
+    return renewed
+
+
+async def keeping_leases(app: rx.App, instance_id: str) -> None:
+    """Renew this instance's leases' locks (`renew_leases`) a third of their expiry at a
+    time, until cancelled (the server stops). Nothing to do without leases in Redis."""
+    manager = _redis_manager(app, internals.lease_renewal_fits)
+    if manager is None:
+        return
+    every = max(manager.lock_expiration / 3000, 0.05)
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await renew_leases(app, instance_id)
+        except Exception as exc:  # Redis away: the outage gives every lease up
+            logger.debug("renewing the leases' locks failed (%r)", exc)

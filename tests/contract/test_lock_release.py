@@ -147,3 +147,64 @@ def test_nothing_to_release_or_tag_without_state_in_redis():
     elsewhere = SimpleNamespace(state_manager=object())
     assert not redis_store.tag_locks(elsewhere, "n1")
     assert run_async(redis_store.release_locks_of(elsewhere, "n1")) == 0
+
+
+def _short_leases(redis_url: str, monkeypatch):
+    """Leases as in rxconfig.py, scaled down: a lock of 1 s, written back after 0.6 s."""
+    from reflex.istate.manager.redis import StateManagerRedis
+
+    monkeypatch.setenv("REFLEX_OPLOCK_ENABLED", "true")
+    return StateManagerRedis(
+        redis=Redis.from_url(redis_url),
+        lock_expiration=1000,
+        lock_warning_threshold=500,
+        oplock_hold_time_ms=600,
+    )
+
+
+def test_renewing_a_lease_keeps_its_lock_past_the_expiry_so_its_write_back_is_not_refused(
+    redis_url, monkeypatch
+):
+    """A lease is written back after its hold time when its tab is free: a handler (or a
+    busy event loop) that keeps it longer than the lock's expiry lost the lock, and the
+    write-back was refused (LockExpiredError): the change was gone. Renewed, it stays."""
+    from reflex.istate.manager.redis import StateManagerRedis
+
+    def stored_choice(ident: str) -> str:
+        async def read() -> str:
+            reader = StateManagerRedis(redis=Redis.from_url(redis_url), lock_expiration=EXPIRY_MS)
+            state = await reader.get_state(_token(ident))
+            await reader.close()
+            return (await state.get_state(AppState)).chosen_status
+
+        return run_async(read())
+
+    def hold_past_the_expiry(ident: str, renew: bool) -> list:
+        async def scenario() -> list:
+            manager = _short_leases(redis_url, monkeypatch)
+            app = SimpleNamespace(state_manager=manager)
+            assert redis_store.tag_locks(app, "n1")
+            errors: list = []
+            asyncio.get_running_loop().set_exception_handler(
+                lambda _loop, ctx: errors.append(ctx.get("exception"))
+            )
+            renewer = asyncio.create_task(redis_store.keeping_leases(app, "n1")) if renew else None
+            async with manager.modify_state(_token(ident)):  # an event: the lease begins
+                pass
+            async with manager.modify_state(_token(ident)) as root:  # a handler that takes long
+                (await root.get_state(AppState)).chosen_status = "away"
+                await asyncio.sleep(1.6)
+            await asyncio.sleep(0.6)  # the lease's write-back, done or refused
+            if renewer is not None:
+                renewer.cancel()
+            await redis_store.forget_leases(manager)
+            await manager.close()
+            return errors
+
+        return run_async(scenario())
+
+    assert internals.lease_renewal_fits(StateManagerRedis)
+    lost = hold_past_the_expiry("tab-lost", renew=False)
+    kept = hold_past_the_expiry("tab-kept", renew=True)
+    assert [type(e).__name__ for e in lost] == ["LockExpiredError"] and stored_choice("tab-lost") == ""
+    assert kept == [] and stored_choice("tab-kept") == "away"
