@@ -89,6 +89,12 @@ def parser() -> argparse.ArgumentParser:
     load.add_argument("--seed", type=int, default=d.seed, help="seed of the graph and the plan")
     load.add_argument("--no-storm", dest="storm", action="store_false", help="skip the reconnect storm")
     load.add_argument(
+        "--storm-timeout",
+        type=float,
+        default=d.storm_timeout,
+        help="seconds the storm may take before it counts as not converged (more tabs, more time)",
+    )
+    load.add_argument(
         "--no-truth", dest="truth_check", action="store_false", help="skip the fresh-snapshot check"
     )
     chat = p.add_argument_group("messages phase (after the presence phases)")
@@ -168,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         wide_gap=args.wide_gap,
         grace=args.grace,
         storm=args.storm,
+        storm_timeout=args.storm_timeout,
         settle=args.settle,
         idle=args.idle,
         client_procs=args.client_procs,

@@ -33,6 +33,8 @@ class LoadConfig:
         grace: Seconds before a user whose last tab closed is shown offline (the app's
             CHATAPP_PRESENCE_GRACE, used by the floor too).
         storm: Run the reconnect storm.
+        storm_timeout: Seconds the storm may take to converge before it counts as not
+            converged.
         settle: Seconds to wait after opening the tabs, and after the last change of a
             phase, for everything it caused to arrive.
         idle: Seconds with every tab open and nothing changing, to measure idle CPU.
@@ -74,6 +76,7 @@ class LoadConfig:
     wide_gap: float = 1.0
     grace: float = 1.5
     storm: bool = True
+    storm_timeout: float = 90.0
     settle: float = 3.0
     idle: float = 3.0
     client_procs: int = 2

@@ -261,7 +261,7 @@ def run(
                 cpu0 = sampler.cpu()
                 at = time.perf_counter() + 0.5
                 with spy("storm"):
-                    storms = pool.all("storm", at=at, quiet=config.grace + 1.5, timeout=90.0)
+                    storms = pool.all("storm", at=at, quiet=config.grace + 1.5, timeout=config.storm_timeout)
                 cpu_storm = sampler.cpu() - cpu0
                 since = [s for storm in storms for s in storm["correct_since"].values()]
                 if since and all(s is not None for s in since):
