@@ -132,9 +132,10 @@ class PresenceService:
         Such a state is exactly as current as an open tab's: a closed tab got the same
         changes, in place (`tabs.push`), and the reconnect's hydrate sends all of it.
         """
-        if token not in self._kept:
+        try:
+            self._kept.remove(token)
+        except KeyError:
             return False
-        self._kept.discard(token)
         return True
 
     async def mark_offline(self, *, token: str, sid: str | None = None) -> None:

@@ -41,7 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import reflex as rx
@@ -115,15 +115,7 @@ async def lock_kept(app: rx.App, token: str) -> AsyncIterator[None]:
         yield
         return
     lock_key = manager._lock_key(rx.BaseStateToken(ident=token, cls=rx.State))
-    every = max(manager.lock_expiration / 3000, 0.05)
-
-    async def renew() -> None:
-        while True:
-            await asyncio.sleep(every)
-            with contextlib.suppress(Exception):  # Redis away: the outage handles the tab
-                await manager._try_extend_lock(lock_key)
-
-    renewing = asyncio.create_task(renew())
+    renewing = asyncio.create_task(_renewing(manager, lambda: manager._try_extend_lock(lock_key)))
     try:
         yield
     finally:
@@ -245,10 +237,16 @@ async def keeping_leases(app: rx.App, instance_id: str) -> None:
     manager = _redis_manager(app, internals.lease_renewal_fits)
     if manager is None:
         return
+    await _renewing(manager, lambda: renew_leases(app, instance_id))
+
+
+async def _renewing(manager: Any, renew: Callable[[], Awaitable[object]]) -> None:
+    """Call `renew` a third of the locks' expiry at a time, until cancelled. A failure
+    (Redis away: the outage gives the tabs and leases up) waits for the next turn."""
     every = max(manager.lock_expiration / 3000, 0.05)
     while True:
         await asyncio.sleep(every)
         try:
-            await renew_leases(app, instance_id)
-        except Exception as exc:  # Redis away: the outage gives every lease up
-            logger.debug("renewing the leases' locks failed (%r)", exc)
+            await renew()
+        except Exception as exc:
+            logger.debug("renewing a lock failed (%r)", exc)

@@ -26,13 +26,8 @@ def _tab_until(page, locator, limit: int = 40) -> None:
     raise AssertionError(f"Tab never reached {locator}")
 
 
-def _arrow_until(page, locator, limit: int = 30) -> None:
-    """Press the down arrow until the menu item has the focus (menus are walked so)."""
-    if not _arrows_reach(page, locator, limit):
-        raise AssertionError(f"the arrows never reached {locator} (the focus: {_focus(page)})")
-
-
 def _arrows_reach(page, locator, limit: int = 30) -> bool:
+    """Press the down arrow until the menu item has the focus (menus are walked so)."""
     expect(locator).to_be_visible()
     for _ in range(limit):
         if locator.evaluate("(el) => el === document.activeElement"):
