@@ -1,0 +1,82 @@
+"""A page load waiting for its turn (`states/page_loads.py`) whose socket closes
+meanwhile is dropped: its tab is not registered (no ghost online for the user's
+contacts) and no turn is spent on a page nobody will see.
+
+Reflex 0.10.1 does the dropping: a socket's disconnect cancels its unfinished hydrate and
+page-load chain (`BaseStateEventProcessor._on_disconnect`). Without that, the load ran
+when its turn came and registered a tab with no socket (checked: this test then fails
+on the tab count), so a reconnect storm in which clients give up would do the work twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from bench.reflex_client import ReflexClient
+from chatapp import runtime
+from chatapp.settings import settings
+from chatapp.states import page_loads
+from tests.integration.support import open_tab, two_contacts
+from tests.support import auth_token_for, on_backend, run_async
+
+
+async def _hold_every_turn(held: threading.Event, release: threading.Event) -> None:
+    """Take every page-load turn of the server, as page loads ahead in a storm do."""
+    gate = page_loads._gate()
+    for _ in range(settings.page_loads):
+        await gate.acquire()
+    held.set()
+    try:
+        await asyncio.to_thread(release.wait, 30)
+    finally:
+        for _ in range(settings.page_loads):
+            gate.release()
+
+
+async def _queued_tab(backend_url: str, user_id: int) -> ReflexClient:
+    client = ReflexClient(backend_url, auth_token_for(user_id))
+    await client.connect()
+    await client.load("/", wait=False)
+    return client
+
+
+def test_a_page_load_whose_socket_closed_while_it_waited_its_turn_is_dropped(backend_url):
+    watcher_id, gone_id = two_contacts("plw", "plg")
+    _, stays_id = two_contacts("plx", "pls")
+    held, release = threading.Event(), threading.Event()
+
+    async def open_tabs_of(user_id: int) -> int:
+        return len(await runtime.presence().registry.tabs_of(user_id))
+
+    async def scenario():
+        watcher = await open_tab(backend_url, watcher_id)
+        holder = asyncio.run_coroutine_threadsafe(_hold_every_turn(held, release), runtime.current().loop)
+        try:
+            assert await asyncio.to_thread(held.wait, 10)
+            gone = await _queued_tab(backend_url, gone_id)
+            stays = await _queued_tab(backend_url, stays_id)
+            await asyncio.sleep(0.5)  # both page loads are waiting for a turn
+            waiting = (gone.hydrated, stays.hydrated)
+            await gone.disconnect()
+            namespace = runtime.push().app.event_namespace
+            while gone.token in dict(namespace.token_to_sid):
+                await asyncio.sleep(0.02)
+        finally:
+            release.set()
+            await asyncio.wrap_future(holder)
+        await stays.wait_for(lambda: stays.hydrated)  # the turns are free again
+        seen = []
+        for _ in range(40):  # 2 s: past the grace of the closed socket
+            seen.append(watcher.status_of(gone_id))
+            await asyncio.sleep(0.05)
+        tabs = on_backend(open_tabs_of(gone_id)), on_backend(open_tabs_of(stays_id))
+        for client in (watcher, stays):
+            await client.disconnect()
+        return waiting, seen, tabs
+
+    waiting, seen, (gone_tabs, stays_tabs) = run_async(scenario())
+    assert waiting == (False, False)  # neither page had loaded while the turns were taken
+    assert stays_tabs == 1  # a page load whose socket stayed ran when its turn came
+    assert gone_tabs == 0, "the page load of a closed socket registered its tab"
+    assert "online" not in seen, seen
