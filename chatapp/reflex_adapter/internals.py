@@ -368,25 +368,31 @@ def _safely(present: Callable[[rx.App], bool], app: rx.App) -> bool:
 
 
 def fast_path(app: rx.App) -> bool:
-    """Whether `tabs.push` may change tabs in place (every "public path" internal there):
-    decided by `check_at_startup` (or at the first push, if it did not run)."""
-    cached = _fast_path.get(id(app))
-    if cached is None or cached[0] is not app:
-        cached = _decide_fast_path(app, missing(app))
-    return cached[1]
-
-
-def _decide_fast_path(app: rx.App, gone: list[Internal]) -> tuple[rx.App, bool]:
-    decided = _fast_path[id(app)] = (app, not any(i.if_missing == "public path" for i in gone))
-    return decided
+    """Whether `tabs.push` may change tabs in place (every "public path" internal there)."""
+    return not any(i.if_missing == "public path" for i in _decided(app))
 
 
 def forget_early(app: rx.App) -> bool:
     """Whether `sockets.forget_soon` can shorten a closed tab's stay."""
-    return not any(i.if_missing == "skip" and "forget_soon" in i.needed_by for i in missing(app))
+    return not any(i.if_missing == "skip" and "forget_soon" in i.needed_by for i in _decided(app))
 
 
-_fast_path: dict[int, tuple[rx.App, bool]] = {}
+def _decided(app: rx.App) -> list[Internal]:
+    """The internals this app lacks, as decided by `check_at_startup` (or at the first
+    question, if it did not run): checked once, not at every push and socket close (a
+    reconnect storm asks thousands of times; Reflex does not change under a running app)."""
+    cached = _missing.get(id(app))
+    if cached is None or cached[0] is not app:
+        cached = _decide(app, missing(app))
+    return cached[1]
+
+
+def _decide(app: rx.App, gone: list[Internal]) -> tuple[rx.App, list[Internal]]:
+    decided = _missing[id(app)] = (app, gone)
+    return decided
+
+
+_missing: dict[int, tuple[rx.App, list[Internal]]] = {}
 
 
 def check_at_startup(app: rx.App) -> None:
@@ -396,7 +402,7 @@ def check_at_startup(app: rx.App) -> None:
         ReflexChanged: Naming every "refuse" internal that is missing.
     """
     gone = missing(app)
-    _decide_fast_path(app, gone)
+    _decide(app, gone)
     refused = [i for i in gone if i.if_missing == "refuse"]
     if refused:
         names = "; ".join(f"{i.name} (for {i.needed_by})" for i in refused)
