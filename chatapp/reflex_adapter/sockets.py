@@ -254,14 +254,37 @@ def forget_soon(app: rx.App, token: str, after: float) -> bool:
         return False
     _, state_token = entry
     deadlines[token] = (min(entry[0], time.time() + after), state_token)
-    # Reflex's expiry task sleeps until the soonest deadline it saw (an hour away while the
-    # tab was open) and would not notice this one: start it afresh.
+    _wake_expiry(manager, after)
+    return True
+
+
+def _wake_expiry(manager: Any, after: float) -> None:
+    """Have Reflex's expiry task see a deadline `after` seconds away. It sleeps until the
+    soonest deadline it saw (an hour away while the tab was open) and would not notice
+    this one: it is started afresh then, once for every deadline set meanwhile (each start
+    reads every tab's deadline; a restart of the server closes thousands of tabs, and a
+    start for each close made the storm quadratic)."""
+    loop = asyncio.get_running_loop()
+    _, pending = _wakes.get(id(manager), (None, None))
+    if pending is not None and pending.when() <= loop.time() + after:
+        return  # an earlier start sees this deadline too
+    if pending is not None:
+        pending.cancel()
+    _wakes[id(manager)] = (manager, loop.call_later(after, _restart_expiry, manager))
+
+
+def _restart_expiry(manager: Any) -> None:
+    _wakes.pop(id(manager), None)
     sleeping = manager._expiration_task
     if sleeping is not None and not sleeping.done():
         sleeping.cancel()
         manager._expiration_task = None
     manager._ensure_expiration_task()
-    return True
+
+
+# The pending start of each state manager's expiry task (`_wake_expiry`), by its id (a
+# state manager is not hashable); the manager is kept with it until it runs.
+_wakes: dict[int, tuple[Any, asyncio.TimerHandle]] = {}
 
 
 def _on_a_socket(namespace: Any, token: str) -> bool:
