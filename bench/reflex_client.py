@@ -134,13 +134,16 @@ class ReflexClient:
         """Bytes of all raw socket.io messages received so far."""
         return self._bytes
 
-    async def connect(self, *, load_path: str | None = None, query: dict | None = None) -> None:
+    async def connect(
+        self, *, load_path: str | None = None, query: dict | None = None, wait_timeout: float = 10.0
+    ) -> None:
         """Open the websocket, as a tab does on load.
 
         With `load_path`, the page's hydrate travels in the CONNECT packet, as the
         browser's frontend sends it (Reflex then records the new socket on the state
         while hydrating, not in a state modification of its own); `hydrated` tells when
-        it is done.
+        it is done. `wait_timeout`: how long to wait for the server to take the socket
+        (the browser's socket.io waits for it without a limit).
         """
         if load_path is not None:
             self.hydrated = False
@@ -150,7 +153,7 @@ class ReflexClient:
             socketio_path="/_event",
             transports=["websocket"],
             namespaces=[NAMESPACE],
-            wait_timeout=10,
+            wait_timeout=wait_timeout,
             auth=self._boot_auth if load_path is not None or self.auto_reconnect else None,
         )
 
@@ -178,7 +181,7 @@ class ReflexClient:
         if self.sio.connected:
             await self.sio.disconnect()
         self.sio = self._new_socket()
-        await self.connect(load_path=load_path)
+        await self.connect(load_path=load_path, wait_timeout=timeout)
         if load_path is not None and wait:
             await self.wait_for(lambda: self.hydrated, timeout)
 

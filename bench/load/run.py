@@ -270,6 +270,7 @@ def run(
                 result.storm_errors = [e for s in storms for e in s["errors"]]
                 result.storm_wrong = analysis.merge([s["wrong"] for s in storms])
                 result.server["storm_open_after"] = sum(s["open"] for s in storms)
+                result.server["storm_retries"] = sum(s["retries"] for s in storms)
                 _add_leaks(result, pool.all("records"))
                 result.server["storm_cpu_s"] = cpu_storm
 

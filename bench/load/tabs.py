@@ -10,6 +10,7 @@ messages phase it also logs the chat entries it receives (`message_tabs.ChatLog`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import Callable
@@ -82,13 +83,13 @@ class FloorClient:
         sio.on("typing", self._on_typing_entry, namespace=NAMESPACE)
         return sio
 
-    async def connect(self) -> None:
+    async def connect(self, wait_timeout: float = 10.0) -> None:
         await self.sio.connect(
             self.url,
             socketio_path="/_event",
             transports=["websocket"],
             namespaces=[NAMESPACE],
-            wait_timeout=10,
+            wait_timeout=wait_timeout,
         )
 
     async def load(
@@ -127,7 +128,7 @@ class FloorClient:
         if self.sio.connected:
             await self.sio.disconnect()
         self.sio = self._new_socket()
-        await self.connect()
+        await self.connect(wait_timeout=timeout)
         if load_path is not None:
             await self.load(load_path, wait=wait, timeout=timeout)
 
@@ -182,6 +183,7 @@ class Tab:
         self.wrong: set[str] = set()
         self.ready = True  # connected and loaded since the expectation was set
         self.correct_since: float | None = None
+        self.connect_retries = 0  # connects of `reopen` that failed and were tried again
         self.chat = ChatLog()  # the messages phase's records
         self.client = self._new_client()
 
@@ -262,10 +264,33 @@ class Tab:
         await self.client.disconnect()
 
     async def reopen(self) -> None:
-        """A new socket with the same tab token, and the page loaded again."""
+        """A new socket with the same tab token, and the page loaded again, as the
+        browser's frontend does after a drop: it waits for the server to take the socket
+        as long as the page may take to load, and a connect that fails is tried again
+        after 200 ms more per failed attempt, at most 2 s (Reflex's state.js,
+        `retryConnect`), until the page has loaded or `LOAD_TIMEOUT` has passed.
+
+        Raises:
+            socketio.exceptions.ConnectionError: No attempt connected in time.
+        """
         self.loading = True
+        deadline = time.perf_counter() + LOAD_TIMEOUT
+        failed = 0
         try:
-            await self.client.reconnect(load_path="/", wait=True, timeout=LOAD_TIMEOUT)
+            while True:
+                try:
+                    await self.client.reconnect(
+                        load_path="/", wait=True, timeout=max(deadline - time.perf_counter(), 1.0)
+                    )
+                    break
+                except socketio.exceptions.ConnectionError:
+                    with contextlib.suppress(Exception):  # let the failed attempt's session go
+                        await self.client.sio.eio.disconnect(abort=True)
+                    failed = min(failed + 1, 10)
+                    self.connect_retries += 1
+                    if time.perf_counter() + 0.2 * failed >= deadline:
+                        raise
+                    await asyncio.sleep(0.2 * failed)
             self.connected = True
         finally:
             self.loading = False

@@ -163,7 +163,7 @@ class Worker(ChatCommands, ReceiptCommands, TypingCommands):
         Returns:
             {"correct_since": tab index → since when its map has been right (None: not
             right at the end), "reopened": when the last tab had loaded again,
-            "errors": [(tab index, error)]}.
+            "errors": [(tab index, error)], "retries": connects tried again}.
         """
         tabs = self._open_tabs()
         await sleep_until(at)
@@ -200,6 +200,7 @@ class Worker(ChatCommands, ReceiptCommands, TypingCommands):
             "reopened": max(reopened),
             "errors": errors + [(tab.index, "still reloading at the end") for tab in tabs if tab.loading],
             "open": len(self._open_tabs()),
+            "retries": sum(tab.connect_retries for tab in tabs),
             "wrong": {
                 tab.index: [
                     (uid, (tab.presence.get(uid) or {}).get("status"), (tab.expected or {}).get(uid))
