@@ -28,6 +28,8 @@ SET_STATUS = f"{APP_STATE}.set_status"
 SET_IDLE = f"{APP_STATE}.set_idle"
 # Payload {"choice": "everyone" | "written" | "nobody"}: who sees the user's presence.
 SET_PRESENCE_AUDIENCE = f"{APP_STATE}.set_presence_audience"
+# Payload {"hide": bool}: "Hide my last seen".
+SET_HIDE_LAST_SEEN = f"{APP_STATE}.set_hide_last_seen"
 # Payload {"on": bool}: "Let others see when I'm typing".
 SET_SHARE_TYPING = f"{APP_STATE}.set_share_typing"
 # Payload {"body": text, "key": idempotency key (8-64 of [A-Za-z0-9_-])}.

@@ -215,7 +215,7 @@ class AppState(SessionState):
         status, duration = STATUS_MENU[choice]
         until = utcnow() + duration if duration else None
         await runtime.presence().set_chosen(user_id=self.user_id, status=status, until=until)
-        await self._show_choices()
+        await self._show_choices_everywhere()
         return None
 
     @rx.event
@@ -225,7 +225,7 @@ class AppState(SessionState):
         if (refused := await self._over_choice_limit()) is not None:
             return refused
         await runtime.presence().set_hide_last_seen(user_id=self.user_id, hide=hide is True)
-        await self._show_choices()
+        await self._show_choices_everywhere()
         return None
 
     @rx.event
@@ -239,7 +239,7 @@ class AppState(SessionState):
                 others = conv.co_members(session, self.user_id)
         except ChatError as exc:
             return rx.toast.error(str(exc))
-        self.presence_audience = choice
+        await self._show_choices_everywhere()
         # Those who gain or lose sight of this user get their presence afresh.
         push = runtime.push()
         push.soon(push.to_users(others, presence_refresh()))
@@ -253,7 +253,7 @@ class AppState(SessionState):
             return refused
         with rx.session() as session:
             audience.set_share_typing(session, self.user_id, on is True)
-        self.share_typing = on is True
+        await self._show_choices_everywhere()
         return None
 
     @rx.event
@@ -315,6 +315,13 @@ class AppState(SessionState):
             )
         )
 
+    async def _show_choices_everywhere(self) -> None:
+        """The user changed a choice in this tab: show their choices here and in their
+        other open tabs (each reads them afresh), so that every menu and header agrees."""
+        await self._show_choices()
+        push = runtime.push()
+        push.soon(push.to_users([self.user_id], choices_changed(), skip=self.router.session.client_token))
+
     async def _show_choices(self) -> None:
         choices = await runtime.presence().preferences.of(self.user_id)
         self.chosen_status = choices.chosen or ""
@@ -375,6 +382,18 @@ def presence_change(data: dict[str, Any]) -> TabChange:
         in_place=lambda state: state._presence_changed_in_place(data),
         delta=PRESENCE.delta(str(data["user_id"]), data),
     )
+
+
+@portable("choices")
+def choices_changed() -> TabChange:
+    """A user changed a choice (status, last seen, audience, typing) in one of their tabs:
+    their other tabs show their choices afresh."""
+
+    async def apply(state: AppState) -> None:
+        if state.user_id:
+            await state._show_choices()
+
+    return TabChange(AppState, apply=apply)
 
 
 def presence_snapshot(snapshot: dict[str, dict[str, Any]]) -> TabChange:

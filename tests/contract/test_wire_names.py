@@ -40,6 +40,7 @@ def test_event_names_name_real_handlers():
         wire.SET_READ_RECEIPTS: (ChatState, "set_read_receipts"),
         wire.SET_PRESENCE_AUDIENCE: (AppState, "set_presence_audience"),
         wire.SET_SHARE_TYPING: (AppState, "set_share_typing"),
+        wire.SET_HIDE_LAST_SEEN: (AppState, "set_hide_last_seen"),
         wire.SET_CUSTOM_STATUS: (AppState, "set_custom_status"),
         wire.SEARCH_PEOPLE: (PeopleState, "search_people"),
     }.items():

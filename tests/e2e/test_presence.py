@@ -74,6 +74,27 @@ def test_away_choice_reaches_the_peer_and_automatic_brings_the_user_back(browser
     expect(b.locator("#header-presence")).to_have_text("Online")
 
 
+def test_a_choice_made_in_one_tab_shows_in_the_users_other_tab(browser, base_url):
+    """Two tabs of one user: what is chosen in one (a status, "Hide my last seen") is what
+    the other's header and menu show, without a reload."""
+    a_id, _, url = _pair(browser, base_url)
+    context = signed_in_context(browser, a_id)
+    first, second = context.new_page(), context.new_page()
+    for page in (first, second):
+        page.goto(url)
+        expect(page.locator("#conversation-title")).to_be_visible()
+
+    choose_status(first, "away")
+    expect(second.locator("#my-status")).to_have_text("Away (set by you)")
+    first.locator("#status-menu-trigger").click()
+    first.locator("#hide-last-seen").click()
+    expect(first.get_by_role("menu")).to_have_count(0)
+    second.locator("#status-menu-trigger").click()
+    expect(second.locator("#hide-last-seen svg")).to_be_visible()  # the check mark
+    second.keyboard.press("Escape")
+    context.close()
+
+
 def test_a_tab_without_input_turns_away_and_the_first_input_brings_it_back(browser, base_url):
     a_id, b, url = _pair(browser, base_url)
     context = signed_in_context(browser, a_id)
