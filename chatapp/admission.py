@@ -44,6 +44,7 @@ class Admission:
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._free = burst  # sockets that may still go straight in before the next tick
         self._ticker: asyncio.Task[None] | None = None
+        self.most_waiting = 0  # the longest the queue has been (for the benchmark's record)
 
     @property
     def waiting(self) -> int:
@@ -61,6 +62,7 @@ class Admission:
             return
         turn: asyncio.Future[None] = loop.create_future()
         self._waiting.append(turn)
+        self.most_waiting = max(self.most_waiting, len(self._waiting))
         await turn  # cancelled (the socket went): its future is skipped when reached
 
     async def _run(self) -> None:
