@@ -5,8 +5,7 @@
   (`reflex_adapter.internals`), makes the presence service (its registry in Redis when
   `REFLEX_REDIS_URL` is set, with the instance's heartbeat and sweeps, which release a
   dead instance's tab locks), the push API
-  over the app's tabs, hooks the sockets' open and close into the service (each connect
-  waiting its turn, `chatapp.admission`), writes
+  over the app's tabs, hooks the sockets' open and close into the service, writes
   last-seen times periodically and on shutdown, and lets closed tabs' states go.
 - the rate limits (`limits.serving`), in Redis when there is one.
 
@@ -31,7 +30,6 @@ from datetime import timedelta
 import reflex as rx
 
 from chatapp import outage, runtime
-from chatapp.admission import Admission
 from chatapp.background import Deadlines
 from chatapp.delivery import Push
 from chatapp.models import utcnow
@@ -155,7 +153,6 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
         on_close=on_close,
         max_per_address=settings.max_sockets_per_address,
         refuse=watch.refusal if watch is not None else None,
-        admit=Admission().turn,
     )
     flusher = asyncio.create_task(_flush_periodically(service, redis_down), name="presence_flush")
     expirer = asyncio.create_task(_expire_custom_periodically(redis_down), name="custom_status_expiry")

@@ -195,15 +195,12 @@ def lock_tagging_fits(manager: Any) -> bool:
 
 def _engineio_server(_app: rx.App) -> bool:
     from engineio.async_socket import AsyncSocket
-    from engineio.base_socket import BaseSocket
 
     return (
         isinstance(_app.sio.eio.sockets, dict)
         and inspect.iscoroutinefunction(AsyncSocket.close)
         and "wait" in inspect.signature(AsyncSocket.close).parameters
         and "queue" in AsyncSocket.__init__.__code__.co_names
-        and "closed" in BaseSocket.__init__.__code__.co_names
-        and callable(getattr(_app.sio.manager, "eio_sid_from_sid", None))
     )
 
 
@@ -343,10 +340,8 @@ INTERNALS: tuple[Internal, ...] = (
     ),
     Internal(
         "reflex.app.App.sio.eio (python-engineio AsyncServer): sockets (a dict of AsyncSocket);"
-        " AsyncSocket.close(wait=…), AsyncSocket.queue (None ends its writer, which closes the websocket),"
-        " AsyncSocket.closed; App.sio.manager.eio_sid_from_sid(sid, namespace)",
-        "sockets.drop_all: a Redis outage closes every socket at its transport (browsers reconnect);"
-        " sockets.install: a socket that closed while it waited its turn is refused",
+        " AsyncSocket.close(wait=…), AsyncSocket.queue (None ends its writer, which closes the websocket)",
+        "sockets.drop_all: a Redis outage closes every socket at its transport (browsers reconnect)",
         "refuse",
         _engineio_server,
     ),

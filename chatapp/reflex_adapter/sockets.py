@@ -14,8 +14,7 @@ tests/contract/ and tests/integration/test_presence_sync.py fail if a hook stops
 
 The same wrapper caps the sockets one client address may hold open on this instance
 (each costs a tab state: docs/socket-memory.md): one more is refused at its handshake;
-and it refuses every socket while the app says so (`refuse`: Redis is down). Each
-connect can be made to wait for its turn first (`admit`: `chatapp.admission`).
+and it refuses every socket while the app says so (`refuse`: Redis is down).
 
 `drop_all` closes every socket of this instance at its transport (a Redis outage): the
 frontend takes that for a lost connection and reconnects by itself, where a socket.io
@@ -57,14 +56,11 @@ def install(
     on_close: OnSocket,
     max_per_address: int = 0,
     refuse: Callable[[], str | None] | None = None,
-    admit: Callable[[], Awaitable[object]] | None = None,
 ) -> None:
     """Call `on_open(token, sid)` when a tab's socket connects and `on_close(token, sid)`
     when it disconnects (idempotent), refuse a socket from an address that already
     holds `max_per_address` open ones on this instance (0: no cap), and refuse every
-    socket while `refuse()` gives a reason. With `admit`, a connect waits for it (its
-    turn, `chatapp.admission`) before Reflex sees it; a socket that closed meanwhile is
-    refused then (socket.io would otherwise record it as connected for good)."""
+    socket while `refuse()` gives a reason."""
     namespace = app.event_namespace
     if namespace is None:
         msg = "the app's event namespace does not exist yet"
@@ -87,10 +83,6 @@ def install(
         reason = refuse() if refuse is not None else None
         if reason:
             raise SocketRefused(reason)
-        if admit is not None:
-            await admit()
-            if not _transport_open(app, sid):
-                raise SocketRefused("closed while it waited for its turn")
         address = namespace._build_static_router_data(sid, environ)[constants.RouteVar.CLIENT_IP]
         if max_per_address and open_by_address[address] >= max_per_address:
             raise SocketRefused("too many connections from this address")
@@ -227,14 +219,6 @@ async def drop_all(app: rx.App) -> int:
         socket.queue.put_nowait(None)  # its writer sends what is queued, then closes
         server.sockets.pop(eio_sid, None)
     return len(dropped)
-
-
-def _transport_open(app: rx.App, sid: str) -> bool:
-    """Whether the engine.io transport under a connecting socket is still open."""
-    server = app.sio
-    eio_sid = server.manager.eio_sid_from_sid(sid, app.event_namespace.namespace)
-    transport = server.eio.sockets.get(eio_sid) if eio_sid is not None else None
-    return transport is not None and not transport.closed
 
 
 def open_sockets(app: rx.App) -> int:
