@@ -265,12 +265,14 @@ def _wake_expiry(manager: Any, after: float) -> None:
     reads every tab's deadline; a restart of the server closes thousands of tabs, and a
     start for each close made the storm quadratic)."""
     loop = asyncio.get_running_loop()
-    _, pending = _wakes.get(id(manager), (None, None))
+    held, on_loop, pending = _wakes.get(id(manager), (None, None, None))
+    if held is not manager or on_loop is not loop:
+        pending = None  # another manager at the same id, or a loop that has stopped
     if pending is not None and pending.when() <= loop.time() + after:
         return  # an earlier start sees this deadline too
     if pending is not None:
         pending.cancel()
-    _wakes[id(manager)] = (manager, loop.call_later(after, _restart_expiry, manager))
+    _wakes[id(manager)] = (manager, loop, loop.call_later(after, _restart_expiry, manager))
 
 
 def _restart_expiry(manager: Any) -> None:
@@ -283,8 +285,8 @@ def _restart_expiry(manager: Any) -> None:
 
 
 # The pending start of each state manager's expiry task (`_wake_expiry`), by its id (a
-# state manager is not hashable); the manager is kept with it until it runs.
-_wakes: dict[int, tuple[Any, asyncio.TimerHandle]] = {}
+# state manager is not hashable), with the manager and the loop it runs on.
+_wakes: dict[int, tuple[Any, asyncio.AbstractEventLoop, asyncio.TimerHandle]] = {}
 
 
 def _on_a_socket(namespace: Any, token: str) -> bool:
