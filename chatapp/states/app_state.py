@@ -316,22 +316,33 @@ class AppState(SessionState):
         )
 
     async def _show_choices_everywhere(self) -> None:
-        """The user changed a choice in this tab: show their choices here and in their
-        other open tabs (each reads them afresh), so that every menu and header agrees."""
-        await self._show_choices()
-        push = runtime.push()
-        push.soon(push.to_users([self.user_id], choices_changed(), skip=self.router.session.client_token))
+        """The user changed a choice in this tab: show their choices here and, as read
+        here once, in their other open tabs, so that every menu and header agrees."""
+        shown = await self._read_choices()
+        self._show(shown)
+        push, token = runtime.push(), self.router.session.client_token
+        push.soon(push.to_users([self.user_id], choices_changed(shown), skip=token))
 
     async def _show_choices(self) -> None:
+        self._show(await self._read_choices())
+
+    async def _read_choices(self) -> dict[str, Any]:
+        """The user's choices, by the var that shows each."""
         choices = await runtime.presence().preferences.of(self.user_id)
-        self.chosen_status = choices.chosen or ""
-        self.chosen_until_ms = epoch_ms(choices.until) or 0
-        self.hide_last_seen = choices.hide_last_seen
         with rx.session() as session:
             sharing = audience.sharing_of(session, self.user_id)
-        self.presence_audience = sharing.audience
-        self.share_typing = sharing.typing
-        self.read_receipts = sharing.receipts
+        return {
+            "chosen_status": choices.chosen or "",
+            "chosen_until_ms": epoch_ms(choices.until) or 0,
+            "hide_last_seen": choices.hide_last_seen,
+            "presence_audience": sharing.audience,
+            "share_typing": sharing.typing,
+            "read_receipts": sharing.receipts,
+        }
+
+    def _show(self, shown: dict[str, Any]) -> None:
+        for var in CHOICE_VARS:
+            setattr(self, var, shown[var])
 
 
 PRESENCE = keyed_dict.install(AppState, wire.PRESENCE_MAP, shadow="_presence_sent")
@@ -384,14 +395,25 @@ def presence_change(data: dict[str, Any]) -> TabChange:
     )
 
 
-@portable("choices")
-def choices_changed() -> TabChange:
-    """A user changed a choice (status, last seen, audience, typing) in one of their tabs:
-    their other tabs show their choices afresh."""
+# The vars that show a user's choices (`AppState._read_choices`).
+CHOICE_VARS = (
+    "chosen_status",
+    "chosen_until_ms",
+    "hide_last_seen",
+    "presence_audience",
+    "share_typing",
+    "read_receipts",
+)
 
-    async def apply(state: AppState) -> None:
+
+@portable("choices")
+def choices_changed(shown: dict[str, Any]) -> TabChange:
+    """A user changed a choice (status, last seen, audience, typing) in one of their tabs:
+    their other tabs show the choices as read there (`AppState._read_choices`)."""
+
+    def apply(state: AppState) -> None:
         if state.user_id:
-            await state._show_choices()
+            state._show(shown)
 
     return TabChange(AppState, apply=apply)
 
