@@ -42,16 +42,18 @@ from chatapp.presence.service import PresenceService
 from chatapp.presence.shared import PresenceRegistry
 from chatapp.presence.sweeper import Sweeper, Timing
 from chatapp.push_bus import RedisBus, channel_of
-from chatapp.reflex_adapter import internals, redis_store, sockets
+from chatapp.reflex_adapter import hydrate, internals, redis_store, sockets
 from chatapp.services import limits
 from chatapp.settings import settings
+from chatapp.states import page_loads
 from chatapp.states.app_state import expire_custom_statuses, presence_change, presence_snapshot
 
 logger = logging.getLogger(__name__)
 
 
 def install(app: rx.App) -> None:
-    """Register what runs while the server runs."""
+    """Register what runs while the server runs; hydrates take turns (`page_loads`)."""
+    hydrate.wrap(page_loads.hydrate_in_turn)
     app.register_lifespan_task(serving)
     app.register_lifespan_task(limits.serving, redis_url=settings.redis_url, prefix=settings.limits_prefix)
 

@@ -204,6 +204,23 @@ def _engineio_server(_app: rx.App) -> bool:
     )
 
 
+def _hydrate_handler(_app: rx.App) -> bool:
+    """The hydrate is a frozen EventHandler of the root state whose `fn` (a coroutine
+    function) Reflex calls, registered under its full name as that very object."""
+    from reflex_base.registry import RegistrationContext
+
+    target = rx.State.event_handlers.get("hydrate_and_load")
+    registered = RegistrationContext.get().event_handlers.get(f"{rx.State.get_full_name()}.hydrate_and_load")
+    return (
+        target is not None
+        and registered is not None
+        and registered.handler is target
+        and dataclasses.is_dataclass(target)
+        and "fn" in {f.name for f in dataclasses.fields(target)}
+        and inspect.iscoroutinefunction(getattr(target.fn, "_chatapp_hydrate_original", target.fn))
+    )
+
+
 INTERNALS: tuple[Internal, ...] = (
     Internal(
         "reflex.app.EventNamespace.on_connect(sid, environ, ...) (a coroutine function)",
@@ -344,6 +361,13 @@ INTERNALS: tuple[Internal, ...] = (
         "sockets.drop_all: a Redis outage closes every socket at its transport (browsers reconnect)",
         "refuse",
         _engineio_server,
+    ),
+    Internal(
+        "reflex.state.State.event_handlers['hydrate_and_load'] (a frozen EventHandler whose fn,"
+        " a coroutine function, Reflex calls; the one registered under the hydrate's full name)",
+        "hydrate.wrap: hydrates take turns in a reconnect storm (page_loads.hydrate_in_turn)",
+        "skip",
+        _hydrate_handler,
     ),
     Internal(
         "reflex.istate.manager.redis.StateManagerRedis._redis_notify_keyspace_events_enabled,"

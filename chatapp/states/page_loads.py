@@ -15,6 +15,15 @@ A handler holds its tab while it waits. With Redis that is a lock that expires (
 a load that waited (or, on a loop behind by seconds, ran) longer had the state it made
 refused and its tab left half loaded, so a page load renews its tab's lock for as long
 as it waits and runs (`redis_store.lock_kept`).
+
+A page load begins before its on_load handlers: Reflex's hydrate (`reflex_adapter.
+hydrate`), sent with every socket's connect, builds and sends the tab's whole state. The
+hydrates of a storm were all ready at once as well: at 5,000 and 10,000 tabs the loop fell
+behind by the hydrates alone, the sockets were closed as lost and came back with a new
+hydrate each, and no page finished loading (docs/benchmarks.md, 2026-12-06). So hydrates
+take turns too (`hydrate_in_turn`), `CHATAPP_PAGE_LOADS` at once, in a line of their own:
+a tab's on_load handlers, which come after its hydrate, do not wait behind the hydrates
+of tabs that came later.
 """
 
 from __future__ import annotations
@@ -32,16 +41,32 @@ from chatapp.states.session import arguments_check
 
 Handler = Callable[..., Awaitable[Any]]
 
-# One gate per event loop (a test may run several servers, one after another).
-_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+# The gates of each event loop (a test may run several servers, one after another): one
+# for the hydrates, one for the on_load handlers.
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
+    weakref.WeakKeyDictionary()
+)
+HYDRATES = "hydrates"
+ON_LOADS = "on_loads"
 
 
-def _gate() -> asyncio.Semaphore:
-    loop = asyncio.get_running_loop()
-    gate = _gates.get(loop)
+def _gate(line: str = ON_LOADS) -> asyncio.Semaphore:
+    gates = _gates.setdefault(asyncio.get_running_loop(), {})
+    gate = gates.get(line)
     if gate is None:
-        gate = _gates[loop] = asyncio.Semaphore(max(1, settings.page_loads))
+        gate = gates[line] = asyncio.Semaphore(max(1, settings.page_loads))
     return gate
+
+
+async def _in_turn(line: str, state: Any, run: Callable[[], Awaitable[Any]]) -> Any:
+    """Run `run()` in its turn in `line`, the tab's lock kept meanwhile if it expires."""
+    running = runtime.running()
+    if running is None or not redis_store.locks_expire(running.push.app):
+        # In memory (or outside a server): a tab's lock never expires.
+        async with _gate(line):
+            return await run()
+    async with redis_store.lock_kept(running.push.app, state.router.session.client_token), _gate(line):
+        return await run()
 
 
 def page_load(handler: Handler) -> Handler:
@@ -54,12 +79,17 @@ def page_load(handler: Handler) -> Handler:
     async def in_turn(self: Any, *args: Any, **kwargs: Any) -> Any:
         if not fits(self, *args, **kwargs):
             return None
-        running = runtime.running()
-        if running is None or not redis_store.locks_expire(running.push.app):
-            # In memory (or outside a server): a tab's lock never expires.
-            async with _gate():
-                return await handler(self, *args, **kwargs)
-        async with redis_store.lock_kept(running.push.app, self.router.session.client_token), _gate():
-            return await handler(self, *args, **kwargs)
+        return await _in_turn(ON_LOADS, self, lambda: handler(self, *args, **kwargs))
+
+    return in_turn
+
+
+def hydrate_in_turn(hydrate: Handler) -> Handler:
+    """Reflex's hydrate, waiting for its turn among the hydrates of this process
+    (installed by `wiring.install` through `reflex_adapter.hydrate.wrap`)."""
+
+    @functools.wraps(hydrate)
+    async def in_turn(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return await _in_turn(HYDRATES, self, lambda: hydrate(self, *args, **kwargs))
 
     return in_turn

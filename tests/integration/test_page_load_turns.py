@@ -1,6 +1,6 @@
-"""A page load waiting for its turn (`states/page_loads.py`) whose socket closes
-meanwhile is dropped: its tab is not registered (no ghost online for the user's
-contacts) and no turn is spent on a page nobody will see.
+"""Page loads take turns (`states/page_loads.py`), their hydrates too; a page load
+waiting for its turn whose socket closes meanwhile is dropped: its tab is not registered
+(no ghost online for the user's contacts) and no turn is spent on a page nobody will see.
 
 Reflex 0.10.1 does the dropping: a socket's disconnect cancels its unfinished hydrate and
 page-load chain (`BaseStateEventProcessor._on_disconnect`). Without that, the load ran
@@ -21,9 +21,11 @@ from tests.integration.support import open_tab, two_contacts
 from tests.support import auth_token_for, on_backend, run_async
 
 
-async def _hold_every_turn(held: threading.Event, release: threading.Event) -> None:
-    """Take every page-load turn of the server, as page loads ahead in a storm do."""
-    gate = page_loads._gate()
+async def _hold_every_turn(
+    held: threading.Event, release: threading.Event, line: str = page_loads.ON_LOADS
+) -> None:
+    """Take every turn of a line of the server, as page loads ahead in a storm do."""
+    gate = page_loads._gate(line)
     for _ in range(settings.page_loads):
         await gate.acquire()
     held.set()
@@ -80,3 +82,37 @@ def test_a_page_load_whose_socket_closed_while_it_waited_its_turn_is_dropped(bac
     assert stays_tabs == 1  # a page load whose socket stayed ran when its turn came
     assert gone_tabs == 0, "the page load of a closed socket registered its tab"
     assert "online" not in seen, seen
+
+
+def test_a_hydrate_waits_for_its_turn_with_its_socket_open(backend_url):
+    """Reflex's hydrate of every (re)connect takes a turn (`reflex_adapter.hydrate`):
+    while every turn is taken, a connecting tab's socket is open but gets no state at
+    all; when a turn is free, its page loads and its user comes online for a contact.
+    Fails if Reflex calls the hydrate's own function, not the wrapper."""
+    watcher_id, coming_id = two_contacts("hyw", "hyc")
+    held, release = threading.Event(), threading.Event()
+
+    async def scenario():
+        watcher = await open_tab(backend_url, watcher_id)
+        holder = asyncio.run_coroutine_threadsafe(
+            _hold_every_turn(held, release, page_loads.HYDRATES), runtime.current().loop
+        )
+        try:
+            assert await asyncio.to_thread(held.wait, 10)
+            coming = ReflexClient(backend_url, auth_token_for(coming_id))
+            await coming.connect(load_path="/")  # the hydrate travels in the CONNECT packet
+            await asyncio.sleep(0.5)
+            waiting = (coming.sio.connected, list(coming.updates), watcher.status_of(coming_id))
+        finally:
+            release.set()
+            await asyncio.wrap_future(holder)
+        await coming.wait_for(lambda: coming.hydrated)
+        await watcher.wait_for(lambda: watcher.status_of(coming_id) == "online")
+        for client in (watcher, coming):
+            await client.disconnect()
+        return waiting
+
+    connected, updates, seen = run_async(scenario())
+    assert connected
+    assert updates == [], "a hydrate ran while every turn was taken"
+    assert seen != "online"
