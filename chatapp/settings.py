@@ -47,6 +47,9 @@ class Settings:
         presence_storm_grace: The grace instead, in seconds, of a socket that closes
             within a mass drop (a quarter of an instance's sockets, at least 50, closing within 2 s: a
             restart, a network cut), while the server works through the reconnects.
+        presence_storm_grace_max: The longest, in seconds after the close, that the offline
+            of a user whose tab closed in a mass drop is put off while that drop's tabs are
+            still coming back (a storm that outlasts `presence_storm_grace`).
         page_loads: How many page loads (the signed-in pages' on_load handlers) a
             process runs at once; the others wait their turn (`states/page_loads.py`).
         idle_after: Seconds without input in every tab before a user becomes away.
@@ -78,6 +81,7 @@ class Settings:
     redis_url: str
     presence_grace: float
     presence_storm_grace: float
+    presence_storm_grace_max: float
     page_loads: int
     idle_after: float
     message_max_length: int
@@ -104,6 +108,7 @@ def load_settings() -> Settings:
         redis_url=os.environ.get("REFLEX_REDIS_URL", ""),
         presence_grace=_float("CHATAPP_PRESENCE_GRACE", 1.5),
         presence_storm_grace=_float("CHATAPP_PRESENCE_STORM_GRACE", 30.0),
+        presence_storm_grace_max=_float("CHATAPP_PRESENCE_STORM_GRACE_MAX", 120.0),
         page_loads=_int("CHATAPP_PAGE_LOADS", 4),
         idle_after=_float("CHATAPP_IDLE_AFTER", 300.0),
         message_max_length=_int("CHATAPP_MESSAGE_MAX_LENGTH", 4000),

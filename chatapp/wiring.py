@@ -79,6 +79,7 @@ def make_presence(push: Push, registry: PresenceRegistry) -> PresenceService:
             window=timedelta(seconds=MASS_DROP_WINDOW),
             burst=MASS_DROP_BURST,
             stretched=timedelta(seconds=settings.presence_storm_grace),
+            longest=timedelta(seconds=settings.presence_storm_grace_max),
             share=MASS_DROP_SHARE,
             still_open=lambda: sockets.open_sockets(push.app),
         ),

@@ -15,6 +15,15 @@ ordinary closes for a mass drop: at 2,000 tabs the benchmark closes about 10 soc
 second, and an event loop a second behind handled 50 of them within 2 s; their users
 then showed offline 30 s late instead of 1.5 s (four changes lost, docs/benchmarks.md).
 
+A storm may outlast the stretched grace (5,000 tabs took 42 s on a slow day): users whose
+tabs were not back yet went offline and came back for every contact, and their tabs,
+back after their grace, loaded everything again, which made the storm longer still. So
+the offline of a user whose tab closed in a mass drop is put off (`put_off`) while the
+drop's tabs are still coming back (one within the last `lull`), up to `longest` after
+the close; and a close in the drop's window before the drop was recognized gets the
+stretched grace too. Once the tabs stop coming back, those who really left go offline
+within a `lull`.
+
 Pure: the current time is a parameter.
 """
 
@@ -36,6 +45,9 @@ class MassDrops:
         share: The fewest closes that make one as a share of the sockets the instance
             held (those still open and those closed within `window`).
         still_open: How many sockets the instance holds now.
+        longest: The longest an offline of a mass drop's close is put off while its
+            tabs keep coming back (no longer than `stretched` if None).
+        lull: Tabs of the drop no longer coming back for this long: the storm is over.
     """
 
     def __init__(
@@ -46,22 +58,63 @@ class MassDrops:
         stretched: timedelta,
         share: float = 0.0,
         still_open: Callable[[], int] = lambda: 0,
+        longest: timedelta | None = None,
+        lull: timedelta = timedelta(seconds=5),
     ) -> None:
         self.window = window
         self.burst = burst
         self.stretched = stretched
         self.share = share
         self.still_open = still_open
-        self._closes: deque[datetime] = deque()
+        self.longest = max(longest or stretched, stretched)
+        self.lull = lull
+        self._closes: deque[tuple[datetime, str | None]] = deque()
+        # The latest mass drop: its first and last close, the tokens of its tabs not
+        # back yet, and when the last of its tabs came back.
+        self._drop: tuple[datetime, datetime] | None = None
+        self._away: set[str] = set()
+        self._returned: datetime | None = None
 
-    def grace_for_close(self, now: datetime, grace: timedelta) -> timedelta:
-        """Count a socket closing at `now`; the grace it gets (`grace` unless this close
-        is part of a mass drop, then the longer of it and `stretched`)."""
+    def grace_for_close(self, now: datetime, grace: timedelta, token: str | None = None) -> timedelta:
+        """Count a socket (of tab `token`) closing at `now`; the grace it gets (`grace`
+        unless this close is part of a mass drop, then the longer of it and `stretched`)."""
         closes = self._closes
-        closes.append(now)
-        while closes and closes[0] <= now - self.window:
+        closes.append((now, token))
+        while closes and closes[0][0] <= now - self.window:
             closes.popleft()
         held = self.still_open() + len(closes)
-        if len(closes) >= max(self.burst, math.ceil(self.share * held)):
-            return max(grace, self.stretched)
-        return grace
+        if len(closes) < max(self.burst, math.ceil(self.share * held)):
+            return grace
+        if self._drop is None or self._drop[1] < closes[0][0]:  # a new drop
+            self._drop = (closes[0][0], now)
+            self._away = {t for _, t in closes if t is not None}
+            self._returned = None
+        else:
+            self._drop = (self._drop[0], now)
+            if token is not None:
+                self._away.add(token)
+        return max(grace, self.stretched)
+
+    def came_back(self, token: str, now: datetime) -> None:
+        """Tab `token` is back (taken back at its socket's connect)."""
+        if token in self._away:
+            self._away.discard(token)
+            self._returned = now
+
+    def put_off(self, ended_at: datetime, now: datetime) -> datetime | None:
+        """A user's grace is over at `now`, their last tab closed at `ended_at`: when
+        their offline falls due instead, if it is put off (None: it is due now).
+
+        It is put off if that close was part of the latest mass drop, and either the
+        stretched grace is not over yet (a close before the drop was recognized) or the
+        drop's tabs are still coming back; never past `longest` after the close."""
+        if self._drop is None or not self._drop[0] <= ended_at <= self._drop[1]:
+            return None
+        limit = ended_at + self.longest
+        if now >= limit:
+            return None
+        if now < ended_at + self.stretched:
+            return ended_at + self.stretched
+        if not self._away or self._returned is None or now - self._returned > self.lull:
+            return None
+        return min(now + self.lull, limit)

@@ -28,6 +28,7 @@ _SCRIPTS = (
     "UNREGISTER",
     "SET_IDLE",
     "COMMIT",
+    "POSTPONE",
     "STORE_CHOICES",
     "SEED_CHOICES",
     "HEARTBEAT",
@@ -242,6 +243,12 @@ class RedisRegistry:
         args = [record.user_id, record.rev, record.version, published.status.value, published.version]
         keys = [self.key("u", record.user_id), self.key("due")]
         return bool(await self._run("COMMIT", keys, [*args, last_seen]))
+
+    async def postpone(self, user_id: int, due: datetime, until: datetime) -> bool:
+        # A closed tab is not taken back after its grace here (its key has expired): its
+        # page load registers it again, and loads what it shows (`keeps_closed_tabs`).
+        keys = [self.key("u", user_id), self.key("due")]
+        return bool(await self._run("POSTPONE", keys, [user_id, to_us(due), to_us(until)]))
 
     # Choices ------------------------------------------------------------------------
 

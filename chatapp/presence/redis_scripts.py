@@ -113,6 +113,16 @@ end
 return 1
 """
 
+# Put off an offline: KEYS: the user's record, the due set. ARGV: user, due time held,
+# new due time. Returns 1 if moved, 0 if the offline is no longer due at that time.
+POSTPONE = """
+local held = redis.call('HGET', KEYS[1], 'due')
+if not held or tonumber(held) ~= tonumber(ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], 'due', ARGV[3])
+redis.call('ZADD', KEYS[2], ARGV[3], 'g:' .. ARGV[1])
+return 1
+"""
+
 # KEYS: the user's record. ARGV: field, value, ... (choices). A change: bumps `rev`.
 STORE_CHOICES = """
 redis.call('HSET', KEYS[1], 'cl', '1', unpack(ARGV))

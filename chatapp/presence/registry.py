@@ -77,9 +77,10 @@ class InProcessRegistry:
     service are the only ones there are; nothing needs a sweep.
 
     A tab whose socket closed stays a receiver of changes (`tokens_of`) until its grace
-    ends or it is taken back: its state stays in this process, so a reconnect within the
-    grace finds it current and its page load need not load it again
-    (`keeps_closed_tabs`; `AppState._open_session`).
+    ends (or its user's offline, put off in a storm, is published) or it is taken back:
+    its state stays in this process, so a reconnect within the grace finds it current
+    and its page load need not load it again (`keeps_closed_tabs`;
+    `AppState._open_session`).
     """
 
     # Tabs closed less than a grace ago get every change (see above).
@@ -93,9 +94,10 @@ class InProcessRegistry:
         self._grace_due: dict[int, datetime] = {}
         self._choices: dict[int, Choices] = {}
         # Tabs whose socket closed, by token: (user, until when it counts as reconnecting),
-        # oldest first (the grace is the same for all, so they also expire in this order).
+        # oldest first (the closes of a mass drop have a longer grace: see `_forget_closed`).
         self._closed: dict[str, tuple[int, datetime]] = {}
         self._closed_of: dict[int, dict[str, None]] = {}  # the same tokens, by user
+        self._put_off: set[int] = set()  # users whose offline is put off (`postpone`)
 
     async def register(self, tab: Tab, *, now: datetime, grace: timedelta) -> Tab | None:
         self._drop_closed(tab.token)
@@ -106,6 +108,7 @@ class InProcessRegistry:
         self._bump(tab.user_id)
         self._ended_at.pop(tab.user_id, None)
         self._grace_due.pop(tab.user_id, None)
+        self._put_off.discard(tab.user_id)
         return replaced
 
     async def unregister(self, token: str, sid: str | None, *, now: datetime, grace: timedelta) -> Tab | None:
@@ -121,7 +124,16 @@ class InProcessRegistry:
 
     async def recently_closed(self, token: str, *, now: datetime) -> int | None:
         self._forget_closed(now)
+        closed = self._closed.get(token)
+        if closed is None or not self._counts(closed, now):
+            return None
         return self._drop_closed(token)
+
+    def _counts(self, closed: tuple[int, datetime], now: datetime) -> bool:
+        """Whether a closed tab is still taken back: within its grace, or while its
+        user's offline is put off (`postpone`)."""
+        user_id, until = closed
+        return until > now or user_id in self._put_off
 
     def _drop_closed(self, token: str) -> int | None:
         """Forget a closed tab (back, or its grace over); returns its user, if it was one."""
@@ -136,9 +148,11 @@ class InProcessRegistry:
         return user_id
 
     def _forget_closed(self, now: datetime) -> None:
+        # Oldest first; stops at the first that still counts (those after it that do not
+        # are checked when they are looked up, and forgotten later).
         while self._closed:
-            token, (_, until) = next(iter(self._closed.items()))
-            if until > now:
+            token, closed = next(iter(self._closed.items()))
+            if self._counts(closed, now):
                 break
             self._drop_closed(token)
 
@@ -190,6 +204,7 @@ class InProcessRegistry:
         if published.status == Status.OFFLINE:
             self._ended_at.pop(uid, None)
             self._grace_due.pop(uid, None)
+            self._put_off.discard(uid)
             # Shown offline: the grace of their closed tabs is over (or never mattered).
             for token in list(self._closed_of.get(uid, ())):
                 self._drop_closed(token)
@@ -207,6 +222,13 @@ class InProcessRegistry:
 
     async def schedule_expiry(self, user_id: int, until: datetime | None) -> None:
         """Nothing to do: the service's own timer is the only one needed in one process."""
+
+    async def postpone(self, user_id: int, due: datetime, until: datetime) -> bool:
+        if self._grace_due.get(user_id) != due:
+            return False
+        self._grace_due[user_id] = until
+        self._put_off.add(user_id)
+        return True
 
     async def local_users(self) -> set[int]:
         return self.tabs.connected_users()

@@ -81,7 +81,7 @@ class PresenceService:
         self.grace = grace
         self._drops = drops
         # The longest grace a close may get (a timer never waits longer).
-        self._longest_grace = max(grace, drops.stretched) if drops is not None else grace
+        self._longest_grace = max(grace, drops.longest) if drops is not None else grace
         self._clock = clock
         self._timers = Timers()
         self._deliveries = Background("a presence delivery", logger)
@@ -114,10 +114,13 @@ class PresenceService:
         Returns:
             Whether the tab was taken back.
         """
-        user_id = await self.registry.recently_closed(token, now=self._clock())
+        now = self._clock()
+        user_id = await self.registry.recently_closed(token, now=now)
         if user_id is None:
             self._kept.discard(token)
             return False
+        if self._drops is not None:
+            self._drops.came_back(token, now)
         if self.registry.keeps_closed_tabs:
             self._kept.add(token)
         await self.mark_online(token=token, sid=sid, user_id=user_id)
@@ -144,7 +147,7 @@ class PresenceService:
         now = self._clock()
         grace = self.grace
         if sid is not None and self._drops is not None:
-            grace = self._drops.grace_for_close(now, grace)
+            grace = self._drops.grace_for_close(now, grace, token)
         self._kept.discard(token)  # closed again before its page loaded
         tab = await self.registry.unregister(token, sid, now=now, grace=grace)
         if tab is not None:
@@ -280,12 +283,25 @@ class PresenceService:
                 return
             if action != Action.PUBLISH:
                 return
+            if current == Status.OFFLINE and due is not None and await self._put_off(record, due):
+                return
             last_seen = None
             if current == Status.OFFLINE:
                 last_seen = offline_last_seen(record.ended_at, invisible_since, bool(record.tabs))
             if await self._publish(record, current, last_seen):
                 return
         logger.warning("presence of user %s kept changing: left to the latest change", user_id)
+
+    async def _put_off(self, record: UserRecord, due: datetime) -> bool:
+        """A grace fell due while the mass drop it belongs to is still coming back
+        (`MassDrops.put_off`): move the offline later and wait for it again."""
+        if self._drops is None or record.ended_at is None or record.grace_due != due:
+            return False
+        until = self._drops.put_off(record.ended_at, self._clock())
+        if until is None or until <= due or not await self.registry.postpone(record.user_id, due, until):
+            return False
+        self._timers.grace(record.user_id, until, self._wait(until), self.check)
+        return True
 
     def _wait(self, due: datetime) -> float:
         """Seconds until `due`, at most the longest grace (the clock of tests stands still)."""

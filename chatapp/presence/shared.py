@@ -158,6 +158,12 @@ class PresenceRegistry(Protocol):
         """Evaluate the user again at `until`, when a chosen status ends by itself."""
         ...
 
+    async def postpone(self, user_id: int, due: datetime, until: datetime) -> bool:
+        """Move the user's offline from `due` to `until` (a mass drop's tabs are still
+        coming back), unless it is no longer due at `due`. Their closed tabs are still
+        taken back meanwhile. Returns whether it was moved."""
+        ...
+
     async def local_users(self) -> set[int]:
         """The users with a tab on this instance."""
         ...

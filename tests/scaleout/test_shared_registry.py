@@ -20,7 +20,7 @@ import reflex as rx
 from redis.asyncio import Redis
 
 from chatapp.models import utcnow
-from chatapp.presence.logic import Status, epoch_ms
+from chatapp.presence.logic import Status, Tab, epoch_ms
 from chatapp.presence.redis_registry import RedisRegistry
 from chatapp.presence.service import PresenceService
 from chatapp.presence.sweeper import Sweeper, Timing
@@ -423,3 +423,35 @@ def test_reaping_a_dead_instance_releases_its_tabs_locks_but_not_one_another_ins
     assert reaped == [(dead_id, 1)]  # t1's; called once, by the sweeper that reaped n1
     assert t2_lock.startswith(f"{live_id}|".encode())
     assert t2_after == t2_lock
+
+
+def test_an_offline_put_off_moves_in_the_record_and_in_the_sweep_once(people, redis_prefix):
+    """`postpone` (a mass drop still coming back): the due time moves in the user's
+    record and in the set the sweepers read, only from the time it held; a sweep of the
+    old time leaves the moved entry alone."""
+    a, _ = _pair(people)
+    prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
+
+    async def scenario():
+        n1 = await node(prefix, people, "n1")
+        registry = n1.registry
+        now = utcnow()
+        tab = await registry.register(
+            Tab(token="a1", sid="s", user_id=a, idle=False), now=now, grace=timedelta(seconds=30)
+        )
+        await registry.unregister("a1", "s", now=now, grace=timedelta(seconds=30))
+        due = (await registry.record(a)).grace_due
+        later = due + timedelta(seconds=5)
+        moved = await registry.postpone(a, due, later)
+        again = await registry.postpone(a, due, later + timedelta(seconds=5))  # no longer at `due`
+        await registry.finish_due("g", a, due)  # a sweep that had read the old time
+        record = await registry.record(a)
+        swept = await registry.due(later)
+        await shut(n1)
+        return tab, due, later, moved, again, record.grace_due, swept
+
+    tab, due, later, moved, again, held, swept = run_async(scenario())
+    assert tab is None and due is not None
+    assert (moved, again) == (True, False)
+    assert held == later
+    assert swept == [("g", a, later)]

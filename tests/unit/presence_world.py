@@ -34,7 +34,9 @@ class Probe:
         return out
 
 
-def make_probe(session_factory: Callable, drops=None) -> Probe:
+def make_probe(session_factory: Callable, drops=None, clock: Callable | None = None) -> Probe:
+    """A service whose clock stands still at `now[0]` (T0 until a test moves it), or is
+    `clock`."""
     sent: list[tuple[list[str], dict]] = []
     now = [T0]
 
@@ -56,7 +58,7 @@ def make_probe(session_factory: Callable, drops=None) -> Probe:
         deliver_snapshot=capture_snapshot,
         session_factory=session_factory,
         grace=GRACE,
-        clock=lambda: now[0],
+        clock=clock or (lambda: now[0]),
         drops=drops,
     )
     return Probe(service=service, sent=sent, now=now, snapshots=snapshots)

@@ -56,3 +56,64 @@ def test_on_a_small_instance_the_fewest_closes_still_make_the_burst():
     window = timedelta(seconds=2)
     drops = MassDrops(window=window, burst=5, stretched=STRETCHED, share=0.25, still_open=lambda: 4)
     assert [drops.grace_for_close(NOW, GRACE) for _ in range(6)] == [GRACE] * 4 + [STRETCHED] * 2
+
+
+LONGEST = timedelta(seconds=120)
+LULL = timedelta(seconds=5)
+
+
+def _storm(tokens: int = 10) -> tuple[MassDrops, datetime]:
+    """A mass drop of `tokens` tabs t0, t1, ... closing within 90 ms; returns the drops
+    and the time of the last close."""
+    drops = MassDrops(window=timedelta(seconds=2), burst=5, stretched=STRETCHED, longest=LONGEST, lull=LULL)
+    closes = [NOW + timedelta(milliseconds=10 * i) for i in range(tokens)]
+    for i, at in enumerate(closes):
+        drops.grace_for_close(at, GRACE, f"t{i}")
+    return drops, closes[-1]
+
+
+def test_an_offline_of_the_drop_is_put_off_while_its_tabs_keep_coming_back():
+    drops, last = _storm()
+    at = last + STRETCHED  # the stretched grace is over
+    drops.came_back("t1", at - timedelta(seconds=1))
+    assert drops.put_off(last, at) == at + LULL
+    # No tab of the drop back within the lull: the storm is over, the offline is due.
+    assert drops.put_off(last, at + LULL + timedelta(seconds=1)) is None
+
+
+def test_an_offline_is_never_put_off_past_the_longest():
+    drops, last = _storm()
+    limit = last + LONGEST
+    drops.came_back("t1", limit - timedelta(seconds=1))
+    assert drops.put_off(last, limit - timedelta(seconds=2)) == limit
+    assert drops.put_off(last, limit) is None
+
+
+def test_a_close_before_the_drop_was_recognized_gets_the_stretched_grace():
+    drops, _ = _storm()
+    first = NOW  # t0 closed with the ordinary grace: the burst was not yet a drop
+    assert drops.put_off(first, first + GRACE) == first + STRETCHED
+
+
+def test_returns_of_tabs_outside_the_drop_do_not_put_offlines_off():
+    """A busy instance's ordinary reloads are no storm: only the drop's own tabs count."""
+    drops, last = _storm()
+    at = last + STRETCHED
+    drops.came_back("reloaded-elsewhere", at - timedelta(seconds=1))
+    assert drops.put_off(last, at) is None
+
+
+def test_a_close_outside_the_drop_is_not_put_off():
+    drops, last = _storm()
+    drops.came_back("t1", last + timedelta(seconds=40))
+    later = last + timedelta(seconds=10)  # an ordinary close after the drop
+    assert drops.put_off(later, later + GRACE) is None
+    assert drops.put_off(NOW - timedelta(seconds=1), last + timedelta(seconds=41)) is None
+
+
+def test_without_a_longest_the_stretched_grace_is_the_end():
+    drops = MassDrops(window=timedelta(seconds=2), burst=5, stretched=STRETCHED)
+    for i in range(8):
+        drops.grace_for_close(NOW, GRACE, f"t{i}")
+    drops.came_back("t1", NOW + STRETCHED)
+    assert drops.put_off(NOW, NOW + STRETCHED) is None

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import time
 from datetime import timedelta
 
+from chatapp.models import utcnow
 from chatapp.presence.drops import MassDrops
 from chatapp.presence.logic import Status, epoch_ms
 from chatapp.services import conversations
@@ -520,3 +522,49 @@ def test_in_a_mass_drop_the_tabs_that_come_back_late_show_no_change_and_the_othe
     assert during == []
     assert [(e["user_id"], e["status"]) for _, e in after] == [(ids["carol"], "offline")]
     assert statuses == (Status.ONLINE, Status.OFFLINE)
+
+
+def test_a_storm_longer_than_the_stretched_grace_puts_offlines_off_while_its_tabs_come_back(
+    session_factory, ids
+):
+    """A mass drop whose tabs are still coming back after the stretched grace: Dave, back
+    after it, never blinked offline; Carol, who did not come back, goes offline once the
+    tabs stopped coming back for a lull, not at the end of the stretched grace."""
+    stretched = lull = timedelta(seconds=0.6)
+    drops = MassDrops(
+        window=timedelta(seconds=2), burst=2, stretched=stretched, longest=timedelta(seconds=5), lull=lull
+    )
+    start = time.monotonic()
+
+    async def at(seconds: float) -> None:
+        await asyncio.sleep(max(0.0, start + seconds - time.monotonic()))
+
+    async def scenario():
+        nonlocal start
+        p = make_probe(session_factory, drops, clock=utcnow)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        for token, user in (("a1", "alice"), ("a2", "alice"), ("c1", "carol"), ("d1", "dave")):
+            await p.service.mark_online(token=token, sid=f"s-{token}", user_id=ids[user])
+        await p.settled()
+        start = time.monotonic()
+        await p.service.mark_offline(token="x0", sid="sx")  # not tabs: they count as closes
+        await p.service.mark_offline(token="x1", sid="sx")
+        for token in ("a1", "a2", "c1", "d1"):
+            await p.service.mark_offline(token=token, sid=f"s-{token}")
+        await at(0.3)
+        assert await p.service.tab_reconnected(token="a2", sid="s-a2b")
+        await at(0.9)  # past the stretched grace: Dave's tab is back
+        assert await p.service.tab_reconnected(token="d1", sid="s-d1b")
+        seen = await p.settled()
+        await at(1.3)
+        before = await p.settled()  # the storm went on within the lull: Carol still shown
+        await at(2.4)
+        after = await p.settled()
+        statuses = [await p.service.status_of(ids[u]) for u in ("alice", "carol", "dave")]
+        await p.service.close()
+        return seen + before, after, statuses
+
+    during, after, statuses = run_async(scenario())
+    assert [(e["user_id"], e["status"]) for _, e in during] == []
+    assert [(e["user_id"], e["status"]) for _, e in after] == [(ids["carol"], "offline")]
+    assert statuses == [Status.ONLINE, Status.OFFLINE, Status.ONLINE]
