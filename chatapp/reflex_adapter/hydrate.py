@@ -22,13 +22,9 @@ import reflex as rx
 
 Handler = Callable[..., Awaitable[Any]]
 
-_ORIGINAL = "_chatapp_hydrate_original"  # also read by `internals`
+# Where a wrapper keeps Reflex's own function (read by `internals` too).
+ORIGINAL = "_chatapp_hydrate_original"
 _NAME = "hydrate_and_load"
-
-
-def handler() -> Any:
-    """Reflex's event handler of the hydrate (the object Reflex calls through)."""
-    return rx.State.event_handlers[_NAME]
 
 
 def wrap(decorator: Callable[[Handler], Handler]) -> bool:
@@ -42,16 +38,11 @@ def wrap(decorator: Callable[[Handler], Handler]) -> bool:
     target = rx.State.event_handlers.get(_NAME)
     if target is None or not dataclasses.is_dataclass(target) or not callable(getattr(target, "fn", None)):
         return False
-    original = getattr(target.fn, _ORIGINAL, target.fn)
+    original = getattr(target.fn, ORIGINAL, target.fn)
     wrapped = decorator(original)
-    setattr(wrapped, _ORIGINAL, original)
+    setattr(wrapped, ORIGINAL, original)
     # A frozen dataclass: set as Reflex's own constructor does. Its cached answer to
     # "is this a coroutine function" is dropped, to be asked again of the wrapper.
     object.__setattr__(target, "fn", wrapped)
     target.__dict__.pop("_is_coroutine_function", None)
     return True
-
-
-def wrapped() -> bool:
-    """Whether the hydrate runs through a decorator of the app's."""
-    return hasattr(handler().fn, _ORIGINAL)

@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 import reflex as rx
 
+from chatapp.reflex_adapter import hydrate
+
 logger = logging.getLogger(__name__)
 
 IfMissing = Literal["refuse", "public path", "skip"]
@@ -217,7 +219,7 @@ def _hydrate_handler(_app: rx.App) -> bool:
         and registered.handler is target
         and dataclasses.is_dataclass(target)
         and "fn" in {f.name for f in dataclasses.fields(target)}
-        and inspect.iscoroutinefunction(getattr(target.fn, "_chatapp_hydrate_original", target.fn))
+        and inspect.iscoroutinefunction(getattr(target.fn, hydrate.ORIGINAL, target.fn))
     )
 
 
