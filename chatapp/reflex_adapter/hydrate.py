@@ -24,7 +24,8 @@ Handler = Callable[..., Awaitable[Any]]
 
 # Where a wrapper keeps Reflex's own function (read by `internals` too).
 ORIGINAL = "_chatapp_hydrate_original"
-_NAME = "hydrate_and_load"
+# The handler's name on the root state (read by `internals` too).
+NAME = "hydrate_and_load"
 
 
 def wrap(decorator: Callable[[Handler], Handler]) -> bool:
@@ -35,7 +36,7 @@ def wrap(decorator: Callable[[Handler], Handler]) -> bool:
         False if Reflex's hydrate is not as expected (nothing wrapped: the startup check
         names it, `internals`).
     """
-    target = rx.State.event_handlers.get(_NAME)
+    target = rx.State.event_handlers.get(NAME)
     if target is None or not dataclasses.is_dataclass(target) or not callable(getattr(target, "fn", None)):
         return False
     original = getattr(target.fn, ORIGINAL, target.fn)

@@ -211,8 +211,8 @@ def _hydrate_handler(_app: rx.App) -> bool:
     function) Reflex calls, registered under its full name as that very object."""
     from reflex_base.registry import RegistrationContext
 
-    target = rx.State.event_handlers.get("hydrate_and_load")
-    registered = RegistrationContext.get().event_handlers.get(f"{rx.State.get_full_name()}.hydrate_and_load")
+    target = rx.State.event_handlers.get(hydrate.NAME)
+    registered = RegistrationContext.get().event_handlers.get(f"{rx.State.get_full_name()}.{hydrate.NAME}")
     return (
         target is not None
         and registered is not None
