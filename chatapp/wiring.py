@@ -122,6 +122,9 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
         # instance releases the locks it held: its tabs come back elsewhere without
         # waiting out the locks' expiry (long with the leases of rxconfig.py).
         redis_store.tag_locks(app, shared.instance_id)
+        # ... answers another event's request for a tab it leases without holding up its
+        # lock notifications, and never while the lease writes the tab back.
+        redis_store.answer_aside(app)
         # ... and keeps the locks of its leases while it holds them (a busy event loop
         # writes a lease back late).
         renewer = asyncio.create_task(redis_store.keeping_leases(app, shared.instance_id), name="lease_locks")

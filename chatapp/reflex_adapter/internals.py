@@ -179,6 +179,27 @@ def lease_renewal_fits(manager: Any) -> bool:
     return {"_local_leases", "lock_expiration", "redis"} <= fields and lock_tagging_fits(cls)
 
 
+def contention_fits(manager: Any) -> bool:
+    """Whether Reflex's Redis state manager (the class or one) is as
+    `redis_store.answer_aside` expects: it subscribes its lock notifications with the
+    instance's `_handle_lock_contention` (so an attribute of the instance replaces it),
+    keeps `_local_leases`, `_cached_states` and `_cached_states_locks` by the tab's lock
+    key, and counts a lock's waiters with `_n_lock_contenders(lock key)`."""
+    cls = manager if isinstance(manager, type) else type(manager)
+    fields = {f.name for f in dataclasses.fields(cls)}
+    subscribe = getattr(cls, "_subscribe_lock_updates", None)
+    try:
+        binds_on_self = "self._handle_lock_contention" in inspect.getsource(subscribe)
+    except (OSError, TypeError):
+        binds_on_self = False
+    return (
+        {"_local_leases", "_cached_states", "_cached_states_locks"} <= fields
+        and inspect.iscoroutinefunction(getattr(cls, "_handle_lock_contention", None))
+        and inspect.iscoroutinefunction(getattr(cls, "_n_lock_contenders", None))
+        and binds_on_self
+    )
+
+
 def lock_tagging_fits(manager: Any) -> bool:
     """Whether Reflex's Redis state manager (the class or one) is as
     `redis_store.tag_locks` and `release_locks_of` expect: `_lock(token, event_name)`,
@@ -294,6 +315,15 @@ INTERNALS: tuple[Internal, ...] = (
         "redis_store.renew_leases: the locks of this instance's leases outlive a busy event loop",
         "skip",
         lambda _app: lease_renewal_fits(_redis_manager_class()),
+    ),
+    Internal(
+        "reflex.istate.manager.redis.StateManagerRedis._handle_lock_contention(message) (bound"
+        " from the instance when the lock notifications are subscribed), _n_lock_contenders,"
+        " _local_leases, _cached_states, _cached_states_locks",
+        "redis_store.answer_aside: a handler holding its tab neither stalls the instance's lock"
+        " notifications nor has its lease ended while it writes back",
+        "skip",
+        lambda _app: contention_fits(_redis_manager_class()),
     ),
     Internal(
         "reflex.istate.manager.redis.StateManagerRedis._lock(token, event_name) (lock id"

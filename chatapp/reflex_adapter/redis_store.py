@@ -33,6 +33,18 @@
   lease's changes were lost. `keeping_leases` renews the locks of this instance's leases
   a third of the expiry at a time, each only while it still holds it.
 
+- A handler that holds its tab while it waits also met two flaws of Reflex's answer to
+  a request for a leased tab (another event, here or on another instance, waits for its
+  lock): Reflex answers inside the loop that reads its lock notifications, and waits
+  there for the tab's handler to finish, so one page load waiting for its turn held up
+  every lock notification of the instance (every other waiter waited with it, up to the
+  lock's expiry); and, answered late, it ended the lease while the lease was writing its
+  state back, so the lock was released before the write, which was refused
+  (`LockExpiredError`, seen on 2 instances at 2,000 tabs: a hydrate's lease ended by its
+  own request for the lock, read from the notifications 30 s late). `answer_aside` answers
+  in a task of its own, after any write-back queued for the tab, and only while someone
+  still waits and the lease has not begun to write back.
+
 The internals are listed in `internals` with a contract test.
 """
 
@@ -148,6 +160,59 @@ def tag_locks(app: rx.App, instance_id: str) -> bool:
 
     manager._lock = _lock  # the instance's attribute wins over the class's method
     return True
+
+
+# Tasks answering requests for leased tabs (kept until done: the loop holds tasks weakly).
+_answering: set[asyncio.Task] = set()
+# How often a request waiting for a tab's handler looks again (it waits behind a
+# write-back queued for the tab, which it would take the tab from if it queued first).
+_ANSWER_POLL = 0.05
+
+
+def answer_aside(app: rx.App) -> bool:
+    """Answer requests for this instance's leased tabs (`_handle_lock_contention`) in a
+    task of their own, behind the tab's handler and its lease's write-back, and only while
+    someone still waits (see the module's docstring). Must run before the first lease
+    (Reflex binds the answer when it subscribes to its lock notifications).
+
+    Returns:
+        Whether it is installed (False: state not in Redis, or Reflex changed).
+    """
+    manager = _redis_manager(app, internals.contention_fits)
+    if manager is None:
+        return False
+
+    async def _handle_lock_contention(message: Any) -> None:
+        if message["data"] != b"sadd":
+            return
+        waiters_key = message["channel"].split(b":", 1)[1]
+        task = asyncio.create_task(_answer(manager, waiters_key))
+        _answering.add(task)
+        task.add_done_callback(_answering.discard)
+
+    manager._handle_lock_contention = _handle_lock_contention
+    return True
+
+
+async def _answer(manager: Any, waiters_key: bytes) -> None:
+    """End the lease of the tab whose lock `waiters_key` (`{token}_lock_waiters`) is asked
+    for, once its handler is done, unless the request is stale (nobody waits: the waiter got
+    the lock, a lease of its own instance, or gave up) or the lease is writing back (it
+    ends by itself, and ending it then released the lock before the write)."""
+    lock_key = waiters_key.removesuffix(b"_waiters")
+    token = lock_key.removesuffix(b"_lock").decode()
+    state_lock = manager._cached_states_locks.get(token)
+    if state_lock is None:
+        return
+    while state_lock.locked():  # polled, not queued: a write-back queued meanwhile goes first
+        await asyncio.sleep(_ANSWER_POLL)
+    async with state_lock:
+        lease = manager._local_leases.get(token)
+        if lease is None or lease.done() or lease.cancelling() or token not in manager._cached_states:
+            return
+        if not await manager._n_lock_contenders(lock_key):
+            return
+        lease.cancel()
 
 
 def _for_tagged_locks(action: str) -> str:

@@ -175,3 +175,116 @@ def test_without_renewal_the_lock_expires_and_the_state_is_lost(redis_url, monke
     stored, errors = run_async(scenario())
     assert stored == {}
     assert any("LockExpired" in repr(c.get("exception")) for c in errors)
+
+
+def _token(ident: str) -> rx.BaseStateToken:
+    return rx.BaseStateToken(ident=ident, cls=AppState)
+
+
+async def _other_tab_while_held(aside: bool, redis_url: str, monkeypatch) -> list[str]:
+    """Instance A holds tab-6 in a handler (a page load waiting for its turn) while
+    instance B asks for tab-6; then A waits for tab-7, whose lock B holds and lets go.
+    Returns what finished first: A's event of tab-7 or A's handler of tab-6."""
+    from types import SimpleNamespace
+
+    a, b = _manager(redis_url, monkeypatch), _manager(redis_url, monkeypatch)
+    if aside:
+        assert redis_store.answer_aside(SimpleNamespace(state_manager=a))
+    await _lease(a, "tab-6")
+    finished: list[str] = []
+    letting_go = asyncio.Event()
+
+    async def handler() -> None:
+        async with a.modify_state(_token("tab-6")):
+            await letting_go.wait()
+        finished.append("tab-6 handler")
+
+    async def b_asks_for_tab_6() -> None:
+        async with b.modify_state(_token("tab-6")):
+            pass
+
+    async def a_event_of_tab_7() -> None:
+        async with a.modify_state(_token("tab-7")):
+            pass
+        finished.append("tab-7 event")
+
+    holding = asyncio.create_task(handler())
+    await asyncio.sleep(0.2)
+    asking = asyncio.create_task(b_asks_for_tab_6())
+    await asyncio.sleep(0.3)  # A has read B's request (and, answering it inline, waits)
+    async with b._lock(_token("tab-7")):
+        other = asyncio.create_task(a_event_of_tab_7())
+        await asyncio.sleep(0.3)  # A waits for tab-7's lock
+    # B let tab-7 go: A hears of it from its lock notifications, unless they are held up.
+    await asyncio.wait({other}, timeout=3)
+    letting_go.set()
+    await asyncio.wait_for(asyncio.gather(holding, other, asking), 30)
+    for manager in (a, b):
+        await redis_store.forget_leases(manager)
+        await manager.close()
+    return finished
+
+
+def test_a_handler_holding_its_tab_does_not_hold_up_the_lock_notifications_of_other_tabs(
+    redis_url, monkeypatch
+):
+    finished = run_async(_other_tab_while_held(True, redis_url, monkeypatch))
+    assert finished == ["tab-7 event", "tab-6 handler"]
+
+
+def test_reflexs_own_answer_holds_up_every_lock_notification_while_a_handler_holds_its_tab(
+    redis_url, monkeypatch
+):
+    """What `answer_aside` prevents, on the same Reflex: tab-7's event waited for tab-6."""
+    finished = run_async(_other_tab_while_held(False, redis_url, monkeypatch))
+    assert finished == ["tab-6 handler", "tab-7 event"]
+
+
+async def _asked_for_while_held_past_the_lease(aside: bool, redis_url: str, monkeypatch):
+    """Instance A's handler holds tab-8 past its lease's hold time (renewing the lock, as a
+    page load waiting for its turn does) and changes it; instance B asks for tab-8 meanwhile.
+    Returns what B then reads of tab-8, and the errors of the loop."""
+    from types import SimpleNamespace
+
+    a, b = _short_locks(redis_url, monkeypatch), _short_locks(redis_url, monkeypatch)
+    if aside:
+        assert redis_store.answer_aside(SimpleNamespace(state_manager=a))
+    errors: list = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, context: errors.append(context))
+    await _lease(a, "tab-8")
+    read: list[dict] = []
+
+    async def handler() -> None:
+        async with a.modify_state(_token("tab-8")) as root:
+            async with redis_store.lock_kept(SimpleNamespace(state_manager=a), "tab-8"):
+                await asyncio.sleep(1.5)  # the lease's hold (0.3 s) ends meanwhile
+            (await root.get_state(AppState)).presence_map = {"7": ENTRY}
+
+    async def b_asks_for_tab_8() -> None:
+        async with b.modify_state(_token("tab-8")) as root:
+            read.append(dict((await root.get_state(AppState)).get_value("presence_map")))
+
+    holding = asyncio.create_task(handler())
+    await asyncio.sleep(0.1)
+    await asyncio.wait_for(asyncio.gather(holding, b_asks_for_tab_8()), 30)
+    await asyncio.sleep(0.5)
+    for manager in (a, b):
+        await redis_store.forget_leases(manager)
+        await manager.close()
+    return read, [repr(c.get("exception")) for c in errors]
+
+
+def test_a_lease_asked_for_while_its_handler_holds_it_writes_back_before_the_tab_changes_hands(
+    redis_url, monkeypatch
+):
+    read, errors = run_async(_asked_for_while_held_past_the_lease(True, redis_url, monkeypatch))
+    assert read == [{"7": ENTRY}]
+    assert not any("LockExpired" in e for e in errors)
+
+
+def test_reflexs_own_answer_ends_a_lease_that_is_writing_back_and_the_write_is_lost(redis_url, monkeypatch):
+    """What `answer_aside` prevents, on the same Reflex: B read the tab without A's change,
+    and A's write-back was refused."""
+    read, errors = run_async(_asked_for_while_held_past_the_lease(False, redis_url, monkeypatch))
+    assert read == [{}]
+    assert any("LockExpired" in e for e in errors)
