@@ -185,7 +185,7 @@ def answer_aside(app: rx.App) -> bool:
     async def _handle_lock_contention(message: Any) -> None:
         if message["data"] != b"sadd":
             return
-        waiters_key = message["channel"].split(b":", 1)[1]
+        waiters_key = message["channel"].rsplit(b":", 1)[1]  # as Reflex reads it
         task = asyncio.create_task(_answer(manager, waiters_key))
         _answering.add(task)
         task.add_done_callback(_answering.discard)
