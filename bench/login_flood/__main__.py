@@ -71,6 +71,14 @@ def parser() -> argparse.ArgumentParser:
         "--login-timeout", type=float, default=d.login_timeout, help="seconds a log-in waits for its answer"
     )
     r = p.add_argument_group("running")
+    r.add_argument(
+        "--instances",
+        type=int,
+        default=d.instances,
+        help="run N instances of the app on one Redis and one PostgreSQL database (a fresh one per "
+        "condition), the attacker's connections, the log-ins and A's and B's tabs spread over them "
+        "(0: one instance on SQLite, without Redis)",
+    )
     common.add_app_env(r)
     common.add_app_label(r)
     common.add_max_load(r, 1.5, common.MAX_LOAD_EACH_CONDITION)
@@ -96,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         owner_logins=max(0, args.owner_logins),
         login_timeout=args.login_timeout,
         app_env=common.app_env(args.app_env),
+        instances=max(0, args.instances),
     )
     conditions = [Condition(0)] if args.baseline else []
     conditions += [Condition(rate) for rate in args.floods if rate > 0]

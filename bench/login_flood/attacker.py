@@ -66,6 +66,9 @@ class AttackPlan:
             of their own that does not exist (a spray).
         drain: Seconds to wait for the last answers after the last attempt.
         nonce: Makes this run's sprayed usernames unique.
+        spread_over: With several instances, every instance's address (`url` among them):
+            the k-th connection goes to instance k modulo their number, as a load balancer
+            would send them.
     """
 
     url: str
@@ -76,6 +79,11 @@ class AttackPlan:
     target_share: float
     drain: float
     nonce: str
+    spread_over: tuple[str, ...] = ()
+
+    def url_for(self, k: int) -> str:
+        """Where the k-th connection (from 0) goes."""
+        return self.spread_over[k % len(self.spread_over)] if self.spread_over else self.url
 
     @property
     def attempts(self) -> int:
@@ -299,7 +307,7 @@ class Flood:
         if self.plan.per_address > 0:
             source = address(self._addresses)
             self._addresses += 1
-        bot = Bot(self.plan.url, source, self.result.record)
+        bot = Bot(self.plan.url_for(self.result.connections), source, self.result.record)
         self.result.connections += 1
         try:
             await bot.open()

@@ -23,6 +23,7 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from bench.login_flood.attacker import SIGNED_IN, log_in_once
@@ -96,12 +97,12 @@ class Probe:
         cid: Their direct conversation.
     """
 
-    def __init__(self, url: str, a_token: str, b_token: str, cid: int) -> None:
+    def __init__(self, url: str, a_token: str, b_token: str, cid: int, b_url: str | None = None) -> None:
         self.cid = cid
         self.path = f"/c/{cid}"
         self.nonce = uuid.uuid4().hex[:8]
         pattern = re.compile(rf"probe-{self.nonce}-(\d+)")
-        self.tabs = (_Tab(url, a_token, pattern), _Tab(url, b_token, pattern))
+        self.tabs = (_Tab(url, a_token, pattern), _Tab(b_url or url, b_token, pattern))
         self._number = 0
 
     async def open(self, timeout: float = 30.0) -> None:
@@ -214,14 +215,16 @@ class Logins:
     """Legitimate users logging in at a steady pace, each with the right password.
 
     Args:
-        url: The backend's address.
+        url: The backend's address, or every instance's (log-in k of the run goes to
+            instance k modulo their number, as a load balancer would send it).
         users: Who logs in.
         count: Log-ins per user.
         timeout: Seconds each waits for its answer.
     """
 
-    def __init__(self, url: str, users: list[LoginUser], count: int, timeout: float) -> None:
-        self.url = url
+    def __init__(self, url: str | Sequence[str], users: list[LoginUser], count: int, timeout: float) -> None:
+        self.urls = [url] if isinstance(url, str) else list(url)
+        self._sent = 0
         self.users = users
         self.count = count
         self.timeout = timeout
@@ -256,5 +259,7 @@ class Logins:
     async def _attempt(self, user: LoginUser, k: int, due: float, start_at: float) -> LoginAttempt:
         started = time.perf_counter() - start_at
         source = user.address(k)
-        text, ms = await log_in_once(self.url, source, user.username, user.password, self.timeout)
+        url = self.urls[self._sent % len(self.urls)]
+        self._sent += 1
+        text, ms = await log_in_once(url, source, user.username, user.password, self.timeout)
         return LoginAttempt(user.who, source, due, started, text, ms)

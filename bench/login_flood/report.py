@@ -237,6 +237,19 @@ def _attacker_state(r: ConditionResult) -> str:
     return "; ".join(problems) or "ran as planned"
 
 
+def _deployment(config: FloodConfig) -> list[str]:
+    """How the app ran (the lines that follow "The app runs in production mode")."""
+    if config.instances <= 0:
+        return ["(`reflex run --env prod`, one Granian worker, a fresh SQLite database per condition);"]
+    return [
+        f"(`reflex run --env prod`): {config.instances} instances, one Granian worker each, on one Redis",
+        "and one PostgreSQL database, both fresh per condition (rate limits, log-in throttles and",
+        "known addresses are kept in Redis, shared by the instances); the attacker's connections and",
+        "the log-ins go to the instances in turn (the k-th to instance k modulo their number), A's",
+        "tab to the first instance and B's to the last;",
+    ]
+
+
 def page(
     results: list[ConditionResult],
     config: FloodConfig,
@@ -257,7 +270,7 @@ def page(
             "steady pace in their direct conversation while an attacker sends log-in attempts with wrong",
             "passwords through the real log-in form handler (`AuthFormState.log_in`, which runs bcrypt in",
             "a worker thread), from raw socket.io connections of its own. The app runs in production mode",
-            "(`reflex run --env prod`, one Granian worker, a fresh SQLite database per condition);",
+            *_deployment(config),
             "A's and B's tabs and the attacker are raw clients (`bench/reflex_client.py`,",
             "`bench/login_flood/attacker.py`), the attacker in a process of its own.",
             "",

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import psutil
 
-from bench.app_server import AppServer
+from bench.app_server import ROOT, AppServer
+from bench.load.cluster import AppCluster
 from bench.load.profiling import profiled
 from bench.load.server_stats import ServerSampler
 from bench.login_flood import attacker
@@ -85,6 +86,9 @@ class FloodConfig:
             them (C and the owner also log in once before the flood).
         login_timeout: Seconds each of those log-ins waits for its answer.
         app_env: Extra environment of the app.
+        instances: 0: one instance on SQLite, without Redis; N: N instances on one Redis
+            and one PostgreSQL database (`bench.load.cluster`), the attacker's connections,
+            the log-ins and A's and B's tabs spread over them (B on the last).
     """
 
     messages: int = 300
@@ -98,6 +102,7 @@ class FloodConfig:
     owner_logins: int = 10
     login_timeout: float = 60.0
     app_env: dict[str, str] = field(default_factory=dict)
+    instances: int = 0
 
     @property
     def span(self) -> float:
@@ -225,11 +230,27 @@ def logged_errors(path: Path, keep: int = 20) -> list[str]:
     return found[:keep]
 
 
+Server = AppServer | AppCluster
+
+
+def _urls(server: Server) -> list[str]:
+    """Every instance's backend address (one without a cluster)."""
+    return server.backend_urls if isinstance(server, AppCluster) else [server.backend_url]
+
+
+def _worker_pids(server: Server) -> list[int]:
+    return server.worker_pids if isinstance(server, AppCluster) else [server.worker_pid]
+
+
+def _log_paths(server: Server) -> list[Path]:
+    return server.log_paths if isinstance(server, AppCluster) else [server.log_path]
+
+
 class _Meters:
     """CPU counters read at the start and the end of the measured window."""
 
-    def __init__(self, server: AppServer, attacker_pid: int | None) -> None:
-        self.server = ServerSampler(server.processes, server.worker_pid)
+    def __init__(self, server: Server, attacker_pid: int | None) -> None:
+        self.server = ServerSampler(server.processes, _worker_pids(server))
         self.attacker = psutil.Process(attacker_pid) if attacker_pid else None
         self.me = psutil.Process()
 
@@ -256,7 +277,7 @@ def _receive(conn: Connection, timeout: float) -> tuple[str, object]:
 
 
 async def _measure(
-    server: AppServer,
+    server: Server,
     world: World,
     condition: Condition,
     config: FloodConfig,
@@ -264,7 +285,8 @@ async def _measure(
     profile: Callable[[], contextlib.AbstractContextManager],
 ) -> None:
     loop = asyncio.get_running_loop()
-    probe = Probe(server.backend_url, world.a_token, world.b_token, world.cid)
+    urls = _urls(server)
+    probe = Probe(urls[0], world.a_token, world.b_token, world.cid, b_url=urls[-1])
     await probe.open()
     # Warm-up: the first messages pay for first-time work (imports, caches, the pages'
     # state) that says nothing about a flood.
@@ -276,11 +298,11 @@ async def _measure(
     # Returning users: one log-in each from their usual address before any flood, so that
     # during it they log in from an address known for their username (as from home or
     # the office). Unmeasured, but recorded: if it failed, they are no returning users.
-    result.prior_logins = await Logins(server.backend_url, returning, 1, config.login_timeout).once()
+    result.prior_logins = await Logins(urls, returning, 1, config.login_timeout).once()
     proc, conn = None, None
     if condition.rate > 0:
         plan = AttackPlan(
-            url=server.backend_url,
+            url=urls[0],
             rate=condition.rate,
             seconds=config.settle + config.span + 1.0,  # the flood covers every measured message
             per_address=0 if condition.one_address else config.per_address,
@@ -288,6 +310,7 @@ async def _measure(
             target_share=config.target_share,
             drain=config.drain,
             nonce=secrets.token_hex(3),
+            spread_over=tuple(urls) if len(urls) > 1 else (),
         )
         context = multiprocessing.get_context("spawn")  # no copy of this process's state
         conn, theirs = context.Pipe()
@@ -309,7 +332,7 @@ async def _measure(
     fresh = tuple(newcomer_address(k) for k in range(max(1, config.owner_logins)))
     users = [*returning, LoginUser("newcomer", NEWCOMER, world.newcomer_password, fresh)]
     logging_in = asyncio.create_task(
-        Logins(server.backend_url, users, config.owner_logins, config.login_timeout).run(start, config.span)
+        Logins(urls, users, config.owner_logins, config.login_timeout).run(start, config.span)
     )
     with profile():
         sending = asyncio.create_task(
@@ -348,6 +371,16 @@ async def _measure(
     await probe.close()
 
 
+def _servers(
+    config: FloodConfig, env: dict[str, str], worlds: list[World]
+) -> contextlib.AbstractContextManager:
+    """A fresh app for one condition: one instance on SQLite, or `config.instances` on one
+    Redis and one PostgreSQL database; `seed` fills its database before it starts."""
+    if config.instances > 0:
+        return AppCluster(config.instances, env, ROOT, lambda url: worlds.append(seed(url)))
+    return AppServer(env=env, before_start=lambda url: worlds.append(seed(url)))
+
+
 def run_condition(
     condition: Condition,
     config: FloodConfig,
@@ -370,14 +403,14 @@ def run_condition(
     load_before = os.getloadavg()[0]
     worlds: list[World] = []
     env = {"CHATAPP_SEED_DEMO": "0", **config.app_env}
-    with AppServer(env=env, before_start=lambda url: worlds.append(seed(url))) as server:
+    with _servers(config, env, worlds) as server:
         name = "login-flood-" + condition.label.replace("/s", "-per-s").replace(", ", "-").replace(" ", "-")
 
         def profile() -> contextlib.AbstractContextManager:
-            return profiled(profile_dir, name, server.worker_pid, profile_format)
+            return profiled(profile_dir, name, _worker_pids(server)[0], profile_format)
 
         log(f"{condition.label}: {config.messages} messages at {config.message_rate:g}/s")
         asyncio.run(_measure(server, worlds[0], condition, config, result, profile))
-        result.server_errors = logged_errors(server.log_path)
+        result.server_errors = [line for path in _log_paths(server) for line in logged_errors(path)]
     result.load_average = (load_before, os.getloadavg()[0])
     return result

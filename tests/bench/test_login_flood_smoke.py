@@ -150,3 +150,40 @@ def test_answers_are_read_from_the_log_in_forms_error_text():
     assert len(set(fresh)) == len(fresh) and all(a.startswith("127.0.") for a in fresh)
     assert not addresses & {run.OWNER_ADDRESS, run.BYSTANDER_ADDRESS, *fresh}
     assert not set(fresh) & {"127.0.0.1", run.OWNER_ADDRESS, run.BYSTANDER_ADDRESS}
+
+
+@pytest.mark.integration
+@pytest.mark.services
+def test_a_quick_flood_on_two_instances_is_complete_and_lets_the_returning_users_in(tmp_path):
+    """`--instances 2`: two production instances on one Redis (limits, throttles and known
+    addresses shared there) and one PostgreSQL database; the attacker's connections and the
+    log-ins alternate between the instances, A's tab is on the first and B's on the second."""
+    raw = tmp_path / "results.json"
+    out = ["--out", str(tmp_path / "page.md"), "--json", str(raw)]
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.login_flood", *QUICK, "--no-baseline", "--instances", "2", *out],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, f"the benchmark failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    figures = json.loads(raw.read_text())
+    assert figures["config"]["instances"] == 2
+    (r,) = figures["results"]
+    assert r["label"] == "4/s, many addresses"
+    # Every message crossed from one instance to the other, both ways, with no error logged.
+    probe = r["probe"]
+    assert probe["sent"] == MESSAGES and probe["missing"] == [] and probe["errors"] == []
+    assert r["server_errors"] == [] and r["correct"] is True
+    # The returning users, known on whichever instance they logged in before, got in every time.
+    assert all(a["answer"] == attacker.SIGNED_IN for a in r["prior_logins"]), r["prior_logins"]
+    for who in RETURNING:
+        f = r["login_figures"][who]
+        assert (f["succeeded"], f["refusals"]) == (LOGINS, {}), (who, r["logins"])
+    flood = r["attack"]
+    assert flood["sent"] > 0 and flood["connect_failures"] == [] and flood["unanswered"] == 0
+    assert flood["checked"] + flood["refused"] + flood["busy"] == flood["sent"] and flood["other"] == {}
+    text = (tmp_path / "page.md").read_text()
+    assert "2 instances, one Granian worker each, on one Redis" in text
