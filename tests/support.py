@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import itertools
+import subprocess
+import sys
 import time
 import uuid
 from datetime import timedelta
+from pathlib import Path
 
 import reflex as rx
 import sqlalchemy as sa
@@ -122,3 +125,18 @@ PRESENCE_PREFIX = wire.keyed_prefix(wire.PRESENCE_MAP)
 def presence_key(user_id: int) -> str:
     """The wire key of a user's presence entry in a tab's state ("presence_map.42")."""
     return wire.keyed_entry(wire.PRESENCE_MAP, user_id)
+
+
+def run_benchmark(args: list[str], *, timeout: float) -> None:
+    """Run one of the project's benchmarks (`python` + `args`, e.g. `["-m", "bench.load",
+    ...]`) from the repo root, as its README command does; fail with the tail of its output
+    unless it exits 0."""
+    done = subprocess.run(
+        [sys.executable, *args],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, f"the benchmark failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"

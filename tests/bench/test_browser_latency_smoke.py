@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 
 import pytest
 
 from bench.browser_latency.stats import summary
-from tests.conftest import ROOT
+from tests.support import run_benchmark
 
 TRIALS = 3
 
@@ -29,15 +27,7 @@ def _positive(values: list[float]) -> bool:
 def test_a_quick_run_measures_every_scenario(tmp_path):
     out, raw = tmp_path / "latency.md", tmp_path / "latency.json"
     command = ["-m", "bench.browser_latency", "--trials", str(TRIALS), "--out", str(out), "--json", str(raw)]
-    done = subprocess.run(
-        [sys.executable, *command],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=170,
-        check=False,
-    )
-    assert done.returncode == 0, f"the benchmark failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    run_benchmark([*command], timeout=170)
     results = json.loads(raw.read_text())
 
     toggle = results["away_toggle"]

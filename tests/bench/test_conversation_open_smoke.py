@@ -7,21 +7,17 @@ No time or byte figure is asserted: those are what the benchmark reports
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
 
 from chatapp.services.messages import PAGE_SIZE
-from tests.conftest import ROOT
+from tests.support import run_benchmark
 
 
 @pytest.mark.integration
 def test_a_quick_run_opens_short_and_long_conversations_with_one_page_each(tmp_path):
     page = tmp_path / "conversation-open.md"
-    done = subprocess.run(
+    run_benchmark(
         [
-            sys.executable,
             "-m",
             "bench.conversation_open",
             "--sizes",
@@ -31,13 +27,8 @@ def test_a_quick_run_opens_short_and_long_conversations_with_one_page_each(tmp_p
             "--out",
             str(page),
         ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
         timeout=170,
-        check=False,
     )
-    assert done.returncode == 0, done.stderr[-3000:]
     rows = {
         cells[0]: cells[-1]
         for line in page.read_text().splitlines()

@@ -13,14 +13,12 @@ what the benchmark reports (docs/benchmarks.md), never what a test checks.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from bench.load import graph, message_plan, plan, receipt_plan, typing_plan
 from bench.load.config import LoadConfig
-from tests.conftest import ROOT
+from tests.support import run_benchmark
 
 QUICK = [
     *("--sessions", "20", "--hub-contacts", "50"),
@@ -47,9 +45,8 @@ QUICK_CONFIG = LoadConfig(
 @pytest.mark.integration
 def test_a_quick_run_against_the_app_and_the_floor_is_complete_and_correct(tmp_path):
     page, plot, raw = tmp_path / "benchmarks.md", tmp_path / "latency.png", tmp_path / "results.json"
-    done = subprocess.run(
+    run_benchmark(
         [
-            sys.executable,
             "-m",
             "bench.load",
             *QUICK,
@@ -60,13 +57,8 @@ def test_a_quick_run_against_the_app_and_the_floor_is_complete_and_correct(tmp_p
             "--json",
             str(raw),
         ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
         timeout=240,
-        check=False,
     )
-    assert done.returncode == 0, f"the benchmark failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     results = json.loads(raw.read_text())
     runs = {run["target"]: run for run in results["results"]}
     assert set(runs) == {"app", "floor"}
@@ -222,15 +214,7 @@ def test_a_quick_run_against_two_instances_on_redis_and_postgres_is_correct_and_
     raw = tmp_path / "results.json"
     quick = [*QUICK[: QUICK.index("--messages")], "--no-messages", "--targets", "floor", "--instances", "2"]
     out = ["--out", str(tmp_path / "page.md"), "--plot", str(tmp_path / "p.png"), "--json", str(raw)]
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.load", *quick, *out],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert done.returncode == 0, f"the benchmark failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    run_benchmark(["-m", "bench.load", *quick, *out], timeout=300)
     runs = {run["target"]: run for run in json.loads(raw.read_text())["results"]}
     assert set(runs) == {"floor", "app@2"}
     two = runs["app@2"]

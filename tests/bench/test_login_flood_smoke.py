@@ -12,15 +12,13 @@ benchmark reports (docs/login-flood.md), never what a test checks.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from bench.login_flood import attacker, run
 from chatapp import wire
 from chatapp.wire import SESSION_STATE
-from tests.conftest import ROOT
+from tests.support import run_benchmark
 
 MESSAGES = 8
 LOGINS = 2  # by C, by the owner and by D each, per condition
@@ -36,15 +34,7 @@ QUICK = [
 @pytest.mark.integration
 def test_a_quick_run_with_and_without_a_flood_is_complete_and_correct(tmp_path):
     page, raw = tmp_path / "login-flood.md", tmp_path / "results.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.login_flood", *QUICK, "--out", str(page), "--json", str(raw)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=170,
-        check=False,
-    )
-    assert done.returncode == 0, f"the benchmark failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    run_benchmark(["-m", "bench.login_flood", *QUICK, "--out", str(page), "--json", str(raw)], timeout=170)
     figures = json.loads(raw.read_text())
     results = {r["label"]: r for r in figures["results"]}
     assert list(results) == ["no flood", "4/s, many addresses"]
@@ -160,15 +150,7 @@ def test_a_quick_flood_on_two_instances_is_complete_and_lets_the_returning_users
     log-ins alternate between the instances, A's tab is on the first and B's on the second."""
     raw = tmp_path / "results.json"
     out = ["--out", str(tmp_path / "page.md"), "--json", str(raw)]
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.login_flood", *QUICK, "--no-baseline", "--instances", "2", *out],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
-    assert done.returncode == 0, f"the benchmark failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    run_benchmark(["-m", "bench.login_flood", *QUICK, "--no-baseline", "--instances", "2", *out], timeout=240)
     figures = json.loads(raw.read_text())
     assert figures["config"]["instances"] == 2
     (r,) = figures["results"]

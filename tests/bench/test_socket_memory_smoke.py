@@ -12,13 +12,11 @@ reports (docs/socket-memory.md), never what a test checks.
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 
 from bench.socket_memory import seed
-from tests.conftest import ROOT
+from tests.support import run_benchmark
 
 TABS = 20
 QUICK = [
@@ -30,15 +28,7 @@ QUICK = [
 @pytest.mark.integration
 def test_a_quick_run_opens_and_closes_every_tab_of_both_waves(tmp_path):
     page, raw = tmp_path / "socket-memory.md", tmp_path / "results.json"
-    done = subprocess.run(
-        [sys.executable, "-m", "bench.socket_memory", *QUICK, "--out", str(page), "--json", str(raw)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=170,
-        check=False,
-    )
-    assert done.returncode == 0, f"the benchmark failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    run_benchmark(["-m", "bench.socket_memory", *QUICK, "--out", str(page), "--json", str(raw)], timeout=170)
     results = json.loads(raw.read_text())["results"]
     assert [r["label"] for r in results] == ["TTL 2 s"]
     run = results[0]
