@@ -65,7 +65,7 @@ class _Gate:
         except asyncio.CancelledError:
             if turn.done() and not turn.cancelled():
                 self.release()  # it was handed to us as we were cancelled: pass it on
-            else:
+            elif turn in self.waiting[known]:  # a release since may have dropped it already
                 self.waiting[known].remove(turn)
             raise
 

@@ -121,3 +121,23 @@ def test_a_waiting_check_that_is_cancelled_gives_its_turn_to_the_next():
         return await first, await asyncio.wait_for(after, 5), gone.cancelled()
 
     assert run_async(scenario()) == ("first", "after", True)
+
+
+def test_a_waiter_cancelled_just_before_a_release_ends_cancelled_and_leaves_the_gate_free():
+    """The flood on two instances logged `ValueError: <Future cancelled> is not in deque`:
+    an attacker's connection closed while its check waited, and the check before it ended in
+    the same moment; the release dropped the cancelled turn before the waiter took it out."""
+
+    async def scenario():
+        gate = password_gate._Gate()
+        await gate.acquire(False)  # a check runs
+        waiter = asyncio.create_task(gate.acquire(False))
+        await asyncio.sleep(0)  # it waits its turn
+        waiter.cancel()  # its connection closed ...
+        gate.release()  # ... as the running check ended
+        (outcome,) = await asyncio.gather(waiter, return_exceptions=True)
+        return outcome, gate.busy, list(gate.waiting[False])
+
+    outcome, busy, waiting = run_async(scenario())
+    assert isinstance(outcome, asyncio.CancelledError)
+    assert busy is False and waiting == []
