@@ -145,6 +145,7 @@ class AppServer(ServerProcess):
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
+        self._port_chosen_here = not port
         self.frontend = frontend
         self.workdir = Path(workdir)
         self.ready_timeout = ready_timeout
@@ -230,12 +231,27 @@ class AppServer(ServerProcess):
                 self._run_migrations()
             if self._before_start is not None:
                 self._before_start(self.db_url)
-            self._start()
-            self._wait_ready()
+            self._start_on_a_free_port()
         except BaseException:
             self.stop()
             raise
         return self
+
+    def _start_on_a_free_port(self, tries: int = 3) -> None:
+        """Start and wait until ready. A port found free (`free_port`) can be taken before
+        the app binds it (by a client connection's source port: a login flood opens
+        thousands); the app then exits saying so, and starts again on another one."""
+        for attempt in range(tries):
+            self._start()
+            try:
+                self._wait_ready()
+                return
+            except AppServerError:
+                taken = "already in use" in self.log_tail()
+                if not (taken and self._port_chosen_here) or attempt == tries - 1:
+                    raise
+                self.stop()
+                self.port = free_port(self.host)
 
     def __exit__(
         self,
