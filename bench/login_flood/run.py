@@ -1,6 +1,7 @@
 """One condition of the benchmark: a fresh app, the probe's messages, and the flood (if any).
 
-Each condition gets an app of its own (production mode, fresh SQLite database), so that no
+Each condition gets an app of its own (production mode, fresh SQLite database; with
+`--instances N`, N instances on a Redis and a PostgreSQL database of their own), so that no
 condition inherits another's throttle counts or a backlog of unanswered attempts.
 """
 
