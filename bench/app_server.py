@@ -80,6 +80,22 @@ class ServerProcess:
     process running its event loop (Granian's supervisor forks one without Redis)."""
 
     process: subprocess.Popen | None = None
+    backend_url: str  # each kind of server says where it listens
+
+    @property
+    def backend_urls(self) -> list[str]:
+        """Every instance's backend address: this server's (an `AppCluster` has several)."""
+        return [self.backend_url]
+
+    @property
+    def worker_pids(self) -> list[int]:
+        """Every instance's worker: this server's (an `AppCluster` has several)."""
+        return [self.worker_pid]
+
+    @property
+    def log_paths(self) -> list[Path]:
+        """Every instance's output, where it is kept (none here)."""
+        return []
 
     @property
     def pid(self) -> int:
@@ -185,6 +201,10 @@ class AppServer(ServerProcess):
             msg = "the server has not been entered yet"
             raise RuntimeError(msg)
         return self._log_path
+
+    @property
+    def log_paths(self) -> list[Path]:
+        return [self.log_path]
 
     @property
     def environment(self) -> dict[str, str]:

@@ -10,7 +10,6 @@ import sys
 import time
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import reflex as rx
 import sqlalchemy as sa
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 from chatapp import runtime, wire
 from chatapp.models import Participant, utcnow
 from chatapp.services import accounts, conversations, logins
+from tests.conftest import ROOT
 
 PASSWORD = "correct horse battery"
 _counter = itertools.count(1)
@@ -133,7 +133,7 @@ def run_benchmark(args: list[str], *, timeout: float) -> None:
     unless it exits 0."""
     done = subprocess.run(
         [sys.executable, *args],
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -188,10 +188,10 @@ def run(
         tempfile.TemporaryDirectory(prefix="chatapp-load-") as tmp,
         _server(target, graph, config, Path(tmp), messages.conversations) as server,
     ):
-        sampler = ServerSampler(server.processes, getattr(server, "worker_pids", [server.worker_pid]))
+        sampler = ServerSampler(server.processes, server.worker_pids)
         redis = getattr(server, "redis", None)
         rss_before, _ = sampler.rss()
-        urls = getattr(server, "backend_urls", [server.backend_url])
+        urls = server.backend_urls
         kind = "app" if target.startswith("app") else target
         with ClientPool(kind, urls, graph, config.client_procs) as pool:
             result.client_procs = pool.count
@@ -319,7 +319,7 @@ def run(
                         cpu=sampler.cpu,
                         templates=templates,
                     )
-        logs = getattr(server, "log_paths", [getattr(server, "log_path", None)])
+        logs = server.log_paths
         result.server_errors = [line for path in logs for line in logged_errors(path)][:20]
 
         deliveries = max(1, result.main.deliveries)

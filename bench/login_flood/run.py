@@ -234,24 +234,11 @@ def logged_errors(path: Path, keep: int = 20) -> list[str]:
 Server = AppServer | AppCluster
 
 
-def _urls(server: Server) -> list[str]:
-    """Every instance's backend address (one without a cluster)."""
-    return server.backend_urls if isinstance(server, AppCluster) else [server.backend_url]
-
-
-def _worker_pids(server: Server) -> list[int]:
-    return server.worker_pids if isinstance(server, AppCluster) else [server.worker_pid]
-
-
-def _log_paths(server: Server) -> list[Path]:
-    return server.log_paths if isinstance(server, AppCluster) else [server.log_path]
-
-
 class _Meters:
     """CPU counters read at the start and the end of the measured window."""
 
     def __init__(self, server: Server, attacker_pid: int | None) -> None:
-        self.server = ServerSampler(server.processes, _worker_pids(server))
+        self.server = ServerSampler(server.processes, server.worker_pids)
         self.attacker = psutil.Process(attacker_pid) if attacker_pid else None
         self.me = psutil.Process()
 
@@ -286,7 +273,7 @@ async def _measure(
     profile: Callable[[], contextlib.AbstractContextManager],
 ) -> None:
     loop = asyncio.get_running_loop()
-    urls = _urls(server)
+    urls = server.backend_urls
     probe = Probe(urls[0], world.a_token, world.b_token, world.cid, b_url=urls[-1])
     await probe.open()
     # Warm-up: the first messages pay for first-time work (imports, caches, the pages'
@@ -408,10 +395,10 @@ def run_condition(
         name = "login-flood-" + condition.label.replace("/s", "-per-s").replace(", ", "-").replace(" ", "-")
 
         def profile() -> contextlib.AbstractContextManager:
-            return profiled(profile_dir, name, _worker_pids(server)[0], profile_format)
+            return profiled(profile_dir, name, server.worker_pids[0], profile_format)
 
         log(f"{condition.label}: {config.messages} messages at {config.message_rate:g}/s")
         asyncio.run(_measure(server, worlds[0], condition, config, result, profile))
-        result.server_errors = [line for path in _log_paths(server) for line in logged_errors(path)]
+        result.server_errors = [line for path in server.log_paths for line in logged_errors(path)]
     result.load_average = (load_before, os.getloadavg()[0])
     return result

@@ -6,6 +6,7 @@ to Redis when the lease ends, and `forget_leases` gives every lease up without w
 from __future__ import annotations
 
 import asyncio
+from types import SimpleNamespace
 
 import pytest
 import reflex as rx
@@ -135,7 +136,6 @@ def test_a_handler_waiting_its_turn_keeps_its_tab_and_its_state_is_written(redis
     """A page load waiting for its turn (`states/page_loads.py`) holds its tab's lock;
     `lock_kept` renews it, so the state the load makes is written when it is done,
     however long the wait was (it was refused with LockExpiredError past 10 s)."""
-    from types import SimpleNamespace
 
     async def scenario():
         manager = _short_locks(redis_url, monkeypatch)
@@ -185,8 +185,6 @@ async def _other_tab_while_held(aside: bool, redis_url: str, monkeypatch) -> lis
     """Instance A holds tab-6 in a handler (a page load waiting for its turn) while
     instance B asks for tab-6; then A waits for tab-7, whose lock B holds and lets go.
     Returns what finished first: A's event of tab-7 or A's handler of tab-6."""
-    from types import SimpleNamespace
-
     a, b = _manager(redis_url, monkeypatch), _manager(redis_url, monkeypatch)
     if aside:
         assert redis_store.answer_aside(SimpleNamespace(state_manager=a))
@@ -244,8 +242,6 @@ async def _asked_for_while_held_past_the_lease(aside: bool, redis_url: str, monk
     """Instance A's handler holds tab-8 past its lease's hold time (renewing the lock, as a
     page load waiting for its turn does) and changes it; instance B asks for tab-8 meanwhile.
     Returns what B then reads of tab-8, and the errors of the loop."""
-    from types import SimpleNamespace
-
     a, b = _short_locks(redis_url, monkeypatch), _short_locks(redis_url, monkeypatch)
     if aside:
         assert redis_store.answer_aside(SimpleNamespace(state_manager=a))
