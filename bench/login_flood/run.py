@@ -23,7 +23,7 @@ import psutil
 from bench.app_server import ROOT, AppServer
 from bench.load.cluster import AppCluster
 from bench.load.profiling import profiled
-from bench.load.server_stats import ServerSampler
+from bench.load.server_stats import ServerSampler, logged_errors
 from bench.login_flood import attacker
 from bench.login_flood.attacker import AttackPlan, AttackResult
 from bench.login_flood.probe import LoginAttempt, Logins, LoginUser, Probe, ProbeResult
@@ -208,27 +208,6 @@ def seed(db_url: str) -> World:
         )
     finally:
         engine.dispose()
-
-
-_ERROR_MARKS = ("Traceback (most recent call last)", " ERROR ", "ERROR:", "exception was never retrieved")
-
-
-def logged_errors(path: Path, keep: int = 20) -> list[str]:
-    """The lines of the app's log that report an error, each traceback as its exception's
-    line (the first `keep`)."""
-    if not path.exists():
-        return []
-    found: list[str] = []
-    in_traceback = False
-    for line in path.read_text(errors="replace").splitlines():
-        if in_traceback and line and not line[0].isspace():
-            found.append(line.strip())  # the exception that ends the traceback
-            in_traceback = False
-        elif line.startswith("Traceback (most recent call last)"):
-            in_traceback = True
-        elif any(mark in line for mark in _ERROR_MARKS):
-            found.append(line.strip())
-    return found[:keep]
 
 
 Server = AppServer | AppCluster
