@@ -53,9 +53,12 @@ class RedisBus:
         """
         return int(await self.redis.publish(self.channel, message))
 
-    async def listen(self, on_message: Callable[[str], object]) -> None:
+    async def listen(
+        self, on_message: Callable[[str], object], on_lost: Callable[[], object] = lambda: None
+    ) -> None:
         """Call `on_message` with each message, in the order they were published, for as
-        long as the task runs; subscribes again whenever the subscription is lost."""
+        long as the task runs; subscribes again whenever the subscription is lost, and
+        calls `on_lost` then (messages published meanwhile never arrive)."""
         while True:
             try:
                 async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
@@ -69,6 +72,7 @@ class RedisBus:
                 raise
             except Exception as exc:  # Redis went away: the outage watch handles the tabs
                 logger.warning("the push channel was lost (%s); subscribing again", exc)
+                on_lost()
             finally:
                 self.subscribed.clear()
             await asyncio.sleep(RESUBSCRIBE_AFTER)

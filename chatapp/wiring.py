@@ -108,7 +108,12 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
     bus = None if shared is None else RedisBus(shared.redis, channel=channel_of(settings.presence_prefix))
     instance_id = shared.instance_id if shared is not None else ""
     push = Push(app, directory=registry, bus=bus, instance_id=instance_id)
-    listener = None if bus is None else asyncio.create_task(bus.listen(push.received), name="push_bus")
+    # A lost subscription loses what is published meanwhile: no closed tab is current.
+    listener = (
+        None
+        if bus is None or shared is None
+        else asyncio.create_task(bus.listen(push.received, on_lost=shared.changes_lost), name="push_bus")
+    )
     service = make_presence(push, registry)
     sweeper = None
     renewer = None
@@ -198,6 +203,8 @@ def _watch_redis(
     async def on_down() -> None:
         # This instance's tabs, as the registry knew them, before their sockets go.
         dropped[:] = list(registry.own.values())
+        # Changes published from here on may be lost: no tab closed here is current.
+        registry.changes_lost()
         closed = await sockets.drop_all(app)
         logger.warning("Redis is down: closed %d sockets; refusing new ones until it answers", closed)
 
@@ -205,6 +212,8 @@ def _watch_redis(
         await redis_store.came_back(app)
         await sweeper.recovered()
         await service.tabs_dropped(dropped, grace=timedelta(seconds=outage.RECOVERY_GRACE))
+        # Taken back without a blink, but not current: each page loads everything again.
+        registry.changes_lost()
         dropped.clear()
 
     return outage.RedisWatch(outage.redis_ping(settings.redis_url), on_down=on_down, on_back=on_back)

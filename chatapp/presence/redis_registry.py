@@ -34,6 +34,7 @@ _SCRIPTS = (
     "HEARTBEAT",
     "REAP",
     "FINISH_DUE",
+    "TOKENS_OF",
 )
 # Names of the choice fields in a user's record.
 _CHOICE_FIELDS = {"chosen": "cm", "until": "cu", "hide_last_seen": "ch"}
@@ -62,20 +63,27 @@ def _text(raw: bytes | str | None) -> str:
 
 class OwnTabs:
     """The tabs whose sockets this instance holds, by token and by user (a change for a
-    few users finds their tabs here without a look at every tab)."""
+    few users finds their tabs here without a look at every tab), and the tabs whose
+    sockets it held until they closed less than a grace ago: those still get every change
+    made here or published on the push channel (`tokens_of`), so that a tab taken back
+    here holds a current state (`kept_current`)."""
 
     def __init__(self) -> None:
         self._tabs: dict[str, Tab] = {}
         self._by_user: dict[int, dict[str, None]] = {}
+        # Closed tabs, by token: (user, until when they get changes), oldest first.
+        self._closed: dict[str, tuple[int, datetime]] = {}
 
     def put(self, tab: Tab) -> None:
-        """Hold a tab (its token's earlier tab, of any user, is replaced)."""
+        """Hold a tab (its token's earlier tab, of any user, is replaced; a closed tab is
+        open again)."""
         self.drop(tab.token)
         self._tabs[tab.token] = tab
         self._by_user.setdefault(tab.user_id, {})[tab.token] = None
 
     def drop(self, token: str) -> Tab | None:
-        """Stop holding a tab; returns it (None if not held)."""
+        """Stop holding a tab, open or closed; returns the open tab (None if not held)."""
+        self._closed.pop(token, None)
         tab = self._tabs.pop(token, None)
         if tab is not None:
             tokens = self._by_user[tab.user_id]
@@ -84,23 +92,51 @@ class OwnTabs:
                 del self._by_user[tab.user_id]
         return tab
 
+    def close(self, token: str, *, now: datetime, until: datetime) -> None:
+        """A tab's socket closed: the tab still gets changes until `until` (from `now`),
+        unless it is taken back or dropped first."""
+        tab = self.drop(token)
+        self.forget_closed(now)
+        if tab is not None:
+            self._closed[token] = (tab.user_id, until)
+
+    def forget_closed(self, now: datetime | None = None) -> None:
+        """Forget the closed tabs whose time is over by `now` (None: every closed tab)."""
+        closed = self._closed
+        while closed:
+            token, (_, until) = next(iter(closed.items()))
+            if now is not None and until > now:
+                break  # the rest closed later
+            del closed[token]
+
+    def kept_current(self, token: str) -> bool:
+        """Whether a tab closed here still gets changes (see the class)."""
+        return token in self._closed
+
     def get(self, token: str) -> Tab | None:
         return self._tabs.get(token)
 
     def values(self) -> list[Tab]:
+        """The open tabs."""
         return list(self._tabs.values())
 
     def tokens_of(self, user_ids: Iterable[int]) -> list[str]:
-        """The tokens of these users' tabs (each user once)."""
+        """The tokens of these users' tabs, open and closed (each user once)."""
         by_user = self._by_user
-        return [token for uid in dict.fromkeys(user_ids) for token in by_user.get(uid, ())]
+        ids = dict.fromkeys(user_ids)
+        tokens = [token for uid in ids for token in by_user.get(uid, ())]
+        if self._closed:
+            tokens += [token for token, (uid, _) in self._closed.items() if uid in ids]
+        return tokens
 
     def users(self) -> set[int]:
+        """The users of the open tabs."""
         return set(self._by_user)
 
     def clear(self) -> None:
         self._tabs.clear()
         self._by_user.clear()
+        self._closed.clear()
 
     def __len__(self) -> int:
         return len(self._tabs)
@@ -115,9 +151,9 @@ class RedisRegistry:
         instance_id: This instance's name (a new one per process by default).
     """
 
-    # A closed tab gets no changes: its state is in Redis (or leased by an instance that
-    # may not be the one it reconnects to), so its page load loads it again.
-    keeps_closed_tabs = False
+    # How much longer than its grace a closed tab gets changes here: a tab is taken back
+    # until its `closed` key expires, set a moment after the grace was counted from.
+    CLOSED_MARGIN = timedelta(seconds=5)
 
     def __init__(self, redis: Redis, *, prefix: str, instance_id: str | None = None) -> None:
         self.redis = redis
@@ -154,20 +190,31 @@ class RedisRegistry:
     async def unregister(self, token: str, sid: str | None, *, now: datetime, grace: timedelta) -> Tab | None:
         mine = self.own.get(token)
         if mine is not None and (sid is None or mine.sid == sid):
-            self.own.drop(token)
-        args = [self.prefix, token, sid or "", to_us(now), to_us(now + grace)]
+            if sid is None:  # a logout is not coming back
+                self.own.drop(token)
+            else:  # before the script: no change may find it in neither place
+                self.own.close(token, now=now, until=now + grace + self.CLOSED_MARGIN)
+        # A socket closed: the tab is taken back and gets changes for its grace.
+        keep_ms = 0 if sid is None else max(1, int(grace.total_seconds() * 1000))
+        args = [self.prefix, token, sid or "", to_us(now), to_us(now + grace), keep_ms]
         old = await self._run("UNREGISTER", [], args)
-        if not old:
-            return None
-        tab = self._decode(token, old[0], old[1])
-        if sid is not None:  # a socket closed (a logout is not coming back)
-            ms = max(1, int(grace.total_seconds() * 1000))
-            await self.redis.set(self.key("closed", token), tab.user_id, px=ms)
-        return tab
+        return None if not old else self._decode(token, old[0], old[1])
 
     async def recently_closed(self, token: str, *, now: datetime) -> int | None:
-        uid = await self.redis.getdel(self.key("closed", token))
+        # Not deleted here: the tab gets changes as a closed one until it is registered
+        # again (`REGISTER` ends it as closed in the same step).
+        uid = await self.redis.get(self.key("closed", token))
         return None if uid is None else int(_text(uid))
+
+    def kept_current(self, token: str) -> bool:
+        """Only a tab closed on this instance got every change while it was away: the
+        portable changes of other instances reach only the tabs an instance holds."""
+        return self.own.kept_current(token)
+
+    def changes_lost(self) -> None:
+        """Changes published may have been lost (Redis went away): no closed tab here is
+        current any more (each loads everything when it comes back)."""
+        self.own.forget_closed()
 
     async def set_idle(self, token: str, idle: bool) -> Tab | None:
         new = await self._run("SET_IDLE", [], [self.prefix, token, int(idle)])
@@ -187,11 +234,7 @@ class RedisRegistry:
         ids = list(dict.fromkeys(user_ids))
         if not ids:
             return []
-        async with self.redis.pipeline(transaction=False) as pipe:
-            for uid in ids:
-                pipe.hkeys(self.key("t", uid))
-            found = await pipe.execute()
-        return [_text(token) for tokens in found for token in tokens]
+        return [_text(token) for token in await self._run("TOKENS_OF", [], [self.prefix, *ids])]
 
     def local_tokens_of(self, user_ids: Iterable[int]) -> list[str]:
         return self.own.tokens_of(user_ids)
@@ -246,7 +289,7 @@ class RedisRegistry:
 
     async def postpone(self, user_id: int, due: datetime, until: datetime) -> bool:
         # A closed tab is not taken back after its grace here (its key has expired): its
-        # page load registers it again, and loads what it shows (`keeps_closed_tabs`).
+        # page load registers it again, and loads what it shows.
         keys = [self.key("u", user_id), self.key("due")]
         return bool(await self._run("POSTPONE", keys, [user_id, to_us(due), to_us(until)]))
 

@@ -7,6 +7,11 @@ Keys, under a prefix P (one deployment's, or one test run's):
   until, hide last seen, held at all).
 - `P:t:<user>`: hash, the user's open tabs: token -> JSON {sid, idle, inst}.
 - `P:tab:<token>`: the user a tab token belongs to.
+- `P:closed:<token>`: the user of a tab whose socket closed less than its grace ago
+  (expires with the grace): it is taken back if it reconnects meanwhile.
+- `P:c:<user>`: set, the tokens of the user's closed tabs (each counts while its
+  `P:closed:<token>` lasts): they still get every change (`TOKENS_OF`), so that a tab
+  taken back holds a current state.
 - `P:own:<instance>`: set, the tokens of the tabs an instance holds.
 - `P:alive:<instance>`: the instance's heartbeat, expiring unless renewed.
 - `P:inst`: sorted set, every instance by the time of its last heartbeat.
@@ -50,6 +55,12 @@ if old_uid then
     end
   end
 end
+local closedkey = p .. ':closed:' .. token
+local closed_uid = redis.call('GET', closedkey)
+if closed_uid then
+  redis.call('SREM', p .. ':c:' .. closed_uid, token)
+  redis.call('DEL', closedkey)
+end
 redis.call('SET', tabkey, uid)
 redis.call('HSET', p .. ':t:' .. uid, token, ARGV[4])
 redis.call('SADD', p .. ':own:' .. ARGV[5], token)
@@ -61,7 +72,8 @@ return false
 """
 )
 
-# ARGV: prefix, token, sid ('' for any), now, due. Returns the removed tab {user, JSON}.
+# ARGV: prefix, token, sid ('' for any), now, due, how long (ms) the closed tab is taken
+# back and gets changes (0: not at all, a logout). Returns the removed tab {user, JSON}.
 UNREGISTER = (
     _LAST_TAB_GONE
     + """
@@ -81,9 +93,37 @@ redis.call('DEL', tabkey)
 redis.call('SREM', p .. ':own:' .. tab.inst, token)
 redis.call('HINCRBY', p .. ':u:' .. uid, 'rev', 1)
 if redis.call('HLEN', p .. ':t:' .. uid) == 0 then last_tab_gone(p, uid, ARGV[4], ARGV[5]) end
+local keep = tonumber(ARGV[6])
+if keep > 0 then
+  local closedset = p .. ':c:' .. uid
+  redis.call('SET', p .. ':closed:' .. token, uid, 'PX', keep)
+  redis.call('SADD', closedset, token)
+  if redis.call('PTTL', closedset) < keep then redis.call('PEXPIRE', closedset, keep) end
+end
 return {uid, entry}
 """
 )
+
+# The tokens of the tabs that changes for these users go to: every open tab, and every
+# closed one within its grace (a closed tab whose grace is over leaves the set).
+# ARGV: prefix, user, user, ... Returns the tokens.
+TOKENS_OF = """
+local p = ARGV[1]
+local out = {}
+for i = 2, #ARGV do
+  local uid = ARGV[i]
+  for _, token in ipairs(redis.call('HKEYS', p .. ':t:' .. uid)) do table.insert(out, token) end
+  local closedset = p .. ':c:' .. uid
+  for _, token in ipairs(redis.call('SMEMBERS', closedset)) do
+    if redis.call('GET', p .. ':closed:' .. token) == uid then
+      table.insert(out, token)
+    else
+      redis.call('SREM', closedset, token)
+    end
+  end
+end
+return out
+"""
 
 # ARGV: prefix, token, idle (0 or 1). Returns the updated tab {user, JSON}.
 SET_IDLE = """

@@ -79,12 +79,9 @@ class InProcessRegistry:
     A tab whose socket closed stays a receiver of changes (`tokens_of`) until its grace
     ends (or its user's offline, put off in a storm, is published) or it is taken back:
     its state stays in this process, so a reconnect within the grace finds it current
-    and its page load need not load it again (`keeps_closed_tabs`;
+    and its page load need not load it again (`kept_current`;
     `AppState._open_session`).
     """
-
-    # Tabs closed less than a grace ago get every change (see above).
-    keeps_closed_tabs = True
 
     def __init__(self) -> None:
         self.tabs = LocalRegistry()
@@ -121,6 +118,10 @@ class InProcessRegistry:
                 self._closed_of.setdefault(tab.user_id, {})[token] = None
         self._forget_closed(now)
         return tab
+
+    def kept_current(self, token: str) -> bool:
+        # Every tab closed less than a grace ago got every change (see the class).
+        return True
 
     async def recently_closed(self, token: str, *, now: datetime) -> int | None:
         self._forget_closed(now)

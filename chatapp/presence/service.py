@@ -121,15 +121,16 @@ class PresenceService:
             return False
         if self._drops is not None:
             self._drops.came_back(token, now)
-        if self.registry.keeps_closed_tabs:
+        # Asked before the tab is registered again: until then it gets changes as closed.
+        if self.registry.kept_current(token):
             self._kept.add(token)
         await self.mark_online(token=token, sid=sid, user_id=user_id)
         return True
 
     def came_back_current(self, token: str) -> bool:
         """Whether this tab was taken back at its socket's connect (`tab_reconnected`)
-        and its state got every change while it was away (the registry
-        `keeps_closed_tabs`), once: the page load that follows need not load what
+        and its state got every change while it was away (the registry's
+        `kept_current`), once: the page load that follows need not load what
         changes keep current (the presence map, the conversation list).
 
         Such a state is exactly as current as an open tab's: a closed tab got the same

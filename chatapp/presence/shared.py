@@ -92,11 +92,6 @@ class PresenceRegistry(Protocol):
     that no crash between two steps can leave a user online with no tab.
     """
 
-    # Whether a tab whose socket closed less than a grace ago still gets every change
-    # (`tokens_of`) in its state, kept here: then a tab taken back (`recently_closed`)
-    # holds a current state, and its page load need not load it again.
-    keeps_closed_tabs: bool
-
     async def register(self, tab: Tab, *, now: datetime, grace: timedelta) -> Tab | None:
         """Record an open tab on this instance; returns the tab it replaced, if any."""
         ...
@@ -107,7 +102,14 @@ class PresenceRegistry(Protocol):
 
     async def recently_closed(self, token: str, *, now: datetime) -> int | None:
         """The user of the tab with this token if its socket closed less than a grace
-        ago (not a logout), once: the tab is reconnecting."""
+        ago (not a logout): the tab is reconnecting."""
+        ...
+
+    def kept_current(self, token: str) -> bool:
+        """Whether a tab taken back here (`recently_closed`), asked before it is
+        registered again, got every change while it was closed (`tokens_of`,
+        `local_tokens_of`): then its state is current, and its page load need not load
+        what changes keep current."""
         ...
 
     async def set_idle(self, token: str, idle: bool) -> Tab | None:
@@ -120,7 +122,7 @@ class PresenceRegistry(Protocol):
 
     async def tokens_of(self, user_ids: Iterable[int]) -> list[str]:
         """The tokens of these users' tabs that changes go to, on every instance: every
-        open tab, and closed ones too if the registry `keeps_closed_tabs`."""
+        open tab, and each closed less than its grace ago."""
         ...
 
     def local_tokens_of(self, user_ids: Iterable[int]) -> list[str]:

@@ -1,6 +1,7 @@
 """The push channel (`chatapp.push_bus`) against a real Redis server of the test's own:
 messages arrive in the order they were published, and the subscription is made again
-by itself after Redis restarted (the instances' pushes go on without a restart)."""
+by itself after Redis restarted (the instances' pushes go on without a restart), telling
+its owner that messages may have been lost meanwhile."""
 
 from __future__ import annotations
 
@@ -25,11 +26,13 @@ def test_messages_arrive_in_order_and_the_subscription_comes_back_after_a_restar
     async def scenario():
         bus = RedisBus(Redis.from_url(server.url), channel="test:push")
         got: list[str] = []
-        listening = asyncio.create_task(bus.listen(got.append))
+        lost: list[int] = []
+        listening = asyncio.create_task(bus.listen(got.append, on_lost=lambda: lost.append(len(got))))
         await asyncio.wait_for(bus.subscribed.wait(), 5)
         listeners = [await bus.publish(f"m{i}") for i in range(200)]
         await until(lambda: len(got) == 200, 5)
         before = list(got)
+        lost_before = list(lost)
         server.kill()
         await until(lambda: not bus.subscribed.is_set(), 5)
         await asyncio.to_thread(server.start)
@@ -39,8 +42,10 @@ def test_messages_arrive_in_order_and_the_subscription_comes_back_after_a_restar
         listening.cancel()
         await asyncio.gather(listening, return_exceptions=True)
         await bus.redis.aclose()
-        return listeners, before
+        return listeners, before, lost_before, lost
 
-    listeners, before = run_async(scenario())
+    listeners, before, lost_before, lost = run_async(scenario())
     assert set(listeners) == {1}
     assert before == [f"m{i}" for i in range(200)]
+    assert lost_before == []  # nothing lost while subscribed
+    assert lost[:1] == [200]  # told when the subscription went, before it came back

@@ -79,6 +79,13 @@ async def shut(*nodes: Node) -> None:
         await n.registry.redis.aclose()
 
 
+async def watched_pair(prefix: str, people, b: int) -> tuple[Node, Node]:
+    """Two instances, n1 and n2; b (a contact of the user under test) has a tab on n2."""
+    n1, n2 = await node(prefix, people, "n1"), await node(prefix, people, "n2")
+    await n2.service.mark_online(token="b1", sid="sb1", user_id=b)
+    return n1, n2
+
+
 def _pair(people) -> tuple[int, int]:
     a, _ = people.user("sa")
     b, b_name = people.user("sb")
@@ -150,8 +157,7 @@ def test_a_reload_landing_on_the_other_instance_shows_no_blink_and_a_real_close_
     prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
 
     async def scenario():
-        n1, n2 = await node(prefix, people, "n1"), await node(prefix, people, "n2")
-        await n2.service.mark_online(token="b1", sid="sb1", user_id=b)
+        n1, n2 = await watched_pair(prefix, people, b)
         await n1.service.mark_online(token="a1", sid="old", user_id=a)
         await settle(n1, n2)
         n1.sent.clear()
@@ -185,8 +191,7 @@ def test_an_offline_whose_instance_died_before_deciding_is_published_by_another(
     prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
 
     async def scenario():
-        n1, n2 = await node(prefix, people, "n1"), await node(prefix, people, "n2")
-        await n2.service.mark_online(token="b1", sid="sb1", user_id=b)
+        n1, n2 = await watched_pair(prefix, people, b)
         await n1.service.mark_online(token="a1", sid="sa1", user_id=a)
         await settle(n1, n2)
         n1.sent.clear()
@@ -253,8 +258,7 @@ def test_an_instance_declared_dead_while_alive_registers_its_tabs_again(people, 
     prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
 
     async def scenario():
-        n1, n2 = await node(prefix, people, "n1"), await node(prefix, people, "n2")
-        await n2.service.mark_online(token="b1", sid="sb1", user_id=b)
+        n1, n2 = await watched_pair(prefix, people, b)
         await n1.service.mark_online(token="a1", sid="sa1", user_id=a)
         await asyncio.sleep(TIMING.ttl + 0.1)  # n1 stalls longer than its heartbeat lives
         await n2.sweeper.sweep()
@@ -280,8 +284,7 @@ def test_a_choice_made_on_one_instance_is_what_every_instance_decides_with(peopl
     prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
 
     async def scenario():
-        n1, n2 = await node(prefix, people, "n1"), await node(prefix, people, "n2")
-        await n2.service.mark_online(token="b1", sid="sb1", user_id=b)
+        n1, n2 = await watched_pair(prefix, people, b)
         await n1.service.mark_online(token="a1", sid="sa1", user_id=a)
         await n2.service.mark_online(token="a2", sid="sa2", user_id=a)
         assert (await n2.service.preferences.of(a)).chosen is None  # n2 holds the old choice
@@ -313,8 +316,7 @@ def test_a_socket_reopening_on_another_instance_within_the_grace_is_taken_back_o
     prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
 
     async def scenario():
-        n1, n2 = await node(prefix, people, "n1"), await node(prefix, people, "n2")
-        await n2.service.mark_online(token="b1", sid="sb1", user_id=b)
+        n1, n2 = await watched_pair(prefix, people, b)
         await n1.service.mark_online(token="a1", sid="old", user_id=a)
         await n1.service.mark_online(token="a2", sid="x", user_id=a)
         await n1.service.mark_offline(token="a2", sid=None)  # a logout is not coming back
@@ -455,3 +457,81 @@ def test_an_offline_put_off_moves_in_the_record_and_in_the_sweep_once(people, re
     assert (moved, again) == (True, False)
     assert held == later
     assert swept == [("g", a, later)]
+
+
+def test_a_closed_tab_gets_changes_until_it_is_taken_back_and_is_current_only_where_it_closed(
+    people, redis_prefix
+):
+    a, b = _pair(people)
+    prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
+
+    async def scenario():
+        n1, n2 = await watched_pair(prefix, people, b)
+        for token in ("a1", "a2", "a3"):
+            await n1.service.mark_online(token=token, sid=f"s-{token}", user_id=a)
+        await n1.service.mark_offline(token="a3", sid=None)  # a logout
+        await n1.service.mark_offline(token="a1", sid="s-a1")
+        await n1.service.mark_offline(token="a2", sid="s-a2")
+        await quiet(n1, n2)
+        closed = {
+            "everywhere": sorted(await n2.registry.tokens_of([a, b])),
+            "n1": sorted(n1.registry.local_tokens_of([a])),
+            "n2": sorted(n2.registry.local_tokens_of([a])),
+            "open": sorted(t.token for t in await n2.registry.tabs_of(a)),
+            "kept": [n1.registry.kept_current("a1"), n2.registry.kept_current("a1")],
+        }
+        # a1 comes back where it closed, a2 on the other instance: both without a blink,
+        # but only a1's state got every change (n2 did not hold a2).
+        back = [
+            await n1.service.tab_reconnected(token="a1", sid="s-a1b"),
+            await n2.service.tab_reconnected(token="a2", sid="s-a2b"),
+        ]
+        current = [n1.service.came_back_current("a1"), n2.service.came_back_current("a2")]
+        after = {
+            "everywhere": sorted(await n1.registry.tokens_of([a])),
+            "n1": sorted(n1.registry.local_tokens_of([a])),
+            "closed sets": await n1.registry.redis.smembers(n1.registry.key("c", a)),
+        }
+        # Closed for good: a change no longer finds it once its grace is over.
+        await n1.service.mark_offline(token="a1", sid="s-a1b")
+        during = sorted(await n1.registry.tokens_of([a]))
+        await asyncio.sleep(GRACE.total_seconds() * 2)
+        late = sorted(await n1.registry.tokens_of([a]))
+        leftover = await n1.registry.redis.smembers(n1.registry.key("c", a))
+        await shut(n1, n2)
+        return closed, back, current, after, during, late, leftover
+
+    closed, back, current, after, during, late, leftover = run_async(scenario())
+    assert closed == {
+        "everywhere": ["a1", "a2", "b1"],  # closed tabs still get changes; a logout not
+        "n1": ["a1", "a2"],
+        "n2": [],
+        "open": [],  # not open tabs (the tab cap counts those)
+        "kept": [True, False],
+    }
+    assert back == [True, True]
+    assert current == [True, False]
+    # n1 cannot tell that a2 came back elsewhere: it gives it changes until its grace
+    # ends (through Reflex's lock: a change made twice is made the same).
+    assert after == {"everywhere": ["a1", "a2"], "n1": ["a1", "a2"], "closed sets": set()}
+    assert during == ["a1", "a2"]
+    assert late == ["a2"]
+    assert leftover == set()
+
+
+def test_after_changes_may_have_been_lost_no_closed_tab_is_current(people, redis_prefix):
+    a, _ = _pair(people)
+    prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
+
+    async def scenario():
+        n1 = await node(prefix, people, "n1")
+        await n1.service.mark_online(token="a1", sid="s1", user_id=a)
+        await n1.service.mark_offline(token="a1", sid="s1")
+        n1.registry.changes_lost()  # Redis went away, or the push channel's subscription
+        back = await n1.service.tab_reconnected(token="a1", sid="s2")
+        current = n1.service.came_back_current("a1")
+        await shut(n1)
+        return back, current
+
+    back, current = run_async(scenario())
+    assert (back, current) == (True, False)

@@ -160,6 +160,59 @@ def test_a_reload_that_lands_on_the_other_instance_does_not_blink(cluster, peopl
     assert owner_pid in {p.pid for p in cluster.servers[1].processes()}
 
 
+def test_a_tab_back_on_its_instance_kept_its_state_current_and_one_back_elsewhere_loads_afresh(
+    cluster, people, redis_prefix
+):
+    """With Redis too, a tab whose socket comes back to the instance it closed on within
+    the grace got every change meanwhile, and its page load reads neither the presence
+    snapshot nor the conversation list again (a reconnect storm is mostly such loads).
+    What shows it from outside: a conversation made straight in the database, behind the
+    app's back (no push announces it), is not in the kept list, and is in a list loaded
+    afresh, as on a tab that comes back to another instance."""
+    from tests.integration.messaging import ROW_PREFIX, held
+
+    a, _ = people.user("ka")
+    b, b_name = people.user("kb")
+    cid = people.direct(a, b_name)
+
+    def seq_of(client) -> int | None:
+        return (held(client, ROW_PREFIX, cid) or {}).get("seq")
+
+    async def away_and_back(ta, tb, status: str, back_to: str) -> dict:
+        await tb.disconnect()
+        while _tabs_in_registry(redis_prefix, b):  # until its instance handled the close
+            await asyncio.sleep(0.02)
+        before = seq_of(ta)
+        await ta.set_status(status, path=f"/c/{cid}")
+        body = f"while away, {status}"
+        await ta.emit(f"{CHAT_STATE}.send_message", {"body": body, "key": f"k-{b}-{status}"}, f"/c/{cid}")
+        await ta.wait_for(lambda: seq_of(ta) not in (None, before))
+        seq = seq_of(ta)
+        _, c_name = people.user("kc")
+        hidden = people.direct(b, c_name)  # straight in the database
+        await asyncio.sleep(1.0)  # the deliveries into b's closed tab run as tasks
+        tb.backend_url = back_to
+        await tb.reconnect(load_path="/")
+        shown = "away" if status == "away" else "online"
+        await tb.wait_for(lambda: tb.status_of(a) == shown and seq_of(tb) == seq)
+        return {"hidden conversation listed": held(tb, ROW_PREFIX, hidden) is not None}
+
+    async def scenario():
+        ta = await tab(cluster.url(1), people, a, f"/c/{cid}", {"cid": str(cid)})
+        tb = await tab(cluster.url(0), people, b)  # one worker: a reconnect comes back to it
+        await tb.wait_for(lambda: tb.status_of(a) == "online")
+        kept = await away_and_back(ta, tb, "away", cluster.url(0))
+        elsewhere = await away_and_back(ta, tb, "auto", cluster.url(1))
+        for client in (ta, tb):
+            await client.disconnect()
+        return kept, elsewhere
+
+    kept, elsewhere = run_async(scenario())
+    # Both show what changed while away (the waits above); only the kept one skipped the list.
+    assert kept == {"hidden conversation listed": False}
+    assert elsewhere == {"hidden conversation listed": True}
+
+
 def _shown_choice(client: ReflexClient) -> str | None:
     """The status the tab's menu shows as chosen (the last one it received)."""
     shown = None
