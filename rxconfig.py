@@ -60,6 +60,10 @@ if settings.redis_url:
     os.environ.setdefault("REFLEX_OPLOCK_ENABLED", "true")
     os.environ.setdefault("REFLEX_OPLOCK_HOLD_TIME", "20s")
     os.environ.setdefault("REFLEX_REDIS_LOCK_EXPIRATION", "30000")  # milliseconds
+    # Reflex's Redis client on a bounded pool, as the app's own (`chatapp.redis_pool`): left
+    # unbounded it opened connections until Redis refused them, in a storm of 5,000 tabs.
+    os.environ.setdefault("REFLEX_REDIS_MAX_CONNECTIONS", str(settings.redis_max_connections))
+    os.environ.setdefault("REFLEX_REDIS_POOL_TIMEOUT", f"{settings.redis_pool_timeout}s")
 
 # The garbage collector, tuned for a server holding every tab's state: with Python's
 # defaults a full collection walked the whole heap every second or so under load,

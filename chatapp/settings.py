@@ -75,6 +75,11 @@ class Settings:
             about this plus `presence_sweep`).
         presence_sweep: Seconds between an instance's sweeps for dead instances and for
             offlines that fell due.
+        redis_max_connections: The most connections each Redis client of a process
+            opens (Reflex's, the presence registry's, the limits'); more callers wait for
+            a free one (`chatapp.redis_pool`).
+        redis_pool_timeout: Seconds a caller waits for a free Redis connection before
+            it fails (below the tab locks' 30 s expiry).
     """
 
     db_url: str
@@ -95,6 +100,8 @@ class Settings:
     presence_heartbeat: float
     presence_instance_ttl: float
     presence_sweep: float
+    redis_max_connections: int
+    redis_pool_timeout: float
 
 
 def load_settings() -> Settings:
@@ -122,6 +129,8 @@ def load_settings() -> Settings:
         presence_heartbeat=_float("CHATAPP_PRESENCE_HEARTBEAT", 3.0),
         presence_instance_ttl=_float("CHATAPP_PRESENCE_INSTANCE_TTL", 10.0),
         presence_sweep=_float("CHATAPP_PRESENCE_SWEEP", 1.0),
+        redis_max_connections=_int("CHATAPP_REDIS_MAX_CONNECTIONS", 100),
+        redis_pool_timeout=_float("CHATAPP_REDIS_POOL_TIMEOUT", 10.0),
     )
 
 

@@ -29,7 +29,7 @@ from datetime import timedelta
 
 import reflex as rx
 
-from chatapp import outage, runtime
+from chatapp import outage, redis_pool, runtime
 from chatapp.background import Deadlines
 from chatapp.delivery import Push
 from chatapp.models import utcnow
@@ -62,9 +62,7 @@ def make_shared_registry() -> RedisRegistry | None:
     """The presence registry in Redis when a Redis URL is set, else None (one process)."""
     if not settings.redis_url:
         return None
-    from redis.asyncio import Redis
-
-    return RedisRegistry(Redis.from_url(settings.redis_url), prefix=settings.presence_prefix)
+    return RedisRegistry(redis_pool.client(settings.redis_url), prefix=settings.presence_prefix)
 
 
 def make_presence(push: Push, registry: PresenceRegistry) -> PresenceService:

@@ -49,6 +49,7 @@ from limits.aio.storage import RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool
 
+from chatapp import redis_pool
 from chatapp.services.errors import ChatError
 from chatapp.services.process_windows import ProcessWindows
 
@@ -183,8 +184,8 @@ class Limiter:
         Returns:
             The limiter; it connects on first use.
         """
-        # Our own pool, so that `close` can release it (the storage has no close).
-        pool = ConnectionPool.from_url(redis_url)
+        # Our own pool, so that `close` can release it (the storage has no close); bounded.
+        pool = redis_pool.bounded_pool(redis_url)
         scheme, sep, rest = redis_url.partition("://")
         uri = f"async+{'redis+unix' if scheme == 'unix' else scheme}{sep}{rest}"
         storage = RedisStorage(uri, implementation="redispy", key_prefix=prefix, connection_pool=pool)

@@ -1,0 +1,32 @@
+"""Every Redis client of the app takes its connections from a bounded pool.
+
+redis-py's asyncio client opens a new connection whenever every one it holds is busy,
+without a limit. In a reconnect storm every tab's events, deliveries and Reflex's own
+socket records want Redis at once: at 5,000 tabs on two instances the instances opened
+more than Redis's 10,000 clients, Redis refused the rest ("max number of clients
+reached"), sockets and the push channel's subscription were lost, and the storm never
+ended (docs/instances.md, 2026-12-06). A blocking pool makes a caller wait for a free
+connection instead; a few dozen connections already keep one Redis busy.
+
+Reflex's own client is bounded by rxconfig.py with the same figures
+(`REFLEX_REDIS_MAX_CONNECTIONS`, `REFLEX_REDIS_POOL_TIMEOUT`).
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import BlockingConnectionPool, Redis
+
+from chatapp.settings import settings
+
+
+def bounded_pool(url: str) -> BlockingConnectionPool:
+    """A pool of at most `CHATAPP_REDIS_MAX_CONNECTIONS` connections to `url`; a caller
+    waits up to `CHATAPP_REDIS_POOL_TIMEOUT` seconds for a free one (then an error)."""
+    return BlockingConnectionPool.from_url(
+        url, max_connections=settings.redis_max_connections, timeout=settings.redis_pool_timeout
+    )
+
+
+def client(url: str) -> Redis:
+    """An asyncio Redis client on its own bounded pool (closing it closes the pool)."""
+    return Redis.from_pool(bounded_pool(url))
