@@ -331,6 +331,7 @@ class RedisRegistry:
     async def heartbeat(self, now: datetime, ttl: timedelta, *, first: bool = False) -> bool:
         """Renew this instance's heartbeat. False: it had been declared dead (its tabs
         were ended) and must register its tabs again (see `reclaim`)."""
+        self.own.forget_closed(now)  # closed tabs whose time is over get no more changes
         keys = [self.key("alive", self.instance_id), self.key("inst")]
         ttl_ms = int(ttl.total_seconds() * 1000)
         return bool(await self._run("HEARTBEAT", keys, [self.instance_id, to_us(now), ttl_ms, int(first)]))

@@ -498,10 +498,15 @@ def test_a_closed_tab_gets_changes_until_it_is_taken_back_and_is_current_only_wh
         await asyncio.sleep(GRACE.total_seconds() * 2)
         late = sorted(await n1.registry.tokens_of([a]))
         leftover = await n1.registry.redis.smembers(n1.registry.key("c", a))
+        # n1 stops giving its closed tabs changes at its next beat after their time.
+        local_late = n1.registry.local_tokens_of([a])
+        later = utcnow() + GRACE + RedisRegistry.CLOSED_MARGIN
+        await n1.registry.heartbeat(later, timedelta(seconds=TIMING.ttl))
+        local_later = n1.registry.local_tokens_of([a])
         await shut(n1, n2)
-        return closed, back, current, after, during, late, leftover
+        return closed, back, current, after, during, late, leftover, (local_late, local_later)
 
-    closed, back, current, after, during, late, leftover = run_async(scenario())
+    closed, back, current, after, during, late, leftover, local = run_async(scenario())
     assert closed == {
         "everywhere": ["a1", "a2", "b1"],  # closed tabs still get changes; a logout not
         "n1": ["a1", "a2"],
@@ -517,6 +522,7 @@ def test_a_closed_tab_gets_changes_until_it_is_taken_back_and_is_current_only_wh
     assert during == ["a1", "a2"]
     assert late == ["a2"]
     assert leftover == set()
+    assert local == (["a2", "a1"], [])
 
 
 def test_after_changes_may_have_been_lost_no_closed_tab_is_current(people, redis_prefix):
