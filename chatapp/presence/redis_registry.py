@@ -71,8 +71,10 @@ class OwnTabs:
     def __init__(self) -> None:
         self._tabs: dict[str, Tab] = {}
         self._by_user: dict[int, dict[str, None]] = {}
-        # Closed tabs, by token: (user, until when they get changes), oldest first.
+        # Closed tabs, by token: (user, until when they get changes), oldest first; and
+        # the same tokens by user (a change finds its users' closed tabs without a scan).
         self._closed: dict[str, tuple[int, datetime]] = {}
+        self._closed_by_user: dict[int, dict[str, None]] = {}
 
     def put(self, tab: Tab) -> None:
         """Hold a tab (its token's earlier tab, of any user, is replaced; a closed tab is
@@ -83,7 +85,7 @@ class OwnTabs:
 
     def drop(self, token: str) -> Tab | None:
         """Stop holding a tab, open or closed; returns the open tab (None if not held)."""
-        self._closed.pop(token, None)
+        self._drop_closed(token)
         tab = self._tabs.pop(token, None)
         if tab is not None:
             tokens = self._by_user[tab.user_id]
@@ -99,6 +101,15 @@ class OwnTabs:
         self.forget_closed(now)
         if tab is not None:
             self._closed[token] = (tab.user_id, until)
+            self._closed_by_user.setdefault(tab.user_id, {})[token] = None
+
+    def _drop_closed(self, token: str) -> None:
+        closed = self._closed.pop(token, None)
+        if closed is not None:
+            tokens = self._closed_by_user[closed[0]]
+            del tokens[token]
+            if not tokens:
+                del self._closed_by_user[closed[0]]
 
     def forget_closed(self, now: datetime | None = None) -> None:
         """Forget the closed tabs whose time is over by `now` (None: every closed tab)."""
@@ -107,7 +118,7 @@ class OwnTabs:
             token, (_, until) = next(iter(closed.items()))
             if now is not None and until > now:
                 break  # the rest closed later
-            del closed[token]
+            self._drop_closed(token)
 
     def kept_current(self, token: str) -> bool:
         """Whether a tab closed here still gets changes (see the class)."""
@@ -122,12 +133,11 @@ class OwnTabs:
 
     def tokens_of(self, user_ids: Iterable[int]) -> list[str]:
         """The tokens of these users' tabs, open and closed (each user once)."""
-        by_user = self._by_user
         ids = dict.fromkeys(user_ids)
-        tokens = [token for uid in ids for token in by_user.get(uid, ())]
-        if self._closed:
-            tokens += [token for token, (uid, _) in self._closed.items() if uid in ids]
-        return tokens
+        open_, closed = self._by_user, self._closed_by_user
+        return [token for uid in ids for token in open_.get(uid, ())] + [
+            token for uid in ids for token in closed.get(uid, ())
+        ]
 
     def users(self) -> set[int]:
         """The users of the open tabs."""
@@ -137,6 +147,7 @@ class OwnTabs:
         self._tabs.clear()
         self._by_user.clear()
         self._closed.clear()
+        self._closed_by_user.clear()
 
     def __len__(self) -> int:
         return len(self._tabs)
