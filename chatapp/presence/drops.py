@@ -95,6 +95,13 @@ class MassDrops:
                 self._away.add(token)
         return max(grace, self.stretched)
 
+    def taken_back_for(self, token: str, grace: timedelta) -> timedelta:
+        """How long tab `token`, closed with `grace` (`grace_for_close`), is taken back if
+        it reconnects: a tab of the latest mass drop as long as its user's offline may be
+        put off (`longest`: the put-off is decided only when the grace ends), another for
+        its grace."""
+        return max(grace, self.longest) if token in self._away else grace
+
     def came_back(self, token: str, now: datetime) -> None:
         """Tab `token` is back (taken back at its socket's connect)."""
         if token in self._away:

@@ -64,7 +64,8 @@ def _text(raw: bytes | str | None) -> str:
 class OwnTabs:
     """The tabs whose sockets this instance holds, by token and by user (a change for a
     few users finds their tabs here without a look at every tab), and the tabs whose
-    sockets it held until they closed less than a grace ago: those still get every change
+    sockets it held until they closed less than a grace ago (or, a mass drop's, less than
+    `MassDrops.longest`): those still get every change
     made here or published on the push channel (`tokens_of`), so that a tab taken back
     here holds a current state (`kept_current`)."""
 
@@ -117,7 +118,9 @@ class OwnTabs:
         while closed:
             token, (_, until) = next(iter(closed.items()))
             if now is not None and until > now:
-                break  # the rest closed later
+                # The rest closed later. (A mass drop's tabs are kept longer: those closed
+                # after them are forgotten with them, having got changes they did not need.)
+                break
             self._drop_closed(token)
 
     def kept_current(self, token: str) -> bool:
@@ -198,15 +201,20 @@ class RedisRegistry:
         self.own.put(tab)
         return None if not old else self._decode(tab.token, old[0], old[1])
 
-    async def unregister(self, token: str, sid: str | None, *, now: datetime, grace: timedelta) -> Tab | None:
+    async def unregister(
+        self, token: str, sid: str | None, *, now: datetime, grace: timedelta, keep: timedelta | None = None
+    ) -> Tab | None:
+        # A socket closed: the tab is taken back and gets changes for `keep` (a mass
+        # drop's: as long as its user's offline may be put off; the key cannot wait for
+        # the put-off, decided when the grace ends, the moment it would expire).
+        keep = max(grace, keep or grace)
         mine = self.own.get(token)
         if mine is not None and (sid is None or mine.sid == sid):
             if sid is None:  # a logout is not coming back
                 self.own.drop(token)
             else:  # before the script: no change may find it in neither place
-                self.own.close(token, now=now, until=now + grace + self.CLOSED_MARGIN)
-        # A socket closed: the tab is taken back and gets changes for its grace.
-        keep_ms = 0 if sid is None else max(1, int(grace.total_seconds() * 1000))
+                self.own.close(token, now=now, until=now + keep + self.CLOSED_MARGIN)
+        keep_ms = 0 if sid is None else max(1, int(keep.total_seconds() * 1000))
         args = [self.prefix, token, sid or "", to_us(now), to_us(now + grace), keep_ms]
         old = await self._run("UNREGISTER", [], args)
         return None if not old else self._decode(token, old[0], old[1])
@@ -299,8 +307,8 @@ class RedisRegistry:
         return bool(await self._run("COMMIT", keys, [*args, last_seen]))
 
     async def postpone(self, user_id: int, due: datetime, until: datetime) -> bool:
-        # A closed tab is not taken back after its grace here (its key has expired): its
-        # page load registers it again, and loads what it shows.
+        # The closed tabs of a mass drop are taken back for as long as this can put off
+        # their offline (`unregister`'s `keep`).
         keys = [self.key("u", user_id), self.key("due")]
         return bool(await self._run("POSTPONE", keys, [user_id, to_us(due), to_us(until)]))
 

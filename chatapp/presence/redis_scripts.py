@@ -8,7 +8,8 @@ Keys, under a prefix P (one deployment's, or one test run's):
 - `P:t:<user>`: hash, the user's open tabs: token -> JSON {sid, idle, inst}.
 - `P:tab:<token>`: the user a tab token belongs to.
 - `P:closed:<token>`: the user of a tab whose socket closed less than its grace ago
-  (expires with the grace): it is taken back if it reconnects meanwhile.
+  (expires with the grace, or a mass drop's longer `keep`): it is taken back if it
+  reconnects meanwhile.
 - `P:c:<user>`: set, the tokens of the user's closed tabs (each counts while its
   `P:closed:<token>` lasts): they still get every change (`TOKENS_OF`), so that a tab
   taken back holds a current state.

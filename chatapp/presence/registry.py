@@ -108,7 +108,10 @@ class InProcessRegistry:
         self._put_off.discard(tab.user_id)
         return replaced
 
-    async def unregister(self, token: str, sid: str | None, *, now: datetime, grace: timedelta) -> Tab | None:
+    async def unregister(
+        self, token: str, sid: str | None, *, now: datetime, grace: timedelta, keep: timedelta | None = None
+    ) -> Tab | None:
+        # `keep` is not needed: a closed tab counts while its user's offline is put off.
         tab = self.tabs.unregister(token, sid)
         if tab is not None:
             self._tab_gone(tab.user_id, now, grace)

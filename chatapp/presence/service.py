@@ -146,11 +146,12 @@ class PresenceService:
         """A tab's socket closed (or the tab logged out, `sid` None). A close within a
         mass drop of this instance's sockets gets a longer grace (`MassDrops`)."""
         now = self._clock()
-        grace = self.grace
+        grace = keep = self.grace
         if sid is not None and self._drops is not None:
             grace = self._drops.grace_for_close(now, grace, token)
+            keep = self._drops.taken_back_for(token, grace)
         self._kept.discard(token)  # closed again before its page loaded
-        tab = await self.registry.unregister(token, sid, now=now, grace=grace)
+        tab = await self.registry.unregister(token, sid, now=now, grace=grace, keep=keep)
         if tab is not None:
             await self._evaluate(tab.user_id, immediate=sid is None)
 

@@ -96,8 +96,14 @@ class PresenceRegistry(Protocol):
         """Record an open tab on this instance; returns the tab it replaced, if any."""
         ...
 
-    async def unregister(self, token: str, sid: str | None, *, now: datetime, grace: timedelta) -> Tab | None:
-        """Forget a tab (only if still on socket `sid`, unless None); returns it."""
+    async def unregister(
+        self, token: str, sid: str | None, *, now: datetime, grace: timedelta, keep: timedelta | None = None
+    ) -> Tab | None:
+        """Forget a tab (only if still on socket `sid`, unless None); returns it. A
+        socket closed (`sid` given): the tab is taken back if it reconnects within its
+        grace, or while its user's offline is put off (`postpone`). A registry that
+        cannot wait for the put-off, which is decided when the grace ends, takes it back
+        for `keep` (at least the grace) instead."""
         ...
 
     async def recently_closed(self, token: str, *, now: datetime) -> int | None:

@@ -20,6 +20,7 @@ import reflex as rx
 from redis.asyncio import Redis
 
 from chatapp.models import utcnow
+from chatapp.presence.drops import MassDrops
 from chatapp.presence.logic import Status, Tab, epoch_ms
 from chatapp.presence.redis_registry import RedisRegistry
 from chatapp.presence.service import PresenceService
@@ -45,7 +46,7 @@ class Node:
         return [entry for _, entry in self.sent if entry["user_id"] == user_id]
 
 
-async def node(prefix: str, people, name: str, on_reaped=None) -> Node:
+async def node(prefix: str, people, name: str, on_reaped=None, drops: MassDrops | None = None) -> Node:
     """An instance that beat once (its sweeps and later beats run only when called)."""
     registry = RedisRegistry(Redis.from_url(REDIS_URL), prefix=prefix, instance_id=name)
     sent: list[tuple[list[str], dict]] = []
@@ -55,7 +56,9 @@ async def node(prefix: str, people, name: str, on_reaped=None) -> Node:
         if tokens:
             sent.append((sorted(tokens), entry))
 
-    service = PresenceService(deliver=deliver, session_factory=people.session, grace=GRACE, registry=registry)
+    service = PresenceService(
+        deliver=deliver, session_factory=people.session, grace=GRACE, registry=registry, drops=drops
+    )
     sweeper = Sweeper(service, registry, TIMING, utcnow, on_reaped=on_reaped)
     await registry.heartbeat(utcnow(), timedelta(seconds=TIMING.ttl), first=True)
     return Node(registry=registry, service=service, sweeper=sweeper, sent=sent)
@@ -523,6 +526,48 @@ def test_a_closed_tab_gets_changes_until_it_is_taken_back_and_is_current_only_wh
     assert late == ["a2"]
     assert leftover == set()
     assert local == (["a2", "a1"], [])
+
+
+def test_a_tab_of_a_mass_drop_is_taken_back_current_while_its_users_offline_is_put_off(people, redis_prefix):
+    """A storm may outlast the stretched grace; a user whose tab is not back yet stays
+    online while the drop's tabs keep coming back (`MassDrops.put_off`), and their tab,
+    back after the stretched grace, is taken back with its state current: it does not
+    load everything again (which made the storm longer still)."""
+    a, b = _pair(people)
+    others = [people.user(f"s{i}")[0] for i in range(3)]
+    prefix = f"{redis_prefix}:{uuid.uuid4().hex[:6]}"
+    stretched = timedelta(seconds=0.5)
+    drops = MassDrops(
+        window=timedelta(seconds=2),
+        burst=3,
+        stretched=stretched,
+        longest=timedelta(seconds=5),
+        lull=timedelta(seconds=2),
+    )
+
+    async def scenario():
+        n1 = await node(prefix, people, "n1", drops=drops)
+        await n1.service.mark_online(token="b1", sid="sb1", user_id=b)
+        # Closed in this order: the third close makes the drop (a1's and o3's are in it).
+        tabs = {"o1": others[0], "o2": others[1], "a1": a, "o3": others[2]}
+        for token, uid in tabs.items():
+            await n1.service.mark_online(token=token, sid=f"s-{token}", user_id=uid)
+        await quiet(n1)
+        for token in tabs:  # the drop: every socket closes at once
+            await n1.service.mark_offline(token=token, sid=f"s-{token}")
+        await asyncio.sleep(0.2)
+        await n1.service.tab_reconnected(token="o3", sid="s-o3b")  # the drop's tabs come back
+        await asyncio.sleep(stretched.total_seconds() + 0.5)  # a1 is not back within its grace
+        back = await n1.service.tab_reconnected(token="a1", sid="s-a1b")
+        current = n1.service.came_back_current("a1")
+        await settle(n1)
+        seen = [entry["status"] for entry in n1.entries(a)]
+        await shut(n1)
+        return back, current, seen
+
+    back, current, seen = run_async(scenario())
+    assert (back, current) == (True, True)
+    assert "offline" not in seen, seen  # b never saw a leave
 
 
 def test_after_changes_may_have_been_lost_no_closed_tab_is_current(people, redis_prefix):

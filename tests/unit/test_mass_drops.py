@@ -117,3 +117,13 @@ def test_without_a_longest_the_stretched_grace_is_the_end():
         drops.grace_for_close(NOW, GRACE, f"t{i}")
     drops.came_back("t1", NOW + STRETCHED)
     assert drops.put_off(NOW, NOW + STRETCHED) is None
+
+
+def test_a_tab_of_the_drop_is_taken_back_as_long_as_its_offline_may_be_put_off():
+    """A shared registry keeps a closed tab's record for a time fixed at the close; the
+    put-off is decided only when the grace ends, so a drop's tab is kept for the longest."""
+    drops, _ = _storm()
+    assert drops.taken_back_for("t7", STRETCHED) == LONGEST
+    assert drops.taken_back_for("other", GRACE) == GRACE  # not in the drop
+    drops.came_back("t7", NOW + timedelta(seconds=3))
+    assert drops.taken_back_for("t7", GRACE) == GRACE  # back: a later close is an ordinary one
