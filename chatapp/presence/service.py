@@ -86,8 +86,8 @@ class PresenceService:
         self._timers = Timers()
         self._deliveries = Background("a presence delivery", logger)
         # Tabs taken back at their socket's connect with a state kept current meanwhile
-        # (`came_back_current`), until their page loads.
-        self._kept: set[str] = set()
+        # (`came_back_current`), until their page loads: token -> the socket's sid.
+        self._kept: dict[str, str] = {}
 
     # Tab events ----------------------------------------------------------------------
 
@@ -117,30 +117,29 @@ class PresenceService:
         now = self._clock()
         user_id = await self.registry.recently_closed(token, now=now)
         if user_id is None:
-            self._kept.discard(token)
+            self._kept.pop(token, None)
             return False
         if self._drops is not None:
             self._drops.came_back(token, now)
         # Asked before the tab is registered again: until then it gets changes as closed.
         if self.registry.kept_current(token):
-            self._kept.add(token)
+            self._kept[token] = sid
+        else:
+            self._kept.pop(token, None)
         await self.mark_online(token=token, sid=sid, user_id=user_id)
         return True
 
-    def came_back_current(self, token: str) -> bool:
-        """Whether this tab was taken back at its socket's connect (`tab_reconnected`)
-        and its state got every change while it was away (the registry's
-        `kept_current`), once: the page load that follows need not load what
-        changes keep current (the presence map, the conversation list).
+    def came_back_current(self, token: str, sid: str) -> bool:
+        """Whether this tab was taken back at the connect of its socket `sid`
+        (`tab_reconnected`: registered again, with the user it closed with) and its
+        state got every change while it was away (the registry's `kept_current`), once:
+        the page load that follows need not register it again nor load what changes
+        keep current (the presence map, the choices, the conversation list).
 
         Such a state is exactly as current as an open tab's: a closed tab got the same
         changes, in place (`tabs.push`), and the reconnect's hydrate sends all of it.
         """
-        try:
-            self._kept.remove(token)
-        except KeyError:
-            return False
-        return True
+        return self._kept.pop(token, None) == sid
 
     async def mark_offline(self, *, token: str, sid: str | None = None) -> None:
         """A tab's socket closed (or the tab logged out, `sid` None). A close within a
@@ -150,7 +149,7 @@ class PresenceService:
         if sid is not None and self._drops is not None:
             grace = self._drops.grace_for_close(now, grace, token)
             keep = self._drops.taken_back_for(token, grace)
-        self._kept.discard(token)  # closed again before its page loaded
+        self._kept.pop(token, None)  # closed again before its page loaded
         tab = await self.registry.unregister(token, sid, now=now, grace=grace, keep=keep)
         if tab is not None:
             await self._evaluate(tab.user_id, immediate=sid is None)

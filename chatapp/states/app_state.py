@@ -83,22 +83,24 @@ class AppState(SessionState):
             changes keep current. A reconnect storm is mostly such page loads.
         """
         service = runtime.presence()
-        token = self.router.session.client_token
-        kept = service.came_back_current(token)
+        token, sid = self.router.session.client_token, self.router.session.session_id
+        kept = service.came_back_current(token, sid)
         held_by = self.user_id  # whose state this is (0: a new one)
         if not await self._signed_in():
             # A reconnecting tab was taken back at its socket's connect; its login ended
             # meanwhile (logged out elsewhere, expired): it leaves, as at a logout.
             await service.mark_offline(token=token, sid=None)
             return rx.redirect(routes.LOGIN), False
-        self.tabs_full = await self._over_tab_cap()
-        if self.tabs_full:
-            return None, False
-        await service.mark_online(token=token, sid=self.router.session.session_id, user_id=self.user_id)
+        # Kept: registered again at its socket's connect, with this user; its state got
+        # every change (presence, choices, list) while it was away.
         current = kept and held_by == self.user_id
         if not current:
+            self.tabs_full = await self._over_tab_cap()
+            if self.tabs_full:
+                return None, False
+            await service.mark_online(token=token, sid=sid, user_id=self.user_id)
             self._replace_presence(await service.snapshot(self.user_id))
-        await self._show_choices()
+            await self._show_choices()
         sign_out_at_login_end(self.user_id, self._login_id, self._login_ends_at)
         return None, current
 

@@ -489,7 +489,7 @@ def test_a_closed_tab_gets_changes_until_it_is_taken_back_and_is_current_only_wh
             await n1.service.tab_reconnected(token="a1", sid="s-a1b"),
             await n2.service.tab_reconnected(token="a2", sid="s-a2b"),
         ]
-        current = [n1.service.came_back_current("a1"), n2.service.came_back_current("a2")]
+        current = [n1.service.came_back_current("a1", "s-a1b"), n2.service.came_back_current("a2", "s-a2b")]
         after = {
             "everywhere": sorted(await n1.registry.tokens_of([a])),
             "n1": sorted(n1.registry.local_tokens_of([a])),
@@ -559,7 +559,7 @@ def test_a_tab_of_a_mass_drop_is_taken_back_current_while_its_users_offline_is_p
         await n1.service.tab_reconnected(token="o3", sid="s-o3b")  # the drop's tabs come back
         await asyncio.sleep(stretched.total_seconds() + 0.5)  # a1 is not back within its grace
         back = await n1.service.tab_reconnected(token="a1", sid="s-a1b")
-        current = n1.service.came_back_current("a1")
+        current = n1.service.came_back_current("a1", "s-a1b")
         await settle(n1)
         seen = [entry["status"] for entry in n1.entries(a)]
         await shut(n1)
@@ -580,7 +580,7 @@ def test_after_changes_may_have_been_lost_no_closed_tab_is_current(people, redis
         await n1.service.mark_offline(token="a1", sid="s1")
         n1.registry.changes_lost()  # Redis went away, or the push channel's subscription
         back = await n1.service.tab_reconnected(token="a1", sid="s2")
-        current = n1.service.came_back_current("a1")
+        current = n1.service.came_back_current("a1", "s2")
         await shut(n1)
         return back, current
 

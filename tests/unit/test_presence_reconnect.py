@@ -73,15 +73,18 @@ def test_a_closed_tab_gets_changes_until_taken_back_and_then_comes_back_current_
         open_while_away = [t.token for t in await registry.tabs_of(ids["alice"])]
         taken_back = await p.service.tab_reconnected(token="a1", sid="s2")
         back = await registry.tokens_of([ids["alice"]])
-        first, second = p.service.came_back_current("a1"), p.service.came_back_current("a1")
+        other_socket = p.service.came_back_current("a1", "s-other")  # not the socket taken back
+        await p.service.mark_offline(token="a1", sid="s2")  # a blip
+        await p.service.tab_reconnected(token="a1", sid="s3")
+        first, second = p.service.came_back_current("a1", "s3"), p.service.came_back_current("a1", "s3")
         await p.service.close()
-        return while_away, open_while_away, taken_back, back, first, second
+        return while_away, open_while_away, taken_back, back, other_socket, first, second
 
-    while_away, open_while_away, taken_back, back, first, second = run_async(scenario())
+    while_away, open_while_away, taken_back, back, other_socket, first, second = run_async(scenario())
     assert while_away == ["a1"]  # closed, still a receiver of changes
     assert open_while_away == []  # but not an open tab (the tab cap counts those)
     assert taken_back is True and back == ["a1"]  # once, not twice
-    assert (first, second) == (True, False)  # its next page load only
+    assert (other_socket, first, second) == (False, True, False)  # its next page load only, on its socket
 
 
 def test_a_tab_back_after_its_grace_closed_again_or_never_closed_is_not_current(session_factory, ids):
@@ -92,13 +95,13 @@ def test_a_tab_back_after_its_grace_closed_again_or_never_closed_is_not_current(
         await asyncio.sleep(PAST_GRACE)  # offline published: the closed tab is forgotten
         after_grace = await registry.tokens_of([ids["alice"]])
         late = await p.service.tab_reconnected(token="a1", sid="s2")
-        late_current = p.service.came_back_current("a1")
+        late_current = p.service.came_back_current("a1", "s2")
         await p.service.mark_online(token="a2", sid="s3", user_id=ids["alice"])
         await p.service.mark_offline(token="a2", sid="s3")
         await p.service.tab_reconnected(token="a2", sid="s4")
         await p.service.mark_offline(token="a2", sid="s4")  # closed before its page loaded
-        closed_again = p.service.came_back_current("a2")
-        never_closed = p.service.came_back_current("b1")
+        closed_again = p.service.came_back_current("a2", "s4")
+        never_closed = p.service.came_back_current("b1", "s1")
         await p.service.close()
         return after_grace, late, late_current, closed_again, never_closed
 
