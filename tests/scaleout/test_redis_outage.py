@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
 import socketio
 
 from bench.app_server import AppServer
@@ -152,6 +153,65 @@ def test_tabs_are_back_live_signed_in_and_right_within_5_s_after_redis_returns(
     assert result["c_offline"] >= outage.RECOVERY_GRACE - 0.5  # not before a tab could come back
     assert result["a_now"] == "online"
     assert "offline" not in result["a_seen"], result["a_seen"]  # A, back in time, never blinked
+
+
+@pytest.fixture
+def long_grace_instance(postgres_url, own_redis) -> Iterator[Cluster]:
+    """One instance on the test's Redis whose closed tabs stay closed (not gone) for
+    30 s: long enough to come back after an outage."""
+    env = {
+        "REFLEX_REDIS_URL": own_redis.url,
+        "CHATAPP_PRESENCE_PREFIX": "chatapp-outage-kept",
+        "CHATAPP_PRESENCE_GRACE": "30",
+    }
+    running = Cluster(postgres_url, env, workers=(1,))
+    running.start_all()
+    try:
+        yield running
+    finally:
+        running.stop_all()
+
+
+def test_a_tab_closed_before_an_outage_loads_its_page_afresh_when_it_comes_back(
+    long_grace_instance, people, own_redis
+):
+    """A tab closed on an instance gets every change while it is away, and comes back
+    without loading its page again (test_two_instances.py). Changes published while
+    Redis is away may be lost: a tab closed before an outage that comes back after it,
+    within its grace, loads everything afresh. Two things see to it, and either is
+    enough here: the instance gives up its states' leases when Redis is back (the tab's
+    state is rebuilt, `redis_store.came_back`), and no tab closed on it counts as
+    current (`RedisRegistry.changes_lost`). The change standing for the lost ones is a
+    conversation made straight in the database during the outage (no push announces
+    it): the tab lists it only if it loaded its list again."""
+    from tests.integration.messaging import ROW_PREFIX, held
+
+    cluster = long_grace_instance
+    a, _ = people.user("ka")
+    b, _ = people.user("kb")
+    _, c_name = people.user("kc")
+
+    async def scenario():
+        watch = await tab(cluster.url(0), people, a)  # its socket shows when the instance noticed
+        watch.auto_reconnect = True
+        away = await tab(cluster.url(0), people, b)
+        await away.disconnect()
+        store = redis.Redis.from_url(own_redis.url)
+        await until(lambda: store.exists(f"chatapp-outage-kept:closed:{away.token}"), 10)  # closed, kept
+        store.close()
+        own_redis.pause()
+        await until(lambda: not watch.sio.connected, 10)
+        hidden = people.direct(b, c_name)  # during the outage, behind the app's back
+        own_redis.resume()
+        mark = len(watch.updates)
+        await until(lambda: _signed_in_as(watch, a, mark), BACK_WITHIN)
+        await away.reconnect(load_path="/")
+        # Loaded afresh, its list holds the conversation (kept, it would never).
+        await until(lambda: held(away, ROW_PREFIX, hidden) is not None, BACK_WITHIN)
+        for client in (watch, away):
+            await client.disconnect()
+
+    run_async(scenario())
 
 
 @pytest.fixture
