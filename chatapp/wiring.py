@@ -42,7 +42,7 @@ from chatapp.presence.service import PresenceService
 from chatapp.presence.shared import PresenceRegistry
 from chatapp.presence.sweeper import Sweeper, Timing
 from chatapp.push_bus import RedisBus, channel_of
-from chatapp.reflex_adapter import hydrate, internals, redis_store, sockets
+from chatapp.reflex_adapter import hydrate, internals, redis_store, sockets, turns
 from chatapp.services import limits
 from chatapp.settings import settings
 from chatapp.states import page_loads
@@ -54,6 +54,7 @@ logger = logging.getLogger(__name__)
 def install(app: rx.App) -> None:
     """Register what runs while the server runs; hydrates take turns (`page_loads`)."""
     hydrate.wrap(page_loads.hydrate_in_turn)
+    turns.install(page_loads.turn_of)
     app.register_lifespan_task(serving)
     app.register_lifespan_task(limits.serving, redis_url=settings.redis_url, prefix=settings.limits_prefix)
 

@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import reflex as rx
 
-from chatapp.reflex_adapter import hydrate
+from chatapp.reflex_adapter import hydrate, turns
 
 logger = logging.getLogger(__name__)
 
@@ -400,6 +400,14 @@ INTERNALS: tuple[Internal, ...] = (
         "hydrate.wrap: hydrates take turns in a reconnect storm (page_loads.hydrate_in_turn)",
         "skip",
         _hydrate_handler,
+    ),
+    Internal(
+        "reflex_base.event.processor.base_state_processor.BaseStateEventProcessor._execute_event"
+        "(self, *, entry, registered_handler) (a coroutine function that takes the tab's lock,"
+        " then calls registered_handler.handler.fn)",
+        "turns.install: page loads and hydrates wait for their turn before their tab's lock",
+        "skip",
+        lambda _app: turns.fits(turns.processor_class()),
     ),
     Internal(
         "reflex.istate.manager.redis.StateManagerRedis._redis_notify_keyspace_events_enabled,"

@@ -11,10 +11,13 @@ a turn: at most `CHATAPP_PAGE_LOADS` at once in a process, the others waiting wi
 holding the loop, so that pongs, socket connects and deliveries keep flowing between
 them. One page load alone is not slowed.
 
-A handler holds its tab while it waits. With Redis that is a lock that expires (10 s):
-a load that waited (or, on a loop behind by seconds, ran) longer had the state it made
-refused and its tab left half loaded, so a page load renews its tab's lock for as long
-as it waits and runs (`redis_store.lock_kept`).
+A page load waits for its turn before Reflex takes its tab's lock (`reflex_adapter.
+turns`): a waiting tab's state stays free for the changes pushed to it, and with Redis
+thousands of waiting page loads no longer each renew a lock every few seconds (as they
+did while they waited inside their handlers, holding it; without the internal they still
+do). A lock in Redis expires (10 s): a load that ran longer on a loop behind by seconds
+had the state it made refused and its tab left half loaded, so a page load renews its
+tab's lock for as long as it runs (`redis_store.lock_kept`).
 
 A page load begins before its on_load handlers: Reflex's hydrate (`reflex_adapter.
 hydrate`), sent with every socket's connect, builds and sends the tab's whole state. The
@@ -29,13 +32,14 @@ of tabs that came later.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatapp import runtime
-from chatapp.reflex_adapter import redis_store
+from chatapp.reflex_adapter import redis_store, turns
 from chatapp.settings import settings
 from chatapp.states.session import arguments_check
 
@@ -58,14 +62,29 @@ def _gate(line: str = ON_LOADS) -> asyncio.Semaphore:
     return gate
 
 
+# The line a handler's function waits in (set on the wrappers below).
+_LINE = "_chatapp_turn_line"
+
+
+def turn_of(fn: Callable[..., Any]) -> asyncio.Semaphore | None:
+    """The turn an event of handler function `fn` waits for before Reflex takes its tab's
+    lock (`reflex_adapter.turns`): its line's gate, or None for an event that takes no
+    turn."""
+    line = getattr(fn, _LINE, None)
+    return None if line is None else _gate(line)
+
+
 async def _in_turn(line: str, state: Any, run: Callable[[], Awaitable[Any]]) -> Any:
-    """Run `run()` in its turn in `line`, the tab's lock kept meanwhile if it expires."""
+    """Run `run()` in its turn in `line` (taken before the tab's lock where Reflex lets
+    it be, `turns.taken`, else here, holding the lock), the tab's lock kept meanwhile
+    if it expires (a loop seconds behind runs a handler that long)."""
     running = runtime.running()
+    gate = contextlib.nullcontext() if turns.taken() else _gate(line)
     if running is None or not redis_store.locks_expire(running.push.app):
         # In memory (or outside a server): a tab's lock never expires.
-        async with _gate(line):
+        async with gate:
             return await run()
-    async with redis_store.lock_kept(running.push.app, state.router.session.client_token), _gate(line):
+    async with redis_store.lock_kept(running.push.app, state.router.session.client_token), gate:
         return await run()
 
 
@@ -81,6 +100,7 @@ def page_load(handler: Handler) -> Handler:
             return None
         return await _in_turn(ON_LOADS, self, lambda: handler(self, *args, **kwargs))
 
+    setattr(in_turn, _LINE, ON_LOADS)
     return in_turn
 
 
@@ -92,4 +112,5 @@ def hydrate_in_turn(hydrate: Handler) -> Handler:
     async def in_turn(self: Any, *args: Any, **kwargs: Any) -> Any:
         return await _in_turn(HYDRATES, self, lambda: hydrate(self, *args, **kwargs))
 
+    setattr(in_turn, _LINE, HYDRATES)
     return in_turn

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
+
+import reflex as rx
 
 from bench.reflex_client import ReflexClient
 from chatapp import runtime
 from chatapp.settings import settings
 from chatapp.states import page_loads
+from chatapp.states.app_state import AppState
 from tests.integration.support import open_tab, two_contacts
 from tests.support import auth_token_for, on_backend, run_async
 
@@ -82,6 +86,38 @@ def test_a_page_load_whose_socket_closed_while_it_waited_its_turn_is_dropped(bac
     assert stays_tabs == 1  # a page load whose socket stayed ran when its turn came
     assert gone_tabs == 0, "the page load of a closed socket registered its tab"
     assert "online" not in seen, seen
+
+
+def test_a_page_load_waiting_for_its_turn_leaves_its_tabs_state_free(backend_url):
+    """A page load waits for its turn before Reflex takes its tab's lock
+    (`reflex_adapter.turns`): meanwhile a change can be made to the tab's state (a push
+    to it, Reflex's `modify_state`) at once. Fails if the page load waits inside its
+    handler, holding the lock: the change then waits for the turn."""
+    waiting_id, _ = two_contacts("plf", "plo")
+    held, release = threading.Event(), threading.Event()
+
+    async def change_state(token: str) -> float:
+        began = time.monotonic()
+        async with runtime.push().app.modify_state(rx.BaseStateToken(ident=token, cls=AppState)) as root:
+            (await root.get_state(AppState)).custom_open = False
+        return time.monotonic() - began
+
+    async def scenario():
+        holder = asyncio.run_coroutine_threadsafe(_hold_every_turn(held, release), runtime.current().loop)
+        try:
+            assert await asyncio.to_thread(held.wait, 10)
+            tab = await _queued_tab(backend_url, waiting_id)
+            await asyncio.sleep(0.5)  # its hydrate ran; its page load waits for a turn
+            changing = asyncio.run_coroutine_threadsafe(change_state(tab.token), runtime.current().loop)
+            took = await asyncio.wait_for(asyncio.wrap_future(changing), 5)
+        finally:
+            release.set()
+            await asyncio.wrap_future(holder)
+        await tab.disconnect()
+        return took
+
+    took = run_async(scenario())
+    assert took < 1.0, f"the change waited {took:.1f} s for the page load's turn"
 
 
 def test_a_hydrate_waits_for_its_turn_with_its_socket_open(backend_url):
