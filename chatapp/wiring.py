@@ -152,7 +152,9 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
         await service.mark_offline(token=token, sid=sid)
         # A tab that has not come back within the grace is gone: its state need not be
         # kept for Reflex's hour (a reload or a short network loss is back well before).
-        await asyncio.sleep(settings.presence_grace + 1)
+        asyncio.get_running_loop().call_later(settings.presence_grace + 1, forget_unless_back, token)
+
+    def forget_unless_back(token: str) -> None:
         if sockets.forget_soon(app, token, settings.tab_state_ttl):
             cleanup.tab_closed()
 
@@ -163,6 +165,8 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
         on_close=on_close,
         max_per_address=settings.max_sockets_per_address,
         refuse=watch.refusal if watch is not None else None,
+        # With Redis, socket handlers leave half the pool's connections to the rest.
+        at_once=settings.redis_max_connections // 2 if shared is not None else 0,
     )
     flusher = asyncio.create_task(_flush_periodically(service, redis_down), name="presence_flush")
     expirer = asyncio.create_task(_expire_custom_periodically(redis_down), name="custom_status_expiry")

@@ -29,6 +29,7 @@ at 2,000 tabs, docs/benchmarks.md).
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import logging
 import time
@@ -56,23 +57,20 @@ def install(
     on_close: OnSocket,
     max_per_address: int = 0,
     refuse: Callable[[], str | None] | None = None,
+    at_once: int = 0,
 ) -> None:
     """Call `on_open(token, sid)` when a tab's socket connects and `on_close(token, sid)`
-    when it disconnects (idempotent), refuse a socket from an address that already
-    holds `max_per_address` open ones on this instance (0: no cap), and refuse every
-    socket while `refuse()` gives a reason."""
+    when it disconnects (idempotent), in that order for each token and at most
+    `at_once` at a time (0: no limit; see `TokenOrder`), refuse a socket from an address
+    that already holds `max_per_address` open ones on this instance (0: no cap), and
+    refuse every socket while `refuse()` gives a reason."""
     namespace = app.event_namespace
     if namespace is None:
         msg = "the app's event namespace does not exist yet"
         raise RuntimeError(msg)
     if getattr(namespace, _HOOKED, False):
         return
-    tasks: set[asyncio.Task] = set()
-
-    def spawn(callback: OnSocket, token: str, sid: str) -> None:
-        task = asyncio.get_running_loop().create_task(callback(token, sid))
-        tasks.add(task)  # keep a reference until it is done
-        task.add_done_callback(_finished(tasks))
+    spawn = TokenOrder(at_once).spawn
 
     original_connect = takes_what_it_can(namespace.on_connect)
     original_disconnect = takes_what_it_can(namespace.on_disconnect)
@@ -191,13 +189,47 @@ def takes_what_it_can(fn: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def _finished(tasks: set[asyncio.Task]) -> Callable[[asyncio.Task], None]:
-    def done(task: asyncio.Task) -> None:
-        tasks.discard(task)
+class TokenOrder:
+    """Runs the socket handlers as tasks: those of one tab token one after another, in
+    the order its sockets opened and closed, and at most `at_once` at a time (0: no
+    limit).
+
+    In a reconnect storm every socket closes and opens again at once: thousands of
+    handlers, each a few round trips to Redis, all started together. They queued for
+    the Redis pool's connections behind a loop seconds late, and those that waited
+    longer than the pool's timeout failed: a close not recorded left its user online
+    (docs/instances.md). Waiting here has no timeout, and leaves connections to the
+    rest. And a tab's reconnect no longer races its close: it is handled after it.
+    """
+
+    def __init__(self, at_once: int = 0) -> None:
+        self._gate = asyncio.Semaphore(at_once) if at_once > 0 else None
+        self._last: dict[str, asyncio.Task] = {}  # each token's latest handler
+        self._tasks: set[asyncio.Task] = set()  # referenced until done
+
+    def spawn(self, callback: OnSocket, token: str, sid: str) -> asyncio.Task:
+        before = self._last.get(token)
+        task = asyncio.get_running_loop().create_task(self._run(before, callback, token, sid))
+        self._last[token] = task
+        self._tasks.add(task)
+        task.add_done_callback(functools.partial(self._done, token))
+        return task
+
+    async def _run(self, before: asyncio.Task | None, callback: OnSocket, token: str, sid: str) -> None:
+        if before is not None:
+            await asyncio.wait([before])  # its failure is its own (logged when it ends)
+        if self._gate is None:
+            await callback(token, sid)
+            return
+        async with self._gate:
+            await callback(token, sid)
+
+    def _done(self, token: str, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if self._last.get(token) is task:
+            del self._last[token]
         if not task.cancelled() and task.exception() is not None:
             logger.error("presence socket handling failed", exc_info=task.exception())
-
-    return done
 
 
 async def drop_all(app: rx.App) -> int:

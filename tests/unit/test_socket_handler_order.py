@@ -1,0 +1,72 @@
+"""The socket handlers of one tab token run one after another, in order, and at most
+`at_once` run at a time (`reflex_adapter.sockets.TokenOrder`): in a reconnect storm a
+tab's reconnect is handled after its close, and thousands of handlers wait their turn
+instead of queueing for the Redis pool past its timeout."""
+
+from __future__ import annotations
+
+import asyncio
+
+from chatapp.reflex_adapter import sockets
+from chatapp.reflex_adapter.sockets import TokenOrder
+from tests.support import run_async
+
+
+def _recorder(log: list, running: list[int], most: list[int], pause: float = 0.02):
+    async def handler(token: str, sid: str) -> None:
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        log.append(("start", token, sid))
+        await asyncio.sleep(pause)
+        log.append(("end", token, sid))
+        running[0] -= 1
+
+    return handler
+
+
+def test_a_tokens_handlers_run_in_order_each_after_the_one_before_ends():
+    async def scenario():
+        log, running, most = [], [0], [0]
+        order = TokenOrder()
+        slow_close = _recorder(log, running, most, pause=0.1)
+        quick_open = _recorder(log, running, most, pause=0.0)
+        tasks = [order.spawn(slow_close, "t1", "s1"), order.spawn(quick_open, "t1", "s2")]
+        await asyncio.gather(*tasks)
+        return log
+
+    log = run_async(scenario())
+    assert log == [("start", "t1", "s1"), ("end", "t1", "s1"), ("start", "t1", "s2"), ("end", "t1", "s2")]
+
+
+def test_at_most_at_once_handlers_run_together_and_every_one_runs():
+    async def scenario():
+        log, running, most = [], [0], [0]
+        order = TokenOrder(at_once=3)
+        handler = _recorder(log, running, most)
+        await asyncio.gather(*(order.spawn(handler, f"t{i}", "s") for i in range(20)))
+        return log, most[0]
+
+    log, most = run_async(scenario())
+    assert most == 3
+    assert sorted(token for kind, token, _ in log if kind == "end") == sorted(f"t{i}" for i in range(20))
+
+
+def test_a_failed_handler_does_not_stop_the_next_of_its_token(monkeypatch):
+    # Its failure is logged as an error (which would fail this test: see conftest.py).
+    monkeypatch.setattr(sockets.logger, "disabled", True)
+
+    async def scenario():
+        ran = []
+
+        async def fails(token: str, sid: str) -> None:
+            raise RuntimeError("Redis went away")
+
+        async def runs(token: str, sid: str) -> None:
+            ran.append(sid)
+
+        order = TokenOrder(at_once=1)
+        first, second = order.spawn(fails, "t1", "s1"), order.spawn(runs, "t1", "s2")
+        await asyncio.wait([first, second])
+        return ran
+
+    assert run_async(scenario()) == ["s2"]
