@@ -48,6 +48,7 @@ logger = logging.getLogger(__name__)
 OnSocket = Callable[[str, str], Awaitable[object]]
 
 _HOOKED = "_chatapp_socket_hooked"
+_ORDER = "_chatapp_socket_order"  # the namespace's `TokenOrder`
 
 
 def install(
@@ -70,7 +71,8 @@ def install(
         raise RuntimeError(msg)
     if getattr(namespace, _HOOKED, False):
         return
-    spawn = TokenOrder(at_once).spawn
+    order = TokenOrder(at_once)
+    spawn = order.spawn
 
     original_connect = takes_what_it_can(namespace.on_connect)
     original_disconnect = takes_what_it_can(namespace.on_disconnect)
@@ -116,6 +118,7 @@ def install(
     namespace.on_connect = on_connect
     namespace.on_disconnect = on_disconnect
     setattr(namespace, _HOOKED, True)
+    setattr(namespace, _ORDER, order)
     manager = getattr(getattr(app, "sio", None), "manager", None)
     if manager is not None and internals.room_index_fits(manager):
         index_rooms(manager)
@@ -189,6 +192,15 @@ def takes_what_it_can(fn: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
+async def handled(app: rx.App, token: str) -> None:
+    """Wait until the socket handlers of tab `token` started so far have run: a page
+    load after its socket's connect then finds the tab taken back (`on_open`), where it
+    could overtake it while the handlers wait their turn (`TokenOrder`)."""
+    order = getattr(app.event_namespace, _ORDER, None)
+    if order is not None:
+        await order.settled(token)
+
+
 class TokenOrder:
     """Runs the socket handlers as tasks: those of one tab token one after another, in
     the order its sockets opened and closed, and at most `at_once` at a time (0: no
@@ -214,6 +226,12 @@ class TokenOrder:
         self._tasks.add(task)
         task.add_done_callback(functools.partial(self._done, token))
         return task
+
+    async def settled(self, token: str) -> None:
+        """Wait until the handlers of `token` spawned so far have ended (however)."""
+        last = self._last.get(token)
+        if last is not None:
+            await asyncio.wait([last])
 
     async def _run(self, before: asyncio.Task | None, callback: OnSocket, token: str, sid: str) -> None:
         if before is not None:

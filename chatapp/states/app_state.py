@@ -12,7 +12,7 @@ from chatapp import routes, runtime, wire
 from chatapp.delivery import TabChange, portable
 from chatapp.models import utcnow
 from chatapp.presence.logic import Chosen, epoch_ms, newer
-from chatapp.reflex_adapter import keyed_dict
+from chatapp.reflex_adapter import keyed_dict, sockets
 from chatapp.services import audience, custom_status, limits, logins
 from chatapp.services import conversations as conv
 from chatapp.services.errors import ChatError
@@ -84,6 +84,7 @@ class AppState(SessionState):
         """
         service = runtime.presence()
         token, sid = self.router.session.client_token, self.router.session.session_id
+        await sockets.handled(runtime.push().app, token)  # its reconnect was taken back first
         kept = service.came_back_current(token, sid)
         held_by = self.user_id  # whose state this is (0: a new one)
         if not await self._signed_in():

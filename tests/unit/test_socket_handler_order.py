@@ -70,3 +70,22 @@ def test_a_failed_handler_does_not_stop_the_next_of_its_token(monkeypatch):
         return ran
 
     assert run_async(scenario()) == ["s2"]
+
+
+def test_settled_waits_for_the_tokens_handlers_so_far_and_no_others():
+    """A page load waits for its tab's socket handlers (`sockets.handled`): its
+    reconnect is taken back before the page load asks whether it was."""
+
+    async def scenario():
+        log, running, most = [], [0], [0]
+        order = TokenOrder(at_once=1)
+        order.spawn(_recorder(log, running, most, pause=0.1), "other", "s0")  # takes the only turn
+        order.spawn(_recorder(log, running, most, pause=0.0), "t1", "s1")
+        await order.settled("t1")
+        at_settled = list(log)
+        await order.settled("never-seen")  # nothing to wait for
+        await order.settled("other")
+        return at_settled
+
+    at_settled = run_async(scenario())
+    assert ("end", "t1", "s1") in at_settled
