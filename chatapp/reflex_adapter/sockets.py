@@ -216,14 +216,14 @@ class TokenOrder:
 
     def __init__(self, at_once: int = 0) -> None:
         self._gate = asyncio.Semaphore(at_once) if at_once > 0 else None
-        self._last: dict[str, asyncio.Task] = {}  # each token's latest handler
-        self._tasks: set[asyncio.Task] = set()  # referenced until done
+        # Each token's latest handler (the task referenced until done: an earlier one is
+        # referenced by the later one, which waits for it).
+        self._last: dict[str, asyncio.Task] = {}
 
     def spawn(self, callback: OnSocket, token: str, sid: str) -> asyncio.Task:
         before = self._last.get(token)
         task = asyncio.get_running_loop().create_task(self._run(before, callback, token, sid))
         self._last[token] = task
-        self._tasks.add(task)
         task.add_done_callback(functools.partial(self._done, token))
         return task
 
@@ -243,7 +243,6 @@ class TokenOrder:
             await callback(token, sid)
 
     def _done(self, token: str, task: asyncio.Task) -> None:
-        self._tasks.discard(task)
         if self._last.get(token) is task:
             del self._last[token]
         if not task.cancelled() and task.exception() is not None:
