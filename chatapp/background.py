@@ -4,13 +4,38 @@ A task needs a reference until it is done (asyncio keeps only a weak one), a fai
 nobody awaits must still reach the log, and a clean shutdown (or a test) must be able
 to wait for what was started. Used for deliveries: a change must not be awaited by the
 handler of a tab it is for, since that handler holds the tab's lock until it returns.
+
+Work started here holds none of the locks of the code that started it, and says so:
+`under_lock()` is False in it (see `holding_lock`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Iterator
+
+# True in code that a holder of a tab's lock awaits (an event handler, whose lock Reflex
+# holds until it returns): what it awaits must not wait behind others for a turn that
+# could depend on that lock (`reflex_adapter.tabs.bound`).
+_under_lock: contextvars.ContextVar[bool] = contextvars.ContextVar("chatapp_under_lock", default=False)
+
+
+def under_lock() -> bool:
+    """Whether the running code is awaited by a holder of a tab's lock."""
+    return _under_lock.get()
+
+
+@contextlib.contextmanager
+def holding_lock() -> Iterator[None]:
+    """Mark the code run inside as awaited by a holder of a tab's lock (`under_lock`)."""
+    marked = _under_lock.set(True)
+    try:
+        yield
+    finally:
+        _under_lock.reset(marked)
 
 
 class Background:
@@ -27,8 +52,14 @@ class Background:
         self._tasks: set[asyncio.Task] = set()
 
     def start(self, work: Awaitable[object]) -> asyncio.Task:
-        """Run `work` on the running loop without waiting for it."""
-        task = asyncio.ensure_future(work)
+        """Run `work` on the running loop without waiting for it (and so not holding its
+        starter's locks: `under_lock()` is False in it)."""
+        if asyncio.iscoroutine(work):
+            context = contextvars.copy_context()
+            context.run(_under_lock.set, False)
+            task = asyncio.get_running_loop().create_task(work, context=context)
+        else:
+            task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._done)
         return task

@@ -10,13 +10,16 @@ enables the fast path of `push`. Who the tabs are is the caller's business
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import reflex as rx
 
+from chatapp import background
 from chatapp.reflex_adapter import internals
 
 logger = logging.getLogger(__name__)
@@ -79,12 +82,13 @@ class _Batch:
     and leave in one delta: the tab ends in the same state, for a fraction of the work.
     """
 
-    __slots__ = ("applies", "ok", "task")
+    __slots__ = ("applies", "ok", "task", "urgent")
 
     def __init__(self) -> None:
         self.applies: list[Apply] = []
         self.ok: list[bool] = []  # whether each change went out, once the batch is done
         self.task: asyncio.Task | None = None
+        self.urgent = asyncio.Event()  # a lock holder awaits it: it skips the gate
 
 
 # (event loop, tab token, state class) → the batch not yet started for it.
@@ -92,6 +96,60 @@ _Key = tuple[asyncio.AbstractEventLoop, str, type]
 _waiting: dict[_Key, _Batch] = {}
 # The batches being applied (a task needs a reference until it is done).
 _running: set[asyncio.Task] = set()
+# How many batches may take the long way at once (0: no bound; see `bound`), and the
+# gate of each event loop that applies them.
+_at_once = 0
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def bound(at_once: int) -> None:
+    """Let at most `at_once` batches (0: any number) be applied at a time, except those
+    a lock holder awaits.
+
+    With Redis, a batch's lock, load and write-back are a dozen round trips through
+    Reflex's connection pool. In a reconnect storm of 10,000 tabs, presence changes sent
+    thousands of batches at once; they queued for the pool's connections, and those that
+    waited longer than its timeout failed (\"No connection available\": a tab left
+    with a change missed, docs/instances.md). A batch waiting here has no timeout and
+    leaves connections to the rest, and changes for its tab still join it meanwhile.
+
+    A delivery that a handler holding a tab's lock awaits (`background.under_lock`: a
+    logout ending its user's other tabs) is never held here: a batch let through may be
+    waiting for that very lock, and with all of them so the two would wait for each
+    other until the lock expired.
+    """
+    global _at_once
+    _at_once = max(0, at_once)
+    _gates.clear()
+
+
+@contextlib.asynccontextmanager
+async def _admitted(batch: _Batch) -> AsyncIterator[None]:
+    """Hold a place at the gate while the batch is applied; or none if it is urgent
+    (a lock holder awaits it: see `bound`), including once it became so while waiting."""
+    if _at_once <= 0 or batch.urgent.is_set():
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(_at_once)
+    place = asyncio.ensure_future(gate.acquire())
+    urgent = asyncio.ensure_future(batch.urgent.wait())
+    try:
+        await asyncio.wait({place, urgent}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        urgent.cancel()
+        if not place.done():
+            place.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await place  # a place given just now is taken, then given back below
+    held = not place.cancelled()
+    try:
+        yield
+    finally:
+        if held:
+            gate.release()
 
 
 async def deliver(app: rx.App, tokens: Iterable[str], state_cls: type, apply: Apply) -> int:
@@ -105,6 +163,7 @@ async def deliver(app: rx.App, tokens: Iterable[str], state_cls: type, apply: Ap
         How many tabs were updated.
     """
     loop = asyncio.get_running_loop()
+    urgent = background.under_lock()
     mine: list[tuple[_Batch, int]] = []
     for token in dict.fromkeys(tokens):  # each tab once, however it was reached
         key = (loop, token, state_cls)
@@ -115,6 +174,8 @@ async def deliver(app: rx.App, tokens: Iterable[str], state_cls: type, apply: Ap
             _running.add(batch.task)
             batch.task.add_done_callback(lambda task, key=key, batch=batch: _finished(task, key, batch))
         batch.applies.append(apply)
+        if urgent:
+            batch.urgent.set()
         mine.append((batch, len(batch.applies) - 1))
     if mine:
         # wait, not gather: a caller that gives up must not cancel batches others share.
@@ -127,7 +188,7 @@ async def _run(app: rx.App, key: _Key, batch: _Batch) -> None:
     _, token, state_cls = key
     ok: list[bool] = []
     try:
-        async with app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root:
+        async with _admitted(batch), app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root:
             # From here on, new changes for this tab start a batch of their own (which
             # waits for this one to release the tab's lock).
             if _waiting.get(key) is batch:

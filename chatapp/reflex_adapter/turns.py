@@ -15,6 +15,9 @@ True: the handler knows its turn was taken for it. Without the internal (a Refle
 changed, named by `internals`), nothing is installed and a handler takes its turn
 itself, inside the lock, as before.
 
+Every event also runs marked as holding its tab's lock (`background.under_lock()`), so
+that a delivery its handler awaits never waits at the long way's gate (`tabs.bound`).
+
 The internal is listed in `internals`; `tests/integration/test_page_load_turns.py` checks
 that a page load waiting for its turn leaves its tab's state free.
 """
@@ -26,6 +29,8 @@ import inspect
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
+
+from chatapp import background
 
 TurnOf = Callable[[Callable[..., Any]], AbstractAsyncContextManager | None]
 
@@ -76,12 +81,14 @@ def install(turn_of: TurnOf) -> bool:
     async def _execute_event(self: Any, *, entry: Any, registered_handler: Any) -> None:
         turn = turn_of(registered_handler.handler.fn)
         if turn is None:
-            await original(self, entry=entry, registered_handler=registered_handler)
+            with background.holding_lock():
+                await original(self, entry=entry, registered_handler=registered_handler)
             return
         async with turn:
             marked = _taken.set(True)
             try:
-                await original(self, entry=entry, registered_handler=registered_handler)
+                with background.holding_lock():
+                    await original(self, entry=entry, registered_handler=registered_handler)
             finally:
                 _taken.reset(marked)
 
