@@ -254,6 +254,15 @@ class ReflexClient:
             except TimeoutError:
                 continue
 
+    def latest(self, state: str, var: str) -> Any:
+        """The last value the server sent this tab for a var of a state (its full name),
+        None if it never sent one (kept updates only)."""
+        for update in reversed(self.updates):
+            sub = (update.get("delta") or {}).get(state) or {}
+            if f"{var}_rx_state_" in sub:
+                return sub[f"{var}_rx_state_"]
+        return None
+
     def status_of(self, user_id: int) -> str | None:
         """The status this tab holds for a user (None if it holds nothing)."""
         entry = self.presence.get(str(user_id))

@@ -14,14 +14,6 @@ from tests.scaleout.support import People
 from tests.support import run_async
 
 
-def _latest(client: ReflexClient, var: str, state: str = APP_STATE):
-    for update in reversed(client.updates):
-        sub = (update.get("delta") or {}).get(state) or {}
-        if f"{var}_rx_state_" in sub:
-            return sub[f"{var}_rx_state_"]
-    return None
-
-
 def test_one_address_gets_at_most_its_sockets_and_a_closed_one_frees_a_place():
     with AppServer(env={"CHATAPP_MAX_SOCKETS_PER_ADDRESS": "3"}) as server:
 
@@ -55,11 +47,11 @@ def test_a_user_gets_at_most_their_tabs_and_the_next_one_stays_empty():
             for tab in tabs:
                 await tab.connect()
                 await tab.load("/")
-            flags = [_latest(tab, "tabs_full") for tab in tabs]
+            flags = [tab.latest(APP_STATE, "tabs_full") for tab in tabs]
             held = [tab.status_of(b_id) for tab in tabs]
             await tabs[0].disconnect()
             await tabs[2].load("/")  # a place is free once a tab has closed
-            flags.append(_latest(tabs[2], "tabs_full"))
+            flags.append(tabs[2].latest(APP_STATE, "tabs_full"))
             for tab in tabs[1:]:
                 await tab.disconnect()
             return flags, held

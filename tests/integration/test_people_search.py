@@ -15,18 +15,13 @@ from tests.support import create_user, run_async
 PICK_PERSON = f"{wire.PEOPLE_STATE}.pick_person"
 
 
-def _latest(client: ReflexClient, var: str):
-    """The last value the server sent this tab for a var of `PeopleState` (None if never)."""
-    for update in reversed(client.updates):
-        sub = (update.get("delta") or {}).get(wire.PEOPLE_STATE) or {}
-        if f"{var}_rx_state_" in sub:
-            return sub[f"{var}_rx_state_"]
-    return None
-
-
 def _usernames(client: ReflexClient, var: str = "people_results") -> list[str] | None:
-    people = _latest(client, var)
+    people = client.latest(wire.PEOPLE_STATE, var)
     return None if people is None else [p["username"] for p in people]
+
+
+def _error(client: ReflexClient) -> str | None:
+    return client.latest(wire.PEOPLE_STATE, "people_error")
 
 
 async def _search(client: ReflexClient, query: str) -> None:
@@ -76,7 +71,7 @@ def test_the_search_after_the_limit_is_refused_with_a_visible_error_and_the_resu
         for query in queries:
             await _search(tab, query)
         # A tab's events are handled in order: the refusal comes last.
-        await tab.wait_for(lambda: (_latest(tab, "people_error") or "").startswith("Too many"))
+        await tab.wait_for(lambda: (_error(tab) or "").startswith("Too many"))
         answers = tab.updates[mark:]
         await tab.load()  # the whole state again, as a reload shows it
         await tab.disconnect()
@@ -84,7 +79,7 @@ def test_the_search_after_the_limit_is_refused_with_a_visible_error_and_the_resu
 
     tab, answers = run_async(scenario())
     assert sum(_results_sent(update) for update in answers) == allowed
-    assert _latest(tab, "people_error").startswith("Too many searches. Try again in")
+    assert _error(tab).startswith("Too many searches. Try again in")
     assert _usernames(tab) == [first]  # what the last search allowed found, still shown
 
 
@@ -110,8 +105,8 @@ def test_a_signed_out_client_searches_nothing(backend_url):
     wire_text = json.dumps(tab.updates)
     assert hidden_name not in wire_text
     assert "Hidden Person" not in wire_text
-    assert _latest(tab, "people_results") in (None, [])
-    assert _latest(tab, "people_picked") in (None, [])
+    assert tab.latest(wire.PEOPLE_STATE, "people_results") in (None, [])
+    assert tab.latest(wire.PEOPLE_STATE, "people_picked") in (None, [])
     assert '"/login"' in wire_text  # it was sent to the log-in form instead
 
 
@@ -127,7 +122,7 @@ def test_only_a_person_from_the_results_can_be_picked_and_only_once(backend_url)
         await tab.emit(PICK_PERSON, {"user_id": other_id})  # a real user, never shown
         await tab.emit(PICK_PERSON, {"user_id": viewer_id})
         await tab.load()  # a round trip
-        refused = _latest(tab, "people_picked")
+        refused = tab.latest(wire.PEOPLE_STATE, "people_picked")
         await tab.emit(PICK_PERSON, {"user_id": shown_id})
         await tab.wait_for(lambda: _usernames(tab, "people_picked") == [shown_name])
         await tab.emit(PICK_PERSON, {"user_id": shown_id})  # again

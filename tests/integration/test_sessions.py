@@ -19,15 +19,6 @@ from tests.integration.support import open_tab
 from tests.support import PASSWORD, auth_token_for, create_user, direct, run_async
 
 
-def _latest(client: ReflexClient, var: str, state: str = SESSION_STATE):
-    """The last value the server sent this tab for a var (None if never sent)."""
-    for update in reversed(client.updates):
-        sub = (update.get("delta") or {}).get(state) or {}
-        if f"{var}_rx_state_" in sub:
-            return sub[f"{var}_rx_state_"]
-    return None
-
-
 def _messages(cid: int, body: str) -> int:
     with rx.session() as session:
         query = sa.select(sa.func.count()).where(Message.conversation_id == cid, Message.body == body)
@@ -40,8 +31,8 @@ async def _log_in(client: ReflexClient, username: str, password: str = PASSWORD)
     await client.emit(
         f"{AUTH_FORM_STATE}.log_in", {"form_data": {"username": username, "password": password}}, "/login"
     )
-    await client.wait_for(lambda: _latest(client, "auth_token") and len(client.updates) > before)
-    token = _latest(client, "auth_token")
+    await client.wait_for(lambda: client.latest(SESSION_STATE, "auth_token") and len(client.updates) > before)
+    token = client.latest(SESSION_STATE, "auth_token")
     client.auth_token = token  # what the browser's localStorage now holds
     return token
 
@@ -56,7 +47,7 @@ def test_every_login_gets_a_fresh_token_and_a_logged_out_one_stays_dead(backend_
         first = await _log_in(tab, a_name)
         await tab.load("/")
         await tab.emit(f"{APP_STATE}.logout")
-        await tab.wait_for(lambda: _latest(tab, "auth_token") == "")
+        await tab.wait_for(lambda: tab.latest(SESSION_STATE, "auth_token") == "")
         tab.auth_token = ""
         await tab.load("/login")
         second = await _log_in(tab, a_name)  # the same tab, the same client token
@@ -66,7 +57,7 @@ def test_every_login_gets_a_fresh_token_and_a_logged_out_one_stays_dead(backend_
         await replay.connect()
         await replay.load("/")
         await replay.disconnect()
-        return tab.token, first, second, _latest(replay, "user_id")
+        return tab.token, first, second, replay.latest(SESSION_STATE, "user_id")
 
     client_token, first, second, replay_user = run_async(scenario())
     assert first and second and first != second
@@ -95,7 +86,7 @@ def test_logout_ends_every_tab_of_the_login_and_the_others_are_refused_at_once(b
             await client.load(path)
         await b.wait_for(lambda: b.status_of(a_id) == "online")
         await one.emit(f"{APP_STATE}.logout", path=path)
-        await two.wait_for(lambda: _latest(two, "signed_out") is True)  # pushed, not polled
+        await two.wait_for(lambda: two.latest(SESSION_STATE, "signed_out") is True)  # pushed, not polled
         await b.wait_for(lambda: b.status_of(a_id) == "offline")
         # The second tab acts on: refused, nothing stored, no more changes reach it.
         await two.emit(f"{CHAT_STATE}.send_message", {"body": "after logout", "key": uuid.uuid4().hex}, path)
@@ -128,7 +119,7 @@ def test_a_deleted_login_is_refused_at_its_next_event(backend_url):
             session.exec(sa.delete(LoginSession).where(LoginSession.session_id == logins.digest(token)))
             session.commit()
         await tab.emit(f"{CHAT_STATE}.send_message", {"body": "too late", "key": uuid.uuid4().hex}, path)
-        await tab.wait_for(lambda: _latest(tab, "signed_out") is True)
+        await tab.wait_for(lambda: tab.latest(SESSION_STATE, "signed_out") is True)
         await tab.disconnect()
 
     run_async(scenario())
@@ -148,10 +139,10 @@ def test_log_out_everywhere_ends_every_login_and_a_password_change_ends_the_othe
             {"form_data": {"current": PASSWORD, "new": "a brand new secret", "repeat": "a brand new secret"}},
         )
         for other in (laptop, tablet):
-            await other.wait_for(lambda other=other: _latest(other, "signed_out") is True)
-        still = _latest(phone, "signed_out")
+            await other.wait_for(lambda other=other: other.latest(SESSION_STATE, "signed_out") is True)
+        still = phone.latest(SESSION_STATE, "signed_out")
         await phone.emit(f"{APP_STATE}.logout_everywhere")
-        await phone.wait_for(lambda: _latest(phone, "auth_token") == "")
+        await phone.wait_for(lambda: phone.latest(SESSION_STATE, "auth_token") == "")
         for client in (laptop, phone, tablet):
             await client.disconnect()
         return still
@@ -182,7 +173,7 @@ def test_a_login_that_expires_signs_its_open_tabs_out_when_it_ends(backend_url):
             await tab.load("/")
         await watcher.wait_for(lambda: watcher.status_of(a_id) == "online")
         for tab in tabs:  # no event of theirs: the server ends them when the login ends
-            await tab.wait_for(lambda tab=tab: _latest(tab, "signed_out") is True, timeout=6)
+            await tab.wait_for(lambda tab=tab: tab.latest(SESSION_STATE, "signed_out") is True, timeout=6)
         late = (utcnow() - ends).total_seconds()
         await watcher.wait_for(lambda: watcher.status_of(a_id) == "offline")
         for tab in [*tabs, watcher]:
