@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -109,7 +110,7 @@ def bound(at_once: int) -> None:
     With Redis, a batch's lock, load and write-back are a dozen round trips through
     Reflex's connection pool. In a reconnect storm of 10,000 tabs, presence changes sent
     thousands of batches at once; they queued for the pool's connections, and those that
-    waited longer than its timeout failed (\"No connection available\": a tab left
+    waited longer than its timeout failed ("No connection available": a tab left
     with a change missed, docs/instances.md). A batch waiting here has no timeout and
     leaves connections to the rest, and changes for its tab still join it meanwhile.
 
@@ -134,22 +135,32 @@ async def _admitted(batch: _Batch) -> AsyncIterator[None]:
     gate = _gates.get(loop)
     if gate is None:
         gate = _gates[loop] = asyncio.Semaphore(_at_once)
-    place = asyncio.ensure_future(gate.acquire())
-    urgent = asyncio.ensure_future(batch.urgent.wait())
-    try:
-        await asyncio.wait({place, urgent}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        urgent.cancel()
-        if not place.done():
-            place.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await place  # a place given just now is taken, then given back below
-    held = not place.cancelled()
+    if not gate.locked():  # a free place, and nobody waiting for one: no wait
+        await gate.acquire()
+    else:
+        place = loop.create_task(gate.acquire())
+        urgent = loop.create_task(batch.urgent.wait())
+        got = False
+        try:
+            await asyncio.wait({place, urgent}, return_when=asyncio.FIRST_COMPLETED)
+            got = place.done()
+        finally:
+            urgent.cancel()
+            if not got:  # urgent first (or given up): a place given meanwhile goes back
+                place.cancel()
+                place.add_done_callback(functools.partial(_give_back, gate))
+        if not got:
+            yield
+            return
     try:
         yield
     finally:
-        if held:
-            gate.release()
+        gate.release()
+
+
+def _give_back(gate: asyncio.Semaphore, place: asyncio.Task) -> None:
+    if not place.cancelled() and place.exception() is None:
+        gate.release()
 
 
 async def deliver(app: rx.App, tokens: Iterable[str], state_cls: type, apply: Apply) -> int:
