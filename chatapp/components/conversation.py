@@ -155,22 +155,28 @@ def header() -> rx.Component:
                 align="center",
                 min_width="0",
             ),
-            rx.cond(
-                ChatState.current_kind == "direct",
-                rx.box(last_seen_text(ChatState.current_peer_id), id="header-presence"),
-                rx.text(
-                    ChatState.current_member_ids.length(),
-                    " members · ",
-                    rx.match(
-                        others,
-                        (0, "no one else online"),
-                        (1, "1 other online"),
-                        others.to_string() + " others online",
+            rx.match(
+                ChatState.current_kind,
+                ("direct", rx.box(last_seen_text(ChatState.current_peer_id), id="header-presence")),
+                (
+                    "group",
+                    rx.text(
+                        ChatState.current_member_ids.length(),
+                        " members · ",
+                        rx.match(
+                            others,
+                            (0, "no one else online"),
+                            (1, "1 other online"),
+                            others.to_string() + " others online",
+                        ),
+                        size="1",
+                        color_scheme="gray",
+                        id="header-presence",
                     ),
-                    size="1",
-                    color_scheme="gray",
-                    id="header-presence",
                 ),
+                # Not loaded yet (a conversation row just clicked): no line, rather than a
+                # group's "0 members · no one else online" over a direct chat.
+                rx.text("\u00a0", size="1", aria_hidden="true"),
             ),
             spacing="0",
             min_width="0",

@@ -6,6 +6,7 @@ import contextlib
 import os
 import signal
 import time
+from datetime import UTC, datetime
 
 import psutil
 import pytest
@@ -16,7 +17,7 @@ from chatapp import runtime, wire
 from chatapp.settings import settings
 from chatapp.states.app_state import AppState
 from tests.conftest import CHROMIUM_ARGS
-from tests.e2e.chat_ui import choose_status
+from tests.e2e.chat_ui import choose_status, row, seed
 from tests.support import (
     create_user,
     direct_pair,
@@ -40,6 +41,17 @@ RECORD_JS = """(uid) => {
   read();
   new MutationObserver(read).observe(document.body, {subtree: true, attributes: true, childList: true});
 }"""
+
+# Records every text the conversation header's presence line shows, from the first paint.
+RECORD_HEADER_JS = """
+window.headerLines = [];
+new MutationObserver(() => {
+  const line = document.querySelector("#header-presence");
+  const text = line ? line.textContent : null;
+  const lines = window.headerLines;
+  if (text !== null && lines[lines.length - 1] !== text) lines.push(text);
+}).observe(document, {subtree: true, childList: true, characterData: true});
+"""
 
 
 def _pair(browser, base_url, *, with_b_id: bool = False):
@@ -127,6 +139,21 @@ def test_closing_shows_offline_with_last_seen_and_reopening_shows_online(browser
     again.goto(url)
     expect(_dot(b, a_id)).to_have_attribute("data-presence", "online")
     expect(b.locator("#header-presence")).to_have_text("Online")
+
+
+def test_a_direct_chat_opened_from_its_row_never_shows_a_groups_line_in_its_header(browser, base_url):
+    a_id, b_id, cid = direct_pair("hda", "hdb")
+    seed(cid, [(a_id, "hello", datetime.now(UTC))])  # listed: a chat with a message
+    a = signed_in_context(browser, a_id).new_page()
+    a.goto(base_url)
+    b = signed_in_context(browser, b_id).new_page()
+    b.add_init_script(RECORD_HEADER_JS)
+    b.goto(base_url)
+    row(b, cid).click()
+    expect(b.locator("#header-presence")).to_have_text("Online")
+    shown = b.evaluate("window.headerLines")
+    assert shown[-1] == "Online"
+    assert not [line for line in shown if "members" in line or "no one" in line], shown
 
 
 def test_a_user_with_two_tabs_stays_online_until_both_are_closed(browser, base_url):
