@@ -49,16 +49,12 @@ from chatapp.states import page_loads
 from chatapp.states.app_state import expire_custom_statuses, presence_change, presence_snapshot
 
 logger = logging.getLogger(__name__)
-# Whether every event runs marked as holding its tab's lock (`turns.install`), which
-# deliveries at the long way's gate rely on (`tabs.bound`).
-_events_marked = False
 
 
 def install(app: rx.App) -> None:
     """Register what runs while the server runs; hydrates take turns (`page_loads`)."""
     hydrate.wrap(page_loads.hydrate_in_turn)
-    global _events_marked
-    _events_marked = turns.install(page_loads.turn_of)
+    turns.install(page_loads.turn_of)
     app.register_lifespan_task(serving)
     app.register_lifespan_task(limits.serving, redis_url=settings.redis_url, prefix=settings.limits_prefix)
 
@@ -174,7 +170,7 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
     )
     # With Redis, deliveries the long way leave half of Reflex's pool to events and the
     # write-backs of leases (never bounded if events are not marked: see `tabs.bound`).
-    tabs.bound(settings.redis_max_connections // 2 if shared is not None and _events_marked else 0)
+    tabs.bound(settings.redis_max_connections // 2 if shared is not None and turns.installed() else 0)
     flusher = asyncio.create_task(_flush_periodically(service, redis_down), name="presence_flush")
     expirer = asyncio.create_task(_expire_custom_periodically(redis_down), name="custom_status_expiry")
     if watch is not None:

@@ -97,6 +97,13 @@ def install(turn_of: TurnOf) -> bool:
     return True
 
 
+def installed() -> bool:
+    """Whether events take their turns here, and so run marked as holding their tab's
+    lock (`install` succeeded)."""
+    cls = processor_class()
+    return cls is not None and hasattr(getattr(cls, "_execute_event", None), ORIGINAL)
+
+
 def taken() -> bool:
     """Whether the running handler's turn was taken for it before its lock (`install`)."""
     return _taken.get()

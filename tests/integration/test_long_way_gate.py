@@ -15,7 +15,7 @@ import reflex as rx
 
 from bench.reflex_client import ReflexClient
 from chatapp import background, runtime
-from chatapp.reflex_adapter import tabs
+from chatapp.reflex_adapter import tabs, turns
 from chatapp.states.app_state import AppState
 from chatapp.wire import APP_STATE, SESSION_STATE
 from tests.integration.support import open_tab
@@ -149,3 +149,4 @@ def test_a_logout_ends_the_logins_other_tab_at_once_while_the_gate_is_full(backe
         return while_full
 
     assert run_async(scenario()) == []  # the gate was still full when it arrived
+    assert turns.installed()  # so the wiring sets the gate with Redis (`tabs.bound`)
