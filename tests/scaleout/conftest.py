@@ -58,13 +58,14 @@ def people(postgres_url) -> Iterator[People]:
 
 @pytest.fixture(scope="session")
 def redis_prefix(services) -> Iterator[str]:
-    """A presence key prefix of this run's own; its keys are deleted afterwards."""
+    """A presence key prefix of this run's own (and, with "-limits", its rate limits'); their
+    keys are deleted afterwards."""
     import redis
 
     prefix = f"chatapp-test-{uuid.uuid4().hex[:10]}"
     yield prefix
     client = redis.Redis.from_url(REDIS_URL)
-    keys = list(client.scan_iter(f"{prefix}:*"))
+    keys = [*client.scan_iter(f"{prefix}:*"), *client.scan_iter(f"{prefix}-limits*")]
     if keys:
         client.delete(*keys)
     client.close()
@@ -79,7 +80,7 @@ def cluster(postgres_url, redis_prefix) -> Iterator[Cluster]:
     env = {
         "REFLEX_REDIS_URL": REDIS_URL,
         "CHATAPP_PRESENCE_PREFIX": redis_prefix,
-        "CHATAPP_LIMITS_PREFIX": f"{redis_prefix}:limits",
+        "CHATAPP_LIMITS_PREFIX": f"{redis_prefix}-limits",  # apart from the presence keys tests read
     }
     running = Cluster(postgres_url, env, workers=(1, 2))
     running.start_all()
