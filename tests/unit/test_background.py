@@ -8,6 +8,7 @@ import asyncio
 import logging
 
 from chatapp.background import Background, holding_lock, under_lock
+from tests.support import run_async
 
 
 def test_work_started_in_the_background_is_not_under_its_starters_lock():
@@ -23,7 +24,7 @@ def test_work_started_in_the_background_is_not_under_its_starters_lock():
             await later.drain()
         return awaited, started.result(), await in_task, under_lock()
 
-    awaited, started, in_task, after = asyncio.run(scenario())
+    awaited, started, in_task, after = run_async(scenario())
     assert awaited is True
     assert in_task is True
     assert started is False
