@@ -24,6 +24,7 @@ that a page load waiting for its turn leaves its tab's state free.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import inspect
 from collections.abc import Callable
@@ -80,12 +81,8 @@ def install(turn_of: TurnOf) -> bool:
 
     async def _execute_event(self: Any, *, entry: Any, registered_handler: Any) -> None:
         turn = turn_of(registered_handler.handler.fn)
-        if turn is None:
-            with background.holding_lock():
-                await original(self, entry=entry, registered_handler=registered_handler)
-            return
-        async with turn:
-            marked = _taken.set(True)
+        async with turn or contextlib.nullcontext():
+            marked = _taken.set(turn is not None)
             try:
                 with background.holding_lock():
                     await original(self, entry=entry, registered_handler=registered_handler)
