@@ -41,6 +41,7 @@ import reflex as rx
 from reflex_base import constants
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
+from chatapp.line import Line
 from chatapp.reflex_adapter import internals
 
 logger = logging.getLogger(__name__)
@@ -215,7 +216,7 @@ class TokenOrder:
     """
 
     def __init__(self, at_once: int = 0) -> None:
-        self._gate = asyncio.Semaphore(at_once) if at_once > 0 else None
+        self._gate = Line(at_once) if at_once > 0 else None
         # Each token's latest handler (the task referenced until done: an earlier one is
         # referenced by the later one, which waits for it).
         self._last: dict[str, asyncio.Task] = {}

@@ -21,6 +21,7 @@ from typing import Any
 import reflex as rx
 
 from chatapp import background
+from chatapp.line import Line
 from chatapp.reflex_adapter import internals
 
 logger = logging.getLogger(__name__)
@@ -100,7 +101,7 @@ _running: set[asyncio.Task] = set()
 # How many batches may take the long way at once (0: no bound; see `bound`), and the
 # gate of each event loop that applies them.
 _at_once = 0
-_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Line] = weakref.WeakKeyDictionary()
 
 
 def bound(at_once: int) -> None:
@@ -134,7 +135,7 @@ async def _admitted(batch: _Batch) -> AsyncIterator[None]:
     loop = asyncio.get_running_loop()
     gate = _gates.get(loop)
     if gate is None:
-        gate = _gates[loop] = asyncio.Semaphore(_at_once)
+        gate = _gates[loop] = Line(_at_once)
     if not gate.locked():  # a free place, and nobody waiting for one: no wait
         await gate.acquire()
     else:
@@ -158,7 +159,7 @@ async def _admitted(batch: _Batch) -> AsyncIterator[None]:
         gate.release()
 
 
-def _give_back(gate: asyncio.Semaphore, place: asyncio.Task) -> None:
+def _give_back(gate: Line, place: asyncio.Task) -> None:
     if not place.cancelled() and place.exception() is None:
         gate.release()
 

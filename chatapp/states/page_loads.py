@@ -39,6 +39,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from chatapp import runtime
+from chatapp.line import Line
 from chatapp.reflex_adapter import redis_store, turns
 from chatapp.settings import settings
 from chatapp.states.session import arguments_check
@@ -47,18 +48,16 @@ Handler = Callable[..., Awaitable[Any]]
 
 # The gates of each event loop (a test may run several servers, one after another): one
 # for the hydrates, one for the on_load handlers.
-_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Semaphore]] = (
-    weakref.WeakKeyDictionary()
-)
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, Line]] = weakref.WeakKeyDictionary()
 HYDRATES = "hydrates"
 ON_LOADS = "on_loads"
 
 
-def _gate(line: str = ON_LOADS) -> asyncio.Semaphore:
+def _gate(line: str = ON_LOADS) -> Line:
     gates = _gates.setdefault(asyncio.get_running_loop(), {})
     gate = gates.get(line)
     if gate is None:
-        gate = gates[line] = asyncio.Semaphore(max(1, settings.page_loads))
+        gate = gates[line] = Line(max(1, settings.page_loads))
     return gate
 
 
@@ -66,7 +65,7 @@ def _gate(line: str = ON_LOADS) -> asyncio.Semaphore:
 _LINE = "_chatapp_turn_line"
 
 
-def turn_of(fn: Callable[..., Any]) -> asyncio.Semaphore | None:
+def turn_of(fn: Callable[..., Any]) -> Line | None:
     """The turn an event of handler function `fn` waits for before Reflex takes its tab's
     lock (`reflex_adapter.turns`): its line's gate, or None for an event that takes no
     turn."""
