@@ -27,8 +27,17 @@ def _tab_until(page, locator, limit: int = 40) -> None:
 
 
 def _arrows_reach(page, locator, limit: int = 30) -> bool:
-    """Press the down arrow until the menu item has the focus (menus are walked so)."""
+    """Press the down arrow until the menu item has the focus (menus are walked so).
+
+    Only once the opened menu has taken the focus (its first item, as a menu opened
+    with the keyboard does; a keyboard user sees it highlighted): shown is not yet
+    focused, and the menu's own move of the focus to its first item could come after
+    an arrow had walked on and take the focus back there. A CI run once saw Enter on
+    "Away" leave the status "Online"; that race is one way it happens (unconfirmed:
+    not reproduced here, also with the CPU slowed 30x), so the step after Enter says
+    where the focus was."""
     expect(locator).to_be_visible()
+    page.wait_for_function("() => !!document.activeElement?.closest('[role=menu]')")
     for _ in range(limit):
         if locator.evaluate("(el) => el === document.activeElement"):
             return True
@@ -100,10 +109,11 @@ def test_log_in_open_a_chat_send_change_status_and_log_out_with_the_keyboard_alo
     expect(trigger).to_be_focused()
 
     _open_and_walk_to(page, trigger, page.locator("#status-away"), "Away")
+    chosen = _focus(page)
     page.keyboard.press("Enter")
-    expect(page.locator("#my-status")).to_have_text("Away (set by you)")
-    expect(trigger).to_be_focused()  # the chosen item closes the menu, focus back on its button
-    expect(page.get_by_role("menu")).to_have_count(0)
+    expect(page.get_by_role("menu")).to_have_count(0)  # the chosen item closes the menu...
+    expect(trigger).to_be_focused()  # ...and the focus is back on its button
+    expect(page.locator("#my-status"), f"Enter pressed on {chosen}").to_have_text("Away (set by you)")
 
     _open_and_walk_to(page, trigger, page.locator("#logout"), "Log out")
     page.keyboard.press("Enter")
