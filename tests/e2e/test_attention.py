@@ -101,6 +101,15 @@ def sender(browser, base_url: str, user_id: int, cid: int):
     return page
 
 
+def favicon_badge(page, count: str) -> dict:
+    """The favicon once its badge reads `count`. The badge is drawn over the site's icon
+    once that image has loaded, a moment after the title shows the count."""
+    page.wait_for_function(
+        "(n) => document.querySelector('link[rel~=icon]')?.dataset.chatappBadge === n", arg=count
+    )
+    return page.evaluate(FAVICON_JS)
+
+
 def seed_time() -> datetime:
     """A minute ago: a message stored before the page loads."""
     return datetime.now(UTC) - timedelta(minutes=1)
@@ -125,13 +134,12 @@ def test_title_and_favicon_count_unread_messages_until_they_are_read(browser, ba
     b = home(watcher(browser, base_url, b_id), base_url)
     expect(row(b, cid).locator(".unread-badge")).to_have_text("1")
     expect(b).to_have_title("(1) Conversations · chatapp")
-    assert b.evaluate(FAVICON_JS) == {"href": "data", "count": "1", "red": True}
+    assert favicon_badge(b, "1") == {"href": "data", "count": "1", "red": True}
 
     a = sender(browser, base_url, a_id, cid)
     send(a, "one more")
     expect(b).to_have_title("(2) Conversations · chatapp")
-    b.wait_for_function("() => document.querySelector('link[rel~=icon]')?.dataset.chatappBadge === '2'")
-    assert b.evaluate(FAVICON_JS) == {"href": "data", "count": "2", "red": True}
+    assert favicon_badge(b, "2") == {"href": "data", "count": "2", "red": True}
 
     row(b, cid).click()  # read: back to the plain title and favicon
     expect(b.locator(".message-body").last).to_have_text("one more")
