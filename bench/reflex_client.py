@@ -87,6 +87,7 @@ class ReflexClient:
         self._closing = False
         self._retrying: asyncio.Task | None = None
         self.reconnects = 0
+        self.new_tokens = 0  # tokens Reflex gave this tab in place of its own
         self.sio = self._new_socket()
 
     def _new_socket(self) -> _CountingClient:
@@ -121,6 +122,7 @@ class ReflexClient:
         # recorded as connected elsewhere (e.g. on an instance that died); the browser
         # keeps the new one for its next connection, and so does this client.
         self.token = token
+        self.new_tokens += 1
 
     def _on_raw(self, data: str | bytes) -> None:
         size = len(data.encode()) if isinstance(data, str) else len(data)

@@ -173,7 +173,8 @@ def page(
         "Every tab's socket (every tab is open) is closed at the same instant, and every tab reconnects at",
         "once with the same tab token and loads the page again (as the frontend does after a drop: a",
         "connect that fails is tried again after 200 ms more per attempt, at most 2 s; retries: those",
-        "attempts; failed reconnects: tabs not back within 120 s).",
+        "attempts; failed reconnects: tabs not back within 120 s; new tokens: tabs the server gave a new",
+        "token, their state lost, because their old socket was still recorded as connected).",
         "Converged: every tab's map shows every user's right status again, and stays so for "
         f"{config.grace + 1.5:g} s.",
         "",
@@ -185,6 +186,7 @@ def page(
                 "Converged (s)",
                 "Server CPU (s)",
                 "Connect retries",
+                "New tokens",
                 "Failed reconnects",
             ],
             [_storm_row(t, results[(t, n)]) for n in sizes for t in ("app", "floor") if (t, n) in results],
@@ -275,6 +277,7 @@ def _storm_row(target: str, r: RunResult) -> list[str]:
         "not converged" if r.storm_seconds is None else f"{r.storm_seconds:.2f}",
         f"{r.server.get('storm_cpu_s', math.nan):.1f}",
         str(r.server.get("storm_retries", 0)),
+        str(r.server.get("storm_new_tokens", 0)),
         str(len(r.storm_errors)),
     ]
 

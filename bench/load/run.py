@@ -271,6 +271,7 @@ def run(
                 result.storm_wrong = analysis.merge([s["wrong"] for s in storms])
                 result.server["storm_open_after"] = sum(s["open"] for s in storms)
                 result.server["storm_retries"] = sum(s["retries"] for s in storms)
+                result.server["storm_new_tokens"] = sum(s["new_tokens"] for s in storms)
                 _add_leaks(result, pool.all("records"))
                 result.server["storm_cpu_s"] = cpu_storm
 

@@ -207,6 +207,11 @@ class Tab:
         """The presence entries the tab holds: user id → entry."""
         return self.client.presence
 
+    def new_tokens(self) -> int:
+        """How many times the server gave this tab a new token in place of its own (Reflex
+        does when the old one is still recorded as connected: the tab's state is lost)."""
+        return getattr(self.client, "new_tokens", 0)
+
     def statuses(self) -> dict[str, str]:
         """User id → the status the tab shows."""
         return {uid: entry["status"] for uid, entry in self.presence.items()}

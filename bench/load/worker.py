@@ -163,9 +163,11 @@ class Worker(ChatCommands, ReceiptCommands, TypingCommands):
         Returns:
             {"correct_since": tab index → since when its map has been right (None: not
             right at the end), "reopened": when the last tab had loaded again,
-            "errors": [(tab index, error)], "retries": connects tried again}.
+            "errors": [(tab index, error)], "retries": connects tried again, "new_tokens":
+            tabs Reflex gave a new token as they reconnected}.
         """
         tabs = self._open_tabs()
+        renewed_before = sum(tab.new_tokens() for tab in tabs)
         await sleep_until(at)
         for tab in tabs:
             tab.mark_ready(False)
@@ -201,6 +203,7 @@ class Worker(ChatCommands, ReceiptCommands, TypingCommands):
             "errors": errors + [(tab.index, "still reloading at the end") for tab in tabs if tab.loading],
             "open": len(self._open_tabs()),
             "retries": sum(tab.connect_retries for tab in tabs),
+            "new_tokens": sum(tab.new_tokens() for tab in tabs) - renewed_before,
             "wrong": {
                 tab.index: [
                     (uid, (tab.presence.get(uid) or {}).get("status"), (tab.expected or {}).get(uid))
