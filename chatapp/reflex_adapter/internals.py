@@ -260,6 +260,14 @@ INTERNALS: tuple[Internal, ...] = (
         _namespace_has("on_disconnect", _callable_with("sid")),
     ),
     Internal(
+        "reflex.app.EventNamespace.on_disconnect(sid) → the asyncio.Task that unlinks the socket's"
+        " tab token; on_connect reads the token from the query string's `token`",
+        "sockets.Unlinks: a tab's reconnect is linked once its closed socket is unlinked (else"
+        " Reflex, with Redis, may take it for a duplicate and give it a new token)",
+        "skip",
+        _namespace_has("on_disconnect", lambda f: "Task" in str(inspect.signature(f).return_annotation)),
+    ),
+    Internal(
         "reflex.app.EventNamespace.sid_to_token (a dict: socket id → tab token)",
         "sockets: whose socket opened or closed",
         "refuse",

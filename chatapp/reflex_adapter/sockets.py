@@ -12,6 +12,11 @@ Reflex passes (0.10.1 passes `(sid, environ, auth)`, newer sources `(sid, enviro
 Both run as tasks, outside Reflex's handlers. The internals are listed in `internals`;
 tests/contract/ and tests/integration/test_presence_sync.py fail if a hook stops firing.
 
+A tab's new socket is linked by Reflex only once the unlink of its last closed one has
+ended (`Unlinks`): with Redis, Reflex deletes a closed socket's record in a task of its
+own, and a reconnect that looked the record up before it was gone was taken for the same
+tab open elsewhere and given a new token, its state lost.
+
 The same wrapper caps the sockets one client address may hold open on this instance
 (each costs a tab state: docs/socket-memory.md): one more is refused at its handshake;
 and it refuses every socket while the app says so (`refuse`: Redis is down).
@@ -33,6 +38,7 @@ import functools
 import inspect
 import logging
 import time
+import urllib.parse
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -74,6 +80,7 @@ def install(
         return
     order = TokenOrder(at_once)
     spawn = order.spawn
+    unlinks = Unlinks()
 
     original_connect = takes_what_it_can(namespace.on_connect)
     original_disconnect = takes_what_it_can(namespace.on_disconnect)
@@ -90,6 +97,7 @@ def install(
         open_by_address[address] += 1
         address_of[sid] = address
         try:
+            await unlinks.settled(token_in(environ))
             result = await original_connect(sid, environ, *args, **kwargs)
         except BaseException:
             _release(sid)
@@ -110,6 +118,8 @@ def install(
         _release(sid)
         token = namespace.sid_to_token.get(sid)
         result = original_disconnect(sid, *args, **kwargs)
+        if token and isinstance(result, asyncio.Future):  # 0.10.1: the task unlinking the socket
+            unlinks.add(token, result)
         if inspect.iscoroutine(result):  # a coroutine function in some Reflex; 0.10.1 returns a Task
             result = await result
         if token:
@@ -200,6 +210,41 @@ async def handled(app: rx.App, token: str) -> None:
     order = getattr(app.event_namespace, _ORDER, None)
     if order is not None:
         await order.settled(token)
+
+
+def token_in(environ: dict) -> str | None:
+    """The tab token a connecting socket gives (Reflex reads it from the query string)."""
+    tokens = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("token")
+    return tokens[0] if tokens else None
+
+
+class Unlinks:
+    """Reflex's pending unlinks of closed sockets, by tab token.
+
+    In 0.10.1 `on_disconnect` returns the task that forgets the socket's record; with
+    Redis it deletes it there, after everything the Redis pool already has to do. A
+    reconnect of the same tab that checks for the record first finds it, and Reflex
+    takes the tab for one open on another socket: it gives it a new token, and the tab's
+    state starts over (a reconnect storm gave thousands of tabs a new token). A connect
+    waits here for its token's unlink.
+    """
+
+    def __init__(self) -> None:
+        self._pending: dict[str, asyncio.Future] = {}
+
+    def add(self, token: str, unlink: asyncio.Future) -> None:
+        self._pending[token] = unlink
+        unlink.add_done_callback(functools.partial(self._done, token))
+
+    async def settled(self, token: str | None) -> None:
+        """Wait until the unlink of the tab's last closed socket has ended (however)."""
+        pending = self._pending.get(token) if token else None
+        if pending is not None:
+            await asyncio.wait([pending])
+
+    def _done(self, token: str, unlink: asyncio.Future) -> None:
+        if self._pending.get(token) is unlink:
+            del self._pending[token]
 
 
 class TokenOrder:

@@ -131,15 +131,22 @@ def test_one_tab_on_each_instance_keeps_the_user_online_until_the_last_one_close
     assert left == {}
 
 
-def test_a_reload_that_lands_on_the_other_instance_does_not_blink(cluster, people, redis_prefix):
-    a, _ = people.user("za")
-    b, b_name = people.user("zb")
+async def _watched(cluster, people, tag: str) -> tuple[int, int, ReflexClient, ReflexClient]:
+    """Two users in a direct chat: a watcher's tab on the second instance, and a tab of
+    the other user on the first (one worker: its reconnects come back to it), which the
+    watcher sees online. Returns (the other user, the watcher's tab, the other's tab)."""
+    a, _ = people.user(f"{tag}a")
+    b, b_name = people.user(f"{tag}b")
     people.direct(a, b_name)
+    watcher = await tab(cluster.url(1), people, b)
+    other = await tab(cluster.url(0), people, a)
+    await watcher.wait_for(lambda: watcher.status_of(a) == "online")
+    return a, b, watcher, other
 
+
+def test_a_reload_that_lands_on_the_other_instance_does_not_blink(cluster, people, redis_prefix):
     async def scenario():
-        watcher = await tab(cluster.url(1), people, b)
-        reloading = await tab(cluster.url(0), people, a)
-        await watcher.wait_for(lambda: watcher.status_of(a) == "online")
+        a, _, watcher, reloading = await _watched(cluster, people, "z")
         mark = len(watcher.updates)
         # The browser reloads; the proxy sends its new socket to the other instance.
         reloading.backend_url = cluster.url(1)
@@ -158,6 +165,36 @@ def test_a_reload_that_lands_on_the_other_instance_does_not_blink(cluster, peopl
     # instance id is "<host>-<pid>-<random>".
     owner_pid = int(json.loads(tabs[token])["inst"].rsplit("-", 2)[1])
     assert owner_pid in {p.pid for p in cluster.servers[1].processes()}
+
+
+def test_a_tab_reconnecting_while_reflex_still_deletes_its_closed_sockets_record_keeps_its_token(
+    cluster, people
+):
+    """Reflex deletes a closed socket's record from Redis in a task of its own, behind
+    whatever the Redis pool already has to do (a reconnect storm: thousands of them). A
+    reconnect of the same tab that looked the record up first was taken for the tab
+    open on another socket and given a new token: its state lost, its page loaded
+    afresh. Redis holds every write for a moment here (CLIENT PAUSE WRITE), so the
+    delete is still pending when the tab reconnects; its lookup is a read."""
+
+    async def scenario():
+        _, b, watcher, reconnecting = await _watched(cluster, people, "u")
+        token = reconnecting.token
+        admin = Redis.from_url(REDIS_URL)
+        try:
+            await admin.execute_command("CLIENT", "PAUSE", 800, "WRITE")
+            await reconnecting.reconnect(load_path="/")
+        finally:
+            await admin.execute_command("CLIENT", "UNPAUSE")
+            await admin.aclose()
+        await reconnecting.wait_for(lambda: reconnecting.status_of(b) == "online")
+        for client in (watcher, reconnecting):
+            await client.disconnect()
+        return token, reconnecting.token, reconnecting.new_tokens
+
+    before, after, new_tokens = run_async(scenario())
+    assert new_tokens == 0
+    assert after == before
 
 
 def test_a_tab_back_on_its_instance_kept_its_state_current_and_one_back_elsewhere_loads_afresh(

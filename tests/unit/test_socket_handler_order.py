@@ -89,3 +89,42 @@ def test_settled_waits_for_the_tokens_handlers_so_far_and_no_others():
 
     at_settled = run_async(scenario())
     assert ("end", "t1", "s1") in at_settled
+
+
+def test_a_connect_waits_for_its_tabs_last_unlink_and_no_one_elses():
+    """`Unlinks`: a tab's reconnect is linked once Reflex's unlink of its closed socket
+    has ended, however it ended; another tab's connect does not wait for it."""
+
+    async def scenario():
+        unlinks = sockets.Unlinks()
+        loop = asyncio.get_running_loop()
+        first, latest = loop.create_future(), loop.create_future()
+        unlinks.add("t1", first)
+        unlinks.add("t1", latest)  # a second close of the tab: its unlink is the one to wait for
+        other = asyncio.create_task(unlinks.settled("t2"))
+        waiting = asyncio.create_task(unlinks.settled("t1"))
+        await asyncio.sleep(0.01)
+        seen = {"other tab waited": not other.done(), "done before its unlink": waiting.done()}
+        first.set_result(None)  # the earlier one ending leaves the latest in place
+        await asyncio.sleep(0.01)
+        seen["done after the earlier unlink"] = waiting.done()
+        latest.set_exception(ConnectionError("Redis went away"))  # a failed unlink ends too
+        await asyncio.wait_for(waiting, 1)
+        latest.exception()  # retrieved: no warning of an exception never read
+        await unlinks.settled("t1")  # nothing pending any more
+        seen["left pending"] = dict(unlinks._pending)
+        return seen
+
+    assert run_async(scenario()) == {
+        "other tab waited": False,
+        "done before its unlink": False,
+        "done after the earlier unlink": False,
+        "left pending": {},
+    }
+
+
+def test_a_connect_without_a_token_waits_for_nothing():
+    assert sockets.token_in({"QUERY_STRING": "token=abc&EIO=4&transport=websocket"}) == "abc"
+    assert sockets.token_in({"QUERY_STRING": "EIO=4"}) is None
+    assert sockets.token_in({}) is None
+    run_async(asyncio.wait_for(sockets.Unlinks().settled(None), 1))
