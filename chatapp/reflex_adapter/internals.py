@@ -106,6 +106,22 @@ def _token_records(app: rx.App) -> bool:
     return isinstance(getattr(manager, "token_to_socket", None), dict) and hasattr(manager, "instance_id")
 
 
+def token_links_fit(manager: Any) -> bool:
+    """Whether a token manager links and unlinks tokens as `sockets.take_turns_linking`
+    wraps it: coroutine methods `link_token_to_sid(token, sid)` and
+    `disconnect_token(token, sid)`."""
+    return all(
+        inspect.iscoroutinefunction(getattr(manager, name, None))
+        and _callable_with("token", "sid")(getattr(manager, name))
+        for name in ("link_token_to_sid", "disconnect_token")
+    )
+
+
+def _token_links(app: rx.App) -> bool:
+    manager = getattr(app.event_namespace, "_token_manager", None)
+    return manager is not None and token_links_fit(manager)
+
+
 def _state_methods(*names: str) -> Callable[[rx.App], bool]:
     return lambda _app: all(callable(getattr(rx.State, n, None)) for n in names)
 
@@ -346,6 +362,14 @@ INTERNALS: tuple[Internal, ...] = (
         "tabs.push: the socket of a tab on this instance",
         "public path",
         _token_records,
+    ),
+    Internal(
+        "reflex.app.EventNamespace._token_manager.link_token_to_sid(token, sid),"
+        " disconnect_token(token, sid) (coroutine methods; with Redis, each a few round trips)",
+        "sockets.take_turns_linking: in a storm the sockets' links and unlinks take turns for"
+        " the Redis pool instead of failing on it",
+        "skip",
+        _token_links,
     ),
     Internal(
         "reflex.state.BaseState.get_substate(path), get_value(name)",
