@@ -41,6 +41,11 @@ class ServerSampler:
 # The line that ends a traceback: "redis.exceptions.ConnectionError: …", "KeyError: 'x'".
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Timeout|Refused|Found)\w*(:|$)")
 _ERROR_MARKS = ("Traceback (most recent call last)", " ERROR ", "ERROR:", "exception was never retrieved")
+# Reflex's token manager logs its failures with `logger.error` and no traceback, and the
+# production log carries no level: they are known by their text ("Redis error checking
+# token existence: No connection available.", thousands in a 10,000-tab storm that
+# counted no error before).
+_REFLEX_ERRORS = re.compile(r"^(Redis error [a-z ]+:|Token cleanup error:)")
 
 
 def logged_errors(path: Path | None, keep: int = 20) -> list[str]:
@@ -51,7 +56,7 @@ def logged_errors(path: Path | None, keep: int = 20) -> list[str]:
     lines = Path(path).read_text(errors="replace").splitlines()
     found = []
     for i, line in enumerate(lines):
-        if not any(mark in line for mark in _ERROR_MARKS):
+        if not any(mark in line for mark in _ERROR_MARKS) and not _REFLEX_ERRORS.match(line.strip()):
             continue
         if "Traceback (most recent call last)" in line:
             end = next((later.strip() for later in lines[i + 1 :] if _EXCEPTION.match(later.strip())), "")

@@ -22,6 +22,22 @@ def test_a_traceback_reflex_indents_is_an_error_with_the_exception_that_ends_it(
     assert found.endswith("ValueError: <Future cancelled> is not in deque")
 
 
+def test_the_token_managers_failures_logged_without_a_level_are_errors(tmp_path):
+    log = tmp_path / "app.log"
+    log.write_text(
+        "App running at: http://127.0.0.1:1/\n"
+        "Redis error checking token existence: No connection available.\n"
+        "Redis error deleting token: No connection available.\n"
+        "a user wrote: Redis error is what I saw\n"
+        "Token cleanup error: boom\n"
+    )
+    assert logged_errors(log) == [
+        "Redis error checking token existence: No connection available.",
+        "Redis error deleting token: No connection available.",
+        "Token cleanup error: boom",
+    ]
+
+
 def test_a_log_without_errors_has_none(tmp_path):
     log = tmp_path / "app.log"
     log.write_text("App running at: http://127.0.0.1:1/\nWarning: something slow\n")
