@@ -165,7 +165,8 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
         on_close=on_close,
         max_per_address=settings.max_sockets_per_address,
         refuse=watch.refusal if watch is not None else None,
-        # With Redis, socket handlers leave half the pool's connections to the rest.
+        # With Redis, socket handlers leave half the pool's connections to the rest (and
+        # Reflex's links of sockets to tabs take a quarter of Reflex's pool).
         at_once=settings.redis_max_connections // 2 if shared is not None else 0,
     )
     # With Redis, deliveries the long way leave half of Reflex's pool to events and the

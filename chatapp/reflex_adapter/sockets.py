@@ -12,11 +12,11 @@ Reflex passes (0.10.1 passes `(sid, environ, auth)`, newer sources `(sid, enviro
 Both run as tasks, outside Reflex's handlers. The internals are listed in `internals`;
 tests/contract/ and tests/integration/test_presence_sync.py fail if a hook stops firing.
 
-Reflex's own links and unlinks of sockets to tab tokens take turns with the handlers
-(`take_turns_linking`), and a tab's new socket is linked only once the unlink of its last
-closed one has ended (`Unlinks`): with Redis, Reflex deletes a closed socket's record in a task of its
-own, and a reconnect that looked the record up before it was gone was taken for the same
-tab open elsewhere and given a new token, its state lost.
+Reflex's own links and unlinks of sockets to tab tokens take turns too, in a line of
+their own (`take_turns_linking`), and a tab's new socket is linked only once the unlink of
+its last closed one has ended (`Unlinks`): with Redis, Reflex deletes a closed socket's
+record in a task of its own, and a reconnect that looked the record up before it was gone
+was taken for the same tab open elsewhere and given a new token, its state lost.
 
 The same wrapper caps the sockets one client address may hold open on this instance
 (each costs a tab state: docs/socket-memory.md): one more is refused at its handshake;
@@ -130,8 +130,8 @@ def install(
     namespace.on_connect = on_connect
     namespace.on_disconnect = on_disconnect
     records = getattr(namespace, "_token_manager", None)
-    if order.gate is not None and records is not None and internals.token_links_fit(records):
-        take_turns_linking(records, order.gate)
+    if at_once > 0 and records is not None and internals.token_links_fit(records):
+        take_turns_linking(records, Line(max(1, at_once // 2)))
     setattr(namespace, _HOOKED, True)
     setattr(namespace, _ORDER, order)
     manager = getattr(getattr(app, "sio", None), "manager", None)
@@ -141,7 +141,7 @@ def install(
 
 def take_turns_linking(records: Any, gate: Line) -> None:
     """Make Reflex's links of sockets to tab tokens, and its unlinks, take turns in
-    `gate`, the line of the socket handlers.
+    `gate`.
 
     With Redis each is a few round trips (is the token linked elsewhere? record it;
     delete the record). In a storm of 10,000 tabs they all asked the Redis pool at once,
@@ -149,6 +149,10 @@ def take_turns_linking(records: Any, gate: Line) -> None:
     unchecked, a failed delete left a closed socket's record behind (the tab's next
     connect was then taken for a duplicate and given a new token). In the line they wait
     without a timeout.
+
+    The line is theirs alone. A reconnect waits for its tab's unlink (`Unlinks`); in the
+    socket handlers' line an unlink waited behind the close handlers of the whole storm,
+    and in a storm of 10,000 tabs every reconnect waited past the client's two minutes.
     """
     link, unlink = records.link_token_to_sid, records.disconnect_token
 
@@ -290,7 +294,7 @@ class TokenOrder:
     """
 
     def __init__(self, at_once: int = 0) -> None:
-        self.gate = Line(at_once) if at_once > 0 else None
+        self._gate = Line(at_once) if at_once > 0 else None
         # Each token's latest handler (the task referenced until done: an earlier one is
         # referenced by the later one, which waits for it).
         self._last: dict[str, asyncio.Task] = {}
@@ -311,10 +315,10 @@ class TokenOrder:
     async def _run(self, before: asyncio.Task | None, callback: OnSocket, token: str, sid: str) -> None:
         if before is not None:
             await asyncio.wait([before])  # its failure is its own (logged when it ends)
-        if self.gate is None:
+        if self._gate is None:
             await callback(token, sid)
             return
-        async with self.gate:
+        async with self._gate:
             await callback(token, sid)
 
     def _done(self, token: str, task: asyncio.Task) -> None:
