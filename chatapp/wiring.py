@@ -66,6 +66,17 @@ def make_shared_registry() -> RedisRegistry | None:
     return RedisRegistry(redis_pool.client(settings.redis_url), prefix=settings.presence_prefix)
 
 
+def make_push_bus() -> RedisBus | None:
+    """The push channel in Redis when a Redis URL is set, else None (one process).
+
+    It has a pool of its own: on the registry's, a storm's registry writes made publishes
+    wait past the pool's timeout, and each failed publish was a change the other
+    instances never got (docs/instances.md)."""
+    if not settings.redis_url:
+        return None
+    return RedisBus(redis_pool.client(settings.redis_url), channel=channel_of(settings.presence_prefix))
+
+
 def make_presence(push: Push, registry: PresenceRegistry) -> PresenceService:
     """A presence service over `registry` that delivers through the push API."""
     return PresenceService(
@@ -104,7 +115,7 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
     shared = make_shared_registry()
     # The registry knows every tab of every user: it is the push API's directory too.
     registry: PresenceRegistry = shared if shared is not None else InProcessRegistry()
-    bus = None if shared is None else RedisBus(shared.redis, channel=channel_of(settings.presence_prefix))
+    bus = make_push_bus()
     instance_id = shared.instance_id if shared is not None else ""
     push = Push(app, directory=registry, bus=bus, instance_id=instance_id)
     # A lost subscription loses what is published meanwhile: no closed tab is current.
@@ -194,6 +205,8 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
         await push.drain()
         if shared is not None:
             await shared.redis.aclose()
+        if bus is not None:
+            await bus.redis.aclose()
         runtime.started(None)
 
 
