@@ -276,14 +276,6 @@ INTERNALS: tuple[Internal, ...] = (
         _namespace_has("on_disconnect", _callable_with("sid")),
     ),
     Internal(
-        "reflex.app.EventNamespace.on_disconnect(sid) → the asyncio.Task that unlinks the socket's"
-        " tab token; on_connect reads the token from the query string's `token`",
-        "sockets.Unlinks: a tab's reconnect is linked once its closed socket is unlinked (else"
-        " Reflex, with Redis, may take it for a duplicate and give it a new token)",
-        "skip",
-        _namespace_has("on_disconnect", lambda f: "Task" in str(inspect.signature(f).return_annotation)),
-    ),
-    Internal(
         "reflex.app.EventNamespace.sid_to_token (a dict: socket id → tab token)",
         "sockets: whose socket opened or closed",
         "refuse",
@@ -367,7 +359,8 @@ INTERNALS: tuple[Internal, ...] = (
         "reflex.app.EventNamespace._token_manager.link_token_to_sid(token, sid),"
         " disconnect_token(token, sid) (coroutine methods; with Redis, each a few round trips)",
         "sockets.take_turns_linking: in a storm the sockets' links and unlinks take turns for"
-        " the Redis pool instead of failing on it",
+        " the Redis pool instead of failing on it, and a tab's reconnect takes over the unlink"
+        " of its closed socket (else Reflex, with Redis, may give it a new token)",
         "skip",
         _token_links,
     ),

@@ -12,11 +12,11 @@ Reflex passes (0.10.1 passes `(sid, environ, auth)`, newer sources `(sid, enviro
 Both run as tasks, outside Reflex's handlers. The internals are listed in `internals`;
 tests/contract/ and tests/integration/test_presence_sync.py fail if a hook stops firing.
 
-Reflex's own links and unlinks of sockets to tab tokens take turns too, in a line of
-their own (`take_turns_linking`), and a tab's new socket is linked only once the unlink of
-its last closed one has ended (`Unlinks`): with Redis, Reflex deletes a closed socket's
-record in a task of its own, and a reconnect that looked the record up before it was gone
-was taken for the same tab open elsewhere and given a new token, its state lost.
+Reflex's own links and unlinks of sockets to tab tokens take turns too, in lines of
+their own, and a tab's reconnect takes over the unlink of its closed socket if it is still
+waiting (`take_turns_linking`): with Redis, Reflex deletes a closed socket's record in a
+task of its own, and a reconnect that looked the record up before it was gone was taken
+for the same tab open elsewhere and given a new token, its state lost.
 
 The same wrapper caps the sockets one client address may hold open on this instance
 (each costs a tab state: docs/socket-memory.md): one more is refused at its handshake;
@@ -39,7 +39,6 @@ import functools
 import inspect
 import logging
 import time
-import urllib.parse
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -81,7 +80,6 @@ def install(
         return
     order = TokenOrder(at_once)
     spawn = order.spawn
-    unlinks = Unlinks()
 
     original_connect = takes_what_it_can(namespace.on_connect)
     original_disconnect = takes_what_it_can(namespace.on_disconnect)
@@ -98,7 +96,6 @@ def install(
         open_by_address[address] += 1
         address_of[sid] = address
         try:
-            await unlinks.settled(token_in(environ))
             result = await original_connect(sid, environ, *args, **kwargs)
         except BaseException:
             _release(sid)
@@ -119,8 +116,6 @@ def install(
         _release(sid)
         token = namespace.sid_to_token.get(sid)
         result = original_disconnect(sid, *args, **kwargs)
-        if token and isinstance(result, asyncio.Future):  # 0.10.1: the task unlinking the socket
-            unlinks.add(token, result)
         if inspect.iscoroutine(result):  # a coroutine function in some Reflex; 0.10.1 returns a Task
             result = await result
         if token:
@@ -131,7 +126,8 @@ def install(
     namespace.on_disconnect = on_disconnect
     records = getattr(namespace, "_token_manager", None)
     if at_once > 0 and records is not None and internals.token_links_fit(records):
-        take_turns_linking(records, Line(max(1, at_once // 2)))
+        # A quarter of the pool in all: an eighth for links, an eighth for unlinks.
+        take_turns_linking(records, links=Line(max(1, at_once // 4)), unlinks=Line(max(1, at_once // 4)))
     setattr(namespace, _HOOKED, True)
     setattr(namespace, _ORDER, order)
     manager = getattr(getattr(app, "sio", None), "manager", None)
@@ -139,33 +135,76 @@ def install(
         index_rooms(manager)
 
 
-def take_turns_linking(records: Any, gate: Line) -> None:
-    """Make Reflex's links of sockets to tab tokens, and its unlinks, take turns in
-    `gate`.
+def take_turns_linking(records: Any, *, links: Line, unlinks: Line) -> None:
+    """Make Reflex's links of sockets to tab tokens take turns in `links`, its unlinks in
+    `unlinks`, and a tab's link take over the unlink of its closed socket.
 
     With Redis each is a few round trips (is the token linked elsewhere? record it;
     delete the record). In a storm of 10,000 tabs they all asked the Redis pool at once,
     and thousands waited past its timeout and failed: a failed lookup let a tab through
     unchecked, a failed delete left a closed socket's record behind (the tab's next
-    connect was then taken for a duplicate and given a new token). In the line they wait
+    connect was then taken for a duplicate and given a new token). In the lines they wait
     without a timeout.
 
-    The line is theirs alone. A reconnect waits for its tab's unlink (`Unlinks`); in the
-    socket handlers' line an unlink waited behind the close handlers of the whole storm,
-    and in a storm of 10,000 tabs every reconnect waited past the client's two minutes.
+    A link must not look the record up while its tab's unlink is pending: it would find
+    the closed socket's record and Reflex would give the tab a new token, its state lost.
+    So a link whose tab's unlink still waits for its turn does that unlink itself first,
+    in its own turn (the waiting one then does nothing), and one whose tab's unlink is
+    under way waits for it. A reconnect thus waits for no one's unlink but its own tab's:
+    in one line shared with the unlinks, a storm's reconnects waited behind every close of
+    the storm, past the client's two minutes at 10,000 tabs (docs/instances.md).
     """
     link, unlink = records.link_token_to_sid, records.disconnect_token
+    pending: dict[str, _Unlink] = {}  # each token's latest unlink not yet ended
 
     async def link_token_to_sid(token: str, sid: str) -> str | None:
-        async with gate:
+        async with links:
+            job = pending.get(token)
+            if job is not None:
+                await job.take_over(unlink, token)
             return await link(token, sid)
 
     async def disconnect_token(token: str, sid: str) -> None:
-        async with gate:
-            return await unlink(token, sid)
+        job = pending[token] = _Unlink(sid)
+        try:
+            async with unlinks:
+                await job.run(unlink, token)
+        finally:
+            if pending.get(token) is job:
+                del pending[token]
 
     records.link_token_to_sid = link_token_to_sid
     records.disconnect_token = disconnect_token
+
+
+class _Unlink:
+    """One closed socket's unlink (`take_turns_linking`): run by its own task in its turn,
+    or by its tab's reconnect before that, never both."""
+
+    def __init__(self, sid: str) -> None:
+        self.sid = sid
+        self._started = False
+        self._ended = asyncio.get_running_loop().create_future()
+
+    async def run(self, unlink: Callable[[str, str], Awaitable[None]], token: str) -> None:
+        """Unlink, unless that has started (the tab's reconnect took it over)."""
+        if not self._started:
+            await self._unlink(unlink, token)
+
+    async def take_over(self, unlink: Callable[[str, str], Awaitable[None]], token: str) -> None:
+        """Unlink now if that has not started; else wait until it has ended (however)."""
+        if self._started:
+            await asyncio.wait([self._ended])
+        else:
+            await self._unlink(unlink, token)
+
+    async def _unlink(self, unlink: Callable[[str, str], Awaitable[None]], token: str) -> None:
+        self._started = True
+        try:
+            await unlink(token, self.sid)
+        finally:
+            if not self._ended.done():
+                self._ended.set_result(None)
 
 
 _INDEXED = "_chatapp_rooms_indexed"
@@ -243,41 +282,6 @@ async def handled(app: rx.App, token: str) -> None:
     order = getattr(app.event_namespace, _ORDER, None)
     if order is not None:
         await order.settled(token)
-
-
-def token_in(environ: dict) -> str | None:
-    """The tab token a connecting socket gives (Reflex reads it from the query string)."""
-    tokens = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("token")
-    return tokens[0] if tokens else None
-
-
-class Unlinks:
-    """Reflex's pending unlinks of closed sockets, by tab token.
-
-    In 0.10.1 `on_disconnect` returns the task that forgets the socket's record; with
-    Redis it deletes it there, after everything the Redis pool already has to do. A
-    reconnect of the same tab that checks for the record first finds it, and Reflex
-    takes the tab for one open on another socket: it gives it a new token, and the tab's
-    state starts over (a reconnect storm gave thousands of tabs a new token). A connect
-    waits here for its token's unlink.
-    """
-
-    def __init__(self) -> None:
-        self._pending: dict[str, asyncio.Future] = {}
-
-    def add(self, token: str, unlink: asyncio.Future) -> None:
-        self._pending[token] = unlink
-        unlink.add_done_callback(functools.partial(self._done, token))
-
-    async def settled(self, token: str | None) -> None:
-        """Wait until the unlink of the tab's last closed socket has ended (however)."""
-        pending = self._pending.get(token) if token else None
-        if pending is not None:
-            await asyncio.wait([pending])
-
-    def _done(self, token: str, unlink: asyncio.Future) -> None:
-        if self._pending.get(token) is unlink:
-            del self._pending[token]
 
 
 class TokenOrder:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
+from chatapp.line import Line
 from chatapp.reflex_adapter import sockets
 from chatapp.reflex_adapter.sockets import TokenOrder
 from tests.support import run_async
@@ -91,40 +92,75 @@ def test_settled_waits_for_the_tokens_handlers_so_far_and_no_others():
     assert ("end", "t1", "s1") in at_settled
 
 
-def test_a_connect_waits_for_its_tabs_last_unlink_and_no_one_elses():
-    """`Unlinks`: a tab's reconnect is linked once Reflex's unlink of its closed socket
-    has ended, however it ended; another tab's connect does not wait for it."""
+class _Records:
+    """A token manager whose links and unlinks say when they run, and whose unlinks end
+    only when the test lets them (a Redis that holds deletes)."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.release: dict[str, asyncio.Event] = {}
+
+    async def link_token_to_sid(self, token: str, sid: str) -> str | None:
+        self.calls.append(f"link {token} {sid}")
+        return None
+
+    async def disconnect_token(self, token: str, sid: str) -> None:
+        self.calls.append(f"unlink {token} {sid}")
+        await self.release.setdefault(token, asyncio.Event()).wait()
+        self.calls.append(f"unlinked {token} {sid}")
+
+
+def test_a_reconnect_takes_over_its_tabs_waiting_unlink_and_waits_for_no_one_elses():
+    """`take_turns_linking`: a tab's link does the unlink of its closed socket itself if
+    that still waits for its turn (behind the unlinks of other tabs), never twice, and
+    waits for one already under way."""
 
     async def scenario():
-        unlinks = sockets.Unlinks()
-        loop = asyncio.get_running_loop()
-        first, latest = loop.create_future(), loop.create_future()
-        unlinks.add("t1", first)
-        unlinks.add("t1", latest)  # a second close of the tab: its unlink is the one to wait for
-        other = asyncio.create_task(unlinks.settled("t2"))
-        waiting = asyncio.create_task(unlinks.settled("t1"))
+        records = _Records()
+        sockets.take_turns_linking(records, links=Line(1), unlinks=Line(1))
+        for token in ("a", "b", "c"):
+            records.release[token] = asyncio.Event()
+        closing = [asyncio.create_task(records.disconnect_token(t, f"{t}1")) for t in ("a", "b", "c")]
+        await asyncio.sleep(0.01)  # a's unlink under way (held); b's and c's wait their turn
+        records.release["c"].set()
+        await asyncio.wait_for(records.link_token_to_sid("c", "c2"), 1)  # not behind a's or b's
+        seen = {"c back, a still held": list(records.calls)}
+        relinking_a = asyncio.create_task(records.link_token_to_sid("a", "a2"))
         await asyncio.sleep(0.01)
-        seen = {"other tab waited": not other.done(), "done before its unlink": waiting.done()}
-        first.set_result(None)  # the earlier one ending leaves the latest in place
-        await asyncio.sleep(0.01)
-        seen["done after the earlier unlink"] = waiting.done()
-        latest.set_exception(ConnectionError("Redis went away"))  # a failed unlink ends too
-        await asyncio.wait_for(waiting, 1)
-        latest.exception()  # retrieved: no warning of an exception never read
-        await unlinks.settled("t1")  # nothing pending any more
-        seen["left pending"] = dict(unlinks._pending)
+        seen["a's link waits for a's unlink"] = not relinking_a.done()
+        records.release["a"].set()
+        await asyncio.wait_for(relinking_a, 1)
+        records.release["b"].set()
+        await asyncio.wait_for(asyncio.gather(*closing), 1)
+        seen["in the end"] = records.calls
         return seen
 
-    assert run_async(scenario()) == {
-        "other tab waited": False,
-        "done before its unlink": False,
-        "done after the earlier unlink": False,
-        "left pending": {},
-    }
+    seen = run_async(scenario())
+    assert seen["c back, a still held"] == ["unlink a a1", "unlink c c1", "unlinked c c1", "link c c2"]
+    assert seen["a's link waits for a's unlink"] is True
+    end = seen["in the end"]
+    # Every unlink ran once (c's own turn, taken over, unlinked nothing more) ...
+    assert sorted(end) == sorted(
+        [
+            *("unlink a a1", "unlinked a a1", "link a a2"),
+            *("unlink b b1", "unlinked b b1"),
+            *("unlink c c1", "unlinked c c1", "link c c2"),
+        ]
+    )
+    # ... and a's link ran once a's unlink had ended.
+    assert end.index("unlinked a a1") < end.index("link a a2")
 
 
-def test_a_connect_without_a_token_waits_for_nothing():
-    assert sockets.token_in({"QUERY_STRING": "token=abc&EIO=4&transport=websocket"}) == "abc"
-    assert sockets.token_in({"QUERY_STRING": "EIO=4"}) is None
-    assert sockets.token_in({}) is None
-    run_async(asyncio.wait_for(sockets.Unlinks().settled(None), 1))
+def test_a_connect_of_a_tab_with_no_unlink_pending_links_at_once():
+    async def scenario():
+        records = _Records()
+        sockets.take_turns_linking(records, links=Line(1), unlinks=Line(1))
+        records.release["x"] = asyncio.Event()
+        held = asyncio.create_task(records.disconnect_token("x", "x1"))  # another tab's, held
+        await asyncio.sleep(0.01)
+        result = await asyncio.wait_for(records.link_token_to_sid("y", "y1"), 1)
+        records.release["x"].set()
+        await held
+        return result, records.calls
+
+    assert run_async(scenario()) == (None, ["unlink x x1", "link y y1", "unlinked x x1"])
