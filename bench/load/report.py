@@ -174,7 +174,8 @@ def page(
         "once with the same tab token and loads the page again (as the frontend does after a drop: a",
         "connect that fails is tried again after 200 ms more per attempt, at most 2 s; retries: those",
         "attempts; failed reconnects: tabs not back within 120 s; new tokens: tabs the server gave a new",
-        "token, their state lost, because their old socket was still recorded as connected).",
+        "token, their state lost, because their old socket was still recorded as connected; peak RSS: the",
+        "most memory the server's workers had held by the storm's end, summed, from Linux's VmHWM).",
         "Converged: every tab's map shows every user's right status again, and stays so for "
         f"{config.grace + 1.5:g} s.",
         "",
@@ -188,6 +189,7 @@ def page(
                 "Connect retries",
                 "New tokens",
                 "Failed reconnects",
+                "Peak RSS (MB)",
             ],
             [_storm_row(t, results[(t, n)]) for n in sizes for t in ("app", "floor") if (t, n) in results],
         ),
@@ -280,6 +282,7 @@ def _storm_row(target: str, r: RunResult) -> list[str]:
         str(r.server.get("storm_retries", 0)),
         str(r.server.get("storm_new_tokens", 0)),
         str(len(r.storm_errors)),
+        f"{r.server.get('storm_peak_rss_mb', math.nan):.0f}",
     ]
 
 

@@ -275,6 +275,8 @@ def run(
                 result.server["storm_new_tokens"] = sum(s["new_tokens"] for s in storms)
                 _add_leaks(result, pool.all("records"))
                 result.server["storm_cpu_s"] = cpu_storm
+                result.server["storm_peak_rss_mb"] = sampler.peak_rss() / 2**20
+                log(f"  {target}: {_storm_summary(result)}")  # now: a run that fails later still shows it
 
             if config.truth_check:
                 log(f"  {target}: comparing every map with a fresh tab's snapshot")
@@ -397,3 +399,13 @@ def _tap(redis: RedisServer | None) -> Iterator[PushTap | None]:
         return
     with PushTap(redis.url) as tap:
         yield tap
+
+
+def _storm_summary(result: RunResult) -> str:
+    seconds = result.storm_seconds
+    converged = "not converged" if seconds is None else f"converged in {seconds:.1f} s"
+    server = result.server
+    return (
+        f"storm {converged}, {len(result.storm_errors)} failed reconnects, {server['storm_retries']} retries,"
+        f" {server['storm_new_tokens']} new tokens, worker peak RSS {server['storm_peak_rss_mb']:.0f} MB"
+    )

@@ -37,6 +37,21 @@ class ServerSampler:
                 tree += proc.memory_info().rss
         return sum(w.memory_info().rss for w in self.workers), tree
 
+    def peak_rss(self) -> int:
+        """The most resident bytes each worker has held since it started (Linux's VmHWM),
+        summed: what a phase between two samples reached (a storm's backlog), which the
+        resident bytes after it do not show."""
+        return sum(peak_rss_of(w.pid) for w in self.workers)
+
+
+def peak_rss_of(pid: int) -> int:
+    """A process's peak resident bytes so far (`VmHWM` in /proc/PID/status, Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024  # kB
+    msg = f"no VmHWM for process {pid} (not Linux?)"
+    raise RuntimeError(msg)
+
 
 # The line that ends a traceback: "redis.exceptions.ConnectionError: …", "KeyError: 'x'".
 _EXCEPTION = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt|Timeout|Refused|Found)\w*(:|$)")

@@ -80,6 +80,8 @@ def test_a_quick_run_against_the_app_and_the_floor_is_complete_and_correct(tmp_p
         # snapshot at the end.
         assert run["final_wrong"] == {}, target
         assert run["storm_seconds"] is not None and run["storm_errors"] == [], target
+        # The storm's peak memory is reported, and is at least what the open tabs held.
+        assert run["server"]["storm_peak_rss_mb"] >= run["server"]["rss_connected_mb"] > 0, target
         assert run["truth_checked"] > 0 and run["truth_mismatches"] == [], target
         assert run["correct"] is True, target
         # The same workload on both servers.

@@ -1,8 +1,13 @@
-"""What the benchmarks count as a server's error (`bench.load.server_stats.logged_errors`)."""
+"""What the benchmarks count as a server's error (`bench.load.server_stats.logged_errors`), and its peak
+memory (`peak_rss_of`)."""
 
 from __future__ import annotations
 
-from bench.load.server_stats import logged_errors
+import os
+
+import psutil
+
+from bench.load.server_stats import logged_errors, peak_rss_of
 
 
 def test_a_traceback_reflex_indents_is_an_error_with_the_exception_that_ends_it(tmp_path):
@@ -42,3 +47,16 @@ def test_a_log_without_errors_has_none(tmp_path):
     log = tmp_path / "app.log"
     log.write_text("App running at: http://127.0.0.1:1/\nWarning: something slow\n")
     assert logged_errors(log) == [] and logged_errors(None) == []
+
+
+def test_a_processs_peak_memory_stays_above_what_it_holds_after_freeing_some():
+    """`peak_rss_of`: what a storm reached, after the storm (Linux's VmHWM)."""
+    size = 256 * 2**20
+    block = bytearray(size)
+    block[::4096] = b"x" * len(block[::4096])  # every page touched: resident
+    held = psutil.Process().memory_info().rss
+    del block
+    after = peak_rss_of(os.getpid())
+    now = psutil.Process().memory_info().rss
+    assert held - now > size // 2  # the block was given back ...
+    assert after > now + size // 2  # ... and the peak still counts it
