@@ -109,10 +109,11 @@ def _token_records(app: rx.App) -> bool:
 def token_links_fit(manager: Any) -> bool:
     """Whether a token manager links and unlinks tokens as `sockets.take_turns_linking`
     wraps it: coroutine methods `link_token_to_sid(token, sid)` and
-    `disconnect_token(token, sid)`."""
+    `disconnect_token(token, sid)` (read from its class: the instance's may already be the
+    wrappers)."""
     return all(
-        inspect.iscoroutinefunction(getattr(manager, name, None))
-        and _callable_with("token", "sid")(getattr(manager, name))
+        inspect.iscoroutinefunction(getattr(type(manager), name, None))
+        and _callable_with("self", "token", "sid")(getattr(type(manager), name))
         for name in ("link_token_to_sid", "disconnect_token")
     )
 

@@ -40,7 +40,7 @@ import inspect
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import reflex as rx
@@ -164,8 +164,13 @@ def take_turns_linking(records: Any, *, links: Line, unlinks: Line) -> None:
                 await job.take_over(unlink, token)
             return await link(token, sid)
 
-    async def disconnect_token(token: str, sid: str) -> None:
+    def disconnect_token(token: str, sid: str) -> Coroutine[Any, Any, None]:
+        # Recorded when Reflex asks for the unlink, not when its task starts: a link of
+        # the tab handled in the same pass of the loop must find it.
         job = pending[token] = _Unlink(sid)
+        return in_turn(token, job)
+
+    async def in_turn(token: str, job: _Unlink) -> None:
         try:
             async with unlinks:
                 await job.run(unlink, token)

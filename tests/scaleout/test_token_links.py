@@ -49,6 +49,7 @@ def _records_after_a_burst(turns: bool) -> dict[str, int]:
         assert internals.token_links_fit(records)
         if turns:
             sockets.take_turns_linking(records, links=Line(2), unlinks=Line(2))
+            assert internals.token_links_fit(records)  # as a restarted server's check finds it
         tokens = [f"tab-{i}" for i in range(TABS)]
         try:
             await admin.execute_command("CLIENT", "PAUSE", int(HELD * 1000), "WRITE")

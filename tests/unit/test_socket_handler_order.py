@@ -164,3 +164,20 @@ def test_a_connect_of_a_tab_with_no_unlink_pending_links_at_once():
         return result, records.calls
 
     assert run_async(scenario()) == (None, ["unlink x x1", "link y y1", "unlinked x x1"])
+
+
+def test_a_link_in_the_same_pass_of_the_loop_as_its_tabs_close_finds_the_unlink():
+    """Reflex starts the unlink as a task of its own: a reconnect of the tab handled before
+    that task first runs must still find the unlink, and do it first."""
+
+    async def scenario():
+        records = _Records()
+        sockets.take_turns_linking(records, links=Line(1), unlinks=Line(1))
+        records.release["a"] = asyncio.Event()
+        records.release["a"].set()
+        closing = asyncio.ensure_future(records.disconnect_token("a", "a1"))  # not started yet
+        await records.link_token_to_sid("a", "a2")
+        await closing
+        return records.calls
+
+    assert run_async(scenario()) == ["unlink a a1", "unlinked a a1", "link a a2"]
