@@ -118,11 +118,6 @@ def token_links_fit(manager: Any) -> bool:
     )
 
 
-def _token_links(app: rx.App) -> bool:
-    manager = getattr(app.event_namespace, "_token_manager", None)
-    return manager is not None and token_links_fit(manager)
-
-
 def _state_methods(*names: str) -> Callable[[rx.App], bool]:
     return lambda _app: all(callable(getattr(rx.State, n, None)) for n in names)
 
@@ -363,7 +358,7 @@ INTERNALS: tuple[Internal, ...] = (
         " the Redis pool instead of failing on it, and a tab's reconnect takes over the unlink"
         " of its closed socket (else Reflex, with Redis, may give it a new token)",
         "skip",
-        _token_links,
+        _namespace_has("_token_manager", token_links_fit),
     ),
     Internal(
         "reflex.state.BaseState.get_substate(path), get_value(name)",
