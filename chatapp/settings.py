@@ -80,6 +80,8 @@ class Settings:
             a free one (`chatapp.redis_pool`).
         redis_pool_timeout: Seconds a caller waits for a free Redis connection before
             it fails (below the tab locks' 30 s expiry).
+        max_loop_lag: Seconds a process's event loop may run behind before it refuses new
+            sockets until it catches up (`chatapp.loop_lag`); 0: never refuses.
     """
 
     db_url: str
@@ -102,6 +104,7 @@ class Settings:
     presence_sweep: float
     redis_max_connections: int
     redis_pool_timeout: float
+    max_loop_lag: float
 
 
 def load_settings() -> Settings:
@@ -131,6 +134,7 @@ def load_settings() -> Settings:
         presence_sweep=_float("CHATAPP_PRESENCE_SWEEP", 1.0),
         redis_max_connections=_int("CHATAPP_REDIS_MAX_CONNECTIONS", 100),
         redis_pool_timeout=_float("CHATAPP_REDIS_POOL_TIMEOUT", 10.0),
+        max_loop_lag=_float("CHATAPP_MAX_LOOP_LAG", 1.0),
     )
 
 

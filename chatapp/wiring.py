@@ -32,6 +32,7 @@ import reflex as rx
 from chatapp import outage, redis_pool, runtime
 from chatapp.background import Deadlines
 from chatapp.delivery import Push
+from chatapp.loop_lag import LoopLag
 from chatapp.models import utcnow
 from chatapp.presence.cleanup import ClosedTabCleanup
 from chatapp.presence.drops import MassDrops
@@ -170,12 +171,19 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
             cleanup.tab_closed()
 
     cleanup = ClosedTabCleanup(lambda: sockets.open_sockets(app), delay=settings.tab_state_ttl + 5)
+    # A loop running behind takes no new sockets until it catches up (`chatapp.loop_lag`).
+    lag = LoopLag(settings.max_loop_lag)
+    lag_task = asyncio.create_task(lag.run(), name="loop_lag")
+
+    def refusal() -> str | None:
+        return (watch.refusal() if watch is not None else None) or lag.refusal()
+
     sockets.install(
         app,
         on_open=on_open,
         on_close=on_close,
         max_per_address=settings.max_sockets_per_address,
-        refuse=watch.refusal if watch is not None else None,
+        refuse=refusal,
         # With Redis, socket handlers leave half the pool's connections to the rest (and
         # Reflex's links of sockets to tabs take a quarter of Reflex's pool).
         at_once=settings.redis_max_connections // 2 if shared is not None else 0,
@@ -195,7 +203,7 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
         ends.close()
         cleanup.stop()
         tabs.bound(0)
-        for task in (flusher, expirer, *(t for t in (listener, renewer) if t is not None)):
+        for task in (flusher, expirer, lag_task, *(t for t in (listener, renewer) if t is not None)):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
