@@ -22,6 +22,8 @@ from chatapp import wire
 PRESENCE_PREFIX = wire.keyed_prefix(wire.PRESENCE_MAP)
 # Reflex's socket.io namespace; the browser reaches it at path /_event too.
 NAMESPACE = "/_event"
+# How long a reconnect of `auto_reconnect` waits for the server to take its socket.
+RETRY_WAIT = 30.0
 
 
 class _CountingClient(socketio.AsyncClient):
@@ -53,10 +55,14 @@ class ReflexClient:
             on `bytes_received`.
         auto_reconnect: When the connection drops (not closed by this client), open a
             new one and hydrate the last page loaded again, as the browser's frontend
-            does: also when the server closed the transport (a Redis outage), retrying
-            with the frontend's back-off (200 ms more per failed attempt, at most 2 s)
-            while the server refuses. Off by default: most tests want a drop to stay a
-            drop.
+            does, whether the transport was lost or the server closed it (a Redis
+            outage): each attempt waits for the server to take the socket (up to
+            `RETRY_WAIT`; the browser waits as long as its transport lives), and one that
+            fails is tried again with the frontend's back-off (200 ms more per failed
+            attempt, at most 2 s). python-socketio's own reconnection waited 1 s for the
+            server, then gave up and started over: an overloaded server got a new socket
+            per tab every few seconds while it still held the old ones. Off by default:
+            most tests want a drop to stay a drop.
     """
 
     def __init__(
@@ -91,16 +97,16 @@ class ReflexClient:
         self.sio = self._new_socket()
 
     def _new_socket(self) -> _CountingClient:
-        sio = _CountingClient(self._on_raw, reconnection=self.auto_reconnect)
+        sio = _CountingClient(self._on_raw, reconnection=False)
         sio.on("event", self._on_event, namespace=NAMESPACE)
         sio.on("new_token", self._on_new_token, namespace=NAMESPACE)
         sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
         return sio
 
     async def _on_disconnect(self, reason: str = "") -> None:
-        # python-socketio retries after a lost transport by itself, not after the server
-        # closed it; the frontend retries after both (state.js, "disconnect").
-        retry = self.auto_reconnect and not self._closing and reason == self.sio.reason.SERVER_DISCONNECT
+        # The frontend retries after a lost transport and after the server closed it
+        # (state.js, "disconnect"), never after its own close.
+        retry = self.auto_reconnect and not self._closing and reason != self.sio.reason.CLIENT_DISCONNECT
         if retry and (self._retrying is None or self._retrying.done()):
             self._retrying = asyncio.get_running_loop().create_task(self._retry())
 
@@ -111,7 +117,7 @@ class ReflexClient:
             await asyncio.sleep(0.2 * attempts)
             self.sio = self._new_socket()
             try:
-                await self.connect()
+                await self.connect(wait_timeout=RETRY_WAIT)
             except socketio.exceptions.ConnectionError:
                 continue
             self.reconnects += 1
@@ -180,8 +186,11 @@ class ReflexClient:
         """Open a new websocket with the same tab token, as the frontend does after a drop,
         and (unless `load_path` is None) hydrate the page again.
         """
+        if self._retrying is not None:  # this reconnect replaces a retry under way
+            self._retrying.cancel()
         if self.sio.connected:
             await self.sio.disconnect()
+        self._closing = False  # a tab closed earlier is open again: drops are retried
         self.sio = self._new_socket()
         await self.connect(load_path=load_path, wait_timeout=timeout)
         if load_path is not None and wait:

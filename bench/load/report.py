@@ -175,7 +175,11 @@ def page(
         "connect that fails is tried again after 200 ms more per attempt, at most 2 s; retries: those",
         "attempts; failed reconnects: tabs not back within 120 s; new tokens: tabs the server gave a new",
         "token, their state lost, because their old socket was still recorded as connected; peak RSS: the",
-        "most memory the server's workers had held by the storm's end, summed, from Linux's VmHWM).",
+        "most memory the server's workers had held by the storm's end, summed, from Linux's VmHWM;",
+        "refused: sockets the server refused while its event loop ran behind (`CHATAPP_MAX_LOOP_LAG`), each",
+        "tried again by its tab; lost again: sockets that dropped after their tab had reopened, and were",
+        "reconnected by it; client lag: the most a client process's loop ran behind, in seconds, which",
+        "shows when the clients' share of the cores limits the figures).",
         "Converged: every tab's map shows every user's right status again, and stays so for "
         f"{config.grace + 1.5:g} s.",
         "",
@@ -190,6 +194,9 @@ def page(
                 "New tokens",
                 "Failed reconnects",
                 "Peak RSS (MB)",
+                "Refused",
+                "Lost again",
+                "Client lag (s)",
             ],
             [_storm_row(t, results[(t, n)]) for n in sizes for t in ("app", "floor") if (t, n) in results],
         ),
@@ -283,6 +290,9 @@ def _storm_row(target: str, r: RunResult) -> list[str]:
         str(r.server.get("storm_new_tokens", 0)),
         str(len(r.storm_errors)),
         f"{r.server.get('storm_peak_rss_mb', math.nan):.0f}",
+        str(r.server.get("storm_refused", 0)),
+        str(r.server.get("storm_dropped_again", 0)),
+        f"{r.server.get('storm_client_lag_s', math.nan):.1f}",
     ]
 
 

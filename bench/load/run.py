@@ -42,7 +42,7 @@ from bench.load.pool import ClientPool
 from bench.load.profiling import profiled
 from bench.load.push_tap import PushTap, unpublished
 from bench.load.receipt_analysis import ReceiptStats
-from bench.load.server_stats import ServerSampler, logged_errors
+from bench.load.server_stats import ServerSampler, logged_errors, refused_sockets
 from bench.load.typing_analysis import TypingStats
 from bench.services import RedisServer
 
@@ -273,6 +273,9 @@ def run(
                 result.server["storm_open_after"] = sum(s["open"] for s in storms)
                 result.server["storm_retries"] = sum(s["retries"] for s in storms)
                 result.server["storm_new_tokens"] = sum(s["new_tokens"] for s in storms)
+                result.server["storm_dropped_again"] = sum(s["dropped_again"] for s in storms)
+                result.server["storm_client_lag_s"] = max(s["client_lag"] for s in storms)
+                result.server["storm_refused"] = sum(refused_sockets(path) for path in server.log_paths)
                 _add_leaks(result, pool.all("records"))
                 result.server["storm_cpu_s"] = cpu_storm
                 result.server["storm_peak_rss_mb"] = sampler.peak_rss() / 2**20
@@ -407,5 +410,8 @@ def _storm_summary(result: RunResult) -> str:
     server = result.server
     return (
         f"storm {converged}, {len(result.storm_errors)} failed reconnects, {server['storm_retries']} retries,"
-        f" {server['storm_new_tokens']} new tokens, worker peak RSS {server['storm_peak_rss_mb']:.0f} MB"
+        f" {server['storm_new_tokens']} new tokens, worker peak RSS {server['storm_peak_rss_mb']:.0f} MB,"
+        f" {server['storm_dropped_again']} sockets lost again after reopening,"
+        f" {server['storm_refused']} sockets refused by busy servers,"
+        f" clients' loops at most {server['storm_client_lag_s']:.1f} s behind"
     )

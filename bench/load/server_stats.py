@@ -80,3 +80,16 @@ def logged_errors(path: Path | None, keep: int = 20) -> list[str]:
         if len(found) >= keep:
             break
     return found
+
+
+# `chatapp.loop_lag`'s line when a busy loop has caught up.
+_CAUGHT_UP = re.compile(r"event loop caught up: refused (\d+) new sockets")
+
+
+def refused_sockets(path: Path | None) -> int:
+    """How many new sockets a server refused while its loop ran behind, by its log (the
+    episodes that have ended)."""
+    if path is None or not Path(path).exists():
+        return 0
+    text = Path(path).read_text(errors="replace")
+    return sum(int(m.group(1)) for m in _CAUGHT_UP.finditer(text))

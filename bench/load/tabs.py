@@ -212,6 +212,10 @@ class Tab:
         does when the old one is still recorded as connected: the tab's state is lost)."""
         return getattr(self.client, "new_tokens", 0)
 
+    def reconnects(self) -> int:
+        """How many times the tab's client reconnected by itself after its socket was lost."""
+        return getattr(self.client, "reconnects", 0)
+
     def statuses(self) -> dict[str, str]:
         """User id → the status the tab shows."""
         return {uid: entry["status"] for uid, entry in self.presence.items()}

@@ -22,6 +22,7 @@ from bench.load.receipt_tabs import ReceiptCommands
 from bench.load.schedule import on_time, sleep_until
 from bench.load.tabs import Tab
 from bench.load.typing_tabs import TypingCommands
+from chatapp.loop_lag import LoopLag
 
 # Tries of the fresh tab that tells a user's truth at the end of a run.
 PROBE_ATTEMPTS = 3
@@ -49,10 +50,20 @@ class Worker(ChatCommands, ReceiptCommands, TypingCommands):
         self.by_user: dict[int, list[Tab]] = {}
         for tab in self.tabs.values():
             self.by_user.setdefault(tab.user_id, []).append(tab)
+        # How far behind this process's loop runs: tabs that share the server's cores
+        # may be the ones that are late (reported for the storm).
+        self.lag = LoopLag(0)
 
     async def serve(self, conn: Connection) -> None:
         """Answer commands until `close`."""
         loop = asyncio.get_running_loop()
+        monitor = loop.create_task(self.lag.run(), name="client_loop_lag")
+        try:
+            await self._answer(conn, loop)
+        finally:
+            monitor.cancel()
+
+    async def _answer(self, conn: Connection, loop: asyncio.AbstractEventLoop) -> None:
         while True:
             name, args = await loop.run_in_executor(None, conn.recv)
             try:
@@ -164,11 +175,15 @@ class Worker(ChatCommands, ReceiptCommands, TypingCommands):
             {"correct_since": tab index → since when its map has been right (None: not
             right at the end), "reopened": when the last tab had loaded again,
             "errors": [(tab index, error)], "retries": connects tried again, "new_tokens":
-            tabs Reflex gave a new token as they reconnected}.
+            tabs Reflex gave a new token as they reconnected, "dropped_again": sockets
+            lost again after their tab had reopened (and reconnected by the tab),
+            "client_lag": the most this process's loop ran behind, in seconds}.
         """
         tabs = self._open_tabs()
         renewed_before = sum(tab.new_tokens() for tab in tabs)
+        dropped_before = sum(tab.reconnects() for tab in tabs)
         await sleep_until(at)
+        self.lag.peak = 0.0
         for tab in tabs:
             tab.mark_ready(False)
         await asyncio.gather(*(tab.close() for tab in tabs), return_exceptions=True)
@@ -204,6 +219,8 @@ class Worker(ChatCommands, ReceiptCommands, TypingCommands):
             "open": len(self._open_tabs()),
             "retries": sum(tab.connect_retries for tab in tabs),
             "new_tokens": sum(tab.new_tokens() for tab in tabs) - renewed_before,
+            "dropped_again": sum(tab.reconnects() for tab in tabs) - dropped_before,
+            "client_lag": self.lag.peak,
             "wrong": {
                 tab.index: [
                     (uid, (tab.presence.get(uid) or {}).get("status"), (tab.expected or {}).get(uid))

@@ -82,6 +82,9 @@ def test_a_quick_run_against_the_app_and_the_floor_is_complete_and_correct(tmp_p
         assert run["storm_seconds"] is not None and run["storm_errors"] == [], target
         # The storm's peak memory is reported, and is at least what the open tabs held.
         assert run["server"]["storm_peak_rss_mb"] >= run["server"]["rss_connected_mb"] > 0, target
+        # ... and so are the clients' own lag, the sockets lost again and those refused.
+        assert 0 <= run["server"]["storm_client_lag_s"] < 60, target
+        assert run["server"]["storm_dropped_again"] >= 0 and run["server"]["storm_refused"] >= 0, target
         assert run["truth_checked"] > 0 and run["truth_mismatches"] == [], target
         assert run["correct"] is True, target
         # The same workload on both servers.

@@ -7,7 +7,7 @@ import os
 
 import psutil
 
-from bench.load.server_stats import logged_errors, peak_rss_of
+from bench.load.server_stats import logged_errors, peak_rss_of, refused_sockets
 
 
 def test_a_traceback_reflex_indents_is_an_error_with_the_exception_that_ends_it(tmp_path):
@@ -60,3 +60,16 @@ def test_a_processs_peak_memory_stays_above_what_it_holds_after_freeing_some():
     now = psutil.Process().memory_info().rss
     assert held - now > size // 2  # the block was given back ...
     assert after > now + size // 2  # ... and the peak still counts it
+
+
+def test_the_sockets_a_busy_server_refused_are_counted_from_its_log(tmp_path):
+    log = tmp_path / "app.log"
+    log.write_text(
+        "event loop 1.4 s behind: refusing new sockets until it catches up\n"
+        "event loop caught up: refused 120 new sockets in 3.2 s (at most 2.1 s behind so far)\n"
+        "some other line\n"
+        "event loop 1.1 s behind: refusing new sockets until it catches up\n"
+        "event loop caught up: refused 7 new sockets in 0.4 s (at most 2.1 s behind so far)\n"
+    )
+    assert refused_sockets(log) == 127
+    assert refused_sockets(tmp_path / "missing.log") == 0
