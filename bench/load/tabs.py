@@ -18,7 +18,7 @@ from collections.abc import Callable
 import socketio
 
 from bench.load.message_tabs import ChatLog
-from bench.reflex_client import PRESENCE_PREFIX, ReflexClient
+from bench.reflex_client import PRESENCE_PREFIX, FailsWhenTransportCloses, ReflexClient
 from chatapp import routes, wire
 
 NAMESPACE = "/_event"
@@ -68,7 +68,7 @@ class FloorClient:
     def _new_socket(self) -> socketio.AsyncClient:
         client = self
 
-        class Counting(socketio.AsyncClient):
+        class Counting(FailsWhenTransportCloses):
             async def _handle_eio_message(self, data):
                 size = len(data.encode()) if isinstance(data, str) else len(data)
                 client.bytes_received += size
