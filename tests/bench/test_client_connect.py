@@ -29,11 +29,16 @@ async def _attempt(client_class: type[socketio.AsyncClient]) -> tuple[float, str
     app = web.Application()
     server.attach(app)
     release = asyncio.Event()
+    closing: list[asyncio.Task] = []
+
+    async def close_transport_soon(eio_sid: str) -> None:
+        await asyncio.sleep(0.5)
+        await server.eio.disconnect(eio_sid)
 
     @server.on("connect", namespace="/_event")
     async def connect(sid, environ, auth=None):
         eio_sid = server.manager.eio_sid_from_sid(sid, "/_event")
-        asyncio.get_running_loop().call_later(0.5, lambda: asyncio.ensure_future(server.eio.disconnect(eio_sid)))
+        closing.append(asyncio.create_task(close_transport_soon(eio_sid)))
         await release.wait()  # never answers in time
         return False
 
