@@ -8,7 +8,9 @@ few seconds socket.io's liveness check fails (a ping every 5 s, answered within 
 tab takes its socket for lost and opens another, while the server has not yet handled
 the first one's close and still holds its socket and its page load. At 10,000 tabs on
 two instances that fed itself until an instance held eight sockets per tab and the
-kernel killed it (docs/instances.md).
+kernel killed it (docs/instances.md; the benchmark's simulated tabs then retried faster
+than browsers do, which made it worse). With the refusal the same run's instances peaked
+at about a third of that memory.
 
 So a new socket is refused while the loop is more than `max_lag` seconds behind. A refusal
 costs one packet; the frontend tries again after 200 ms more per failed attempt, at most
