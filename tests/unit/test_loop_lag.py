@@ -9,6 +9,7 @@ import logging
 import time
 
 from chatapp.loop_lag import REFUSAL, LoopLag
+from tests.support import run_async
 
 
 def test_a_pending_wake_up_that_is_overdue_counts_as_lag_before_it_comes():
@@ -55,7 +56,7 @@ def _blocked_loop_refusals(max_lag: float, block: float) -> tuple[str | None, st
         monitor.cancel()
         return on_time, behind, after, lag.refused
 
-    on_time, behind, after, refused = asyncio.run(scenario())
+    on_time, behind, after, refused = run_async(scenario())
     assert on_time is None
     return behind, after, refused
 
