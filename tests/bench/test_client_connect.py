@@ -5,21 +5,15 @@ python-socketio server on a real websocket, whose connect handler never answers)
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 
 import pytest
 import socketio
 from aiohttp import web
 
+from bench.app_server import free_port
 from bench.reflex_client import FailsWhenTransportCloses
 from tests.support import run_async
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 async def _attempt(client_class: type[socketio.AsyncClient]) -> tuple[float, str]:
@@ -44,7 +38,7 @@ async def _attempt(client_class: type[socketio.AsyncClient]) -> tuple[float, str
 
     runner = web.AppRunner(app)
     await runner.setup()
-    port = _free_port()
+    port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     client = client_class(reconnection=False)
     start = time.perf_counter()
