@@ -141,6 +141,9 @@ async def serving(app: rx.App) -> AsyncIterator[None]:
         # ... answers another event's request for a tab it leases without holding up its
         # lock notifications, and never while the lease writes the tab back.
         redis_store.answer_aside(app)
+        # ... and a write-back of a tab state that found the Redis pool busy waits again
+        # instead of losing the lease's changes.
+        redis_store.patient_write_backs(app)
         # ... and keeps the locks of its leases while it holds them (a busy event loop
         # writes a lease back late).
         renewer = asyncio.create_task(redis_store.keeping_leases(app, shared.instance_id), name="lease_locks")

@@ -212,6 +212,28 @@ def contention_fits(manager: Any) -> bool:
     )
 
 
+def write_back_fits(manager: Any) -> bool:
+    """Whether Reflex's Redis state manager (the class or one) is as
+    `redis_store.patient_write_backs` expects: `set_state(token, state, *, lock_id, ...)`
+    makes a fenced write (one script that writes only while the lock is `lock_id`), and the
+    lease breaker and events write through the instance's `self.set_state` (so an
+    attribute of the instance replaces it), with `lock_expiration` (ms)."""
+    cls = manager if isinstance(manager, type) else type(manager)
+    set_state = getattr(cls, "set_state", None)
+    try:
+        fenced = "_FENCED_SAVE_SCRIPT" in inspect.getsource(set_state)
+        through_self = "self.set_state(" in inspect.getsource(cls._create_lease_break_task)
+    except (OSError, TypeError, AttributeError):
+        return False
+    return (
+        inspect.iscoroutinefunction(set_state)
+        and "lock_id" in inspect.signature(set_state).parameters
+        and "lock_expiration" in {f.name for f in dataclasses.fields(cls)}
+        and fenced
+        and through_self
+    )
+
+
 def lock_tagging_fits(manager: Any) -> bool:
     """Whether Reflex's Redis state manager (the class or one) is as
     `redis_store.tag_locks` and `release_locks_of` expect: `_lock(token, event_name)`,
@@ -336,6 +358,14 @@ INTERNALS: tuple[Internal, ...] = (
         " notifications nor has its lease ended while it writes back",
         "skip",
         lambda _app: contention_fits(_redis_manager_class()),
+    ),
+    Internal(
+        "reflex.istate.manager.redis.StateManagerRedis.set_state(token, state, *, lock_id) (a"
+        " write fenced by the lock, called as self.set_state by the lease breaker), lock_expiration",
+        "redis_store.patient_write_backs: a lease's write-back that found no free connection of"
+        " the pool tries again instead of losing the lease's changes",
+        "skip",
+        lambda _app: write_back_fits(_redis_manager_class()),
     ),
     Internal(
         "reflex.istate.manager.redis.StateManagerRedis._lock(token, event_name) (lock id"

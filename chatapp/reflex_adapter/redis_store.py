@@ -45,6 +45,15 @@
   in a task of its own, after any write-back queued for the tab, and only while someone
   still waits and the lease has not begun to write back.
 
+- A lease's write-back is one Redis command, fenced by the tab's lock, on Reflex's bounded
+  pool (rxconfig.py). In a reconnect storm of 10,000 tabs on two instances, 515-613
+  write-backs per instance waited past the pool's timeout for a connection and failed
+  ("No connection available", logged as an exception of the lease breaker): each lost
+  the lease's changes, a tab state left behind what its browser was sent. A write-back
+  sends nothing before it has a connection, and the fence makes a second try write only
+  while the lock is still this lease's (renewed by `keeping_leases`): `patient_write_backs`
+  makes a fenced write that timed out on the pool try again, for up to the locks' expiry.
+
 The internals are listed in `internals` with a contract test.
 """
 
@@ -53,9 +62,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
+import redis.exceptions
 import reflex as rx
 
 from chatapp.reflex_adapter import internals
@@ -134,6 +145,56 @@ async def lock_kept(app: rx.App, token: str) -> AsyncIterator[None]:
         renewing.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await renewing
+
+
+# How long a fenced write that timed out on the pool pauses before trying again (the
+# pool's own wait, `CHATAPP_REDIS_POOL_TIMEOUT`, is the bulk of each try).
+_WRITE_AGAIN_AFTER = 0.05
+
+
+def pool_timed_out(exc: BaseException) -> bool:
+    """Whether `exc` is redis-py's "no free connection" of a bounded pool (nothing was
+    sent), not a failure of a command on a connection (tests/contract checks the text)."""
+    return (
+        isinstance(exc, redis.exceptions.ConnectionError)
+        and isinstance(exc.__cause__, TimeoutError)
+        and "No connection available" in str(exc)
+    )
+
+
+def patient_write_backs(app: rx.App) -> bool:
+    """Make every write of a tab state fenced by its lock (a lease's write-back, an
+    event's save) try again when it timed out waiting for a connection of the pool, for up
+    to the locks' expiry from its first try (see the module's docstring).
+
+    Returns:
+        Whether it is installed (False: state not in Redis, or Reflex changed).
+    """
+    manager = _redis_manager(app, internals.write_back_fits)
+    if manager is None:
+        return False
+    hasty = type(manager).set_state.__get__(manager)
+
+    async def set_state(token, state, *, lock_id: bytes | None = None, **context):
+        if lock_id is None:  # not fenced: Reflex's own retries, if any, apply
+            return await hasty(token, state, **context)
+        give_up = time.monotonic() + manager.lock_expiration / 1000
+        tries = 1
+        while True:
+            try:
+                result = await hasty(token, state, lock_id=lock_id, **context)
+            except redis.exceptions.ConnectionError as exc:
+                if not pool_timed_out(exc) or time.monotonic() >= give_up:
+                    raise
+                tries += 1
+                await asyncio.sleep(_WRITE_AGAIN_AFTER)
+                continue
+            if tries > 1:
+                logger.info("a tab state was written at try %d, after the pool had no connection", tries)
+            return result
+
+    manager.set_state = set_state  # the instance's attribute wins over the class's method
+    return True
 
 
 def lock_tag(instance_id: str) -> str:

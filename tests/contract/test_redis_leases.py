@@ -284,3 +284,51 @@ def test_reflexs_own_answer_ends_a_lease_that_is_writing_back_and_the_write_is_l
     read, errors = run_async(_asked_for_while_held_past_the_lease(False, redis_url, monkeypatch))
     assert read == [{}]
     assert any("LockExpired" in e for e in errors)
+
+
+async def _write_back_with_the_pool_busy(redis_url: str, monkeypatch, *, patient: bool):
+    """Instance A leases tab-9 and changes it in place; its lease ends while something
+    else holds the only free connection of its bounded pool for 1.5 s (the pool's own
+    wait: 0.3 s). Returns what Redis holds for the tab afterwards and A's loop errors."""
+    from redis.asyncio import BlockingConnectionPool
+    from reflex.istate.manager.redis import StateManagerRedis
+
+    monkeypatch.setenv("REFLEX_OPLOCK_ENABLED", "true")
+    monkeypatch.setenv("REFLEX_OPLOCK_HOLD_TIME", "30s")
+    # Two connections: one for the lock notifications' subscription, one for the rest.
+    pool = BlockingConnectionPool.from_url(redis_url, max_connections=2, timeout=0.3)
+    manager = StateManagerRedis(
+        redis=Redis.from_pool(pool), lock_expiration=60_000, lock_warning_threshold=30_000
+    )
+    if patient:
+        assert redis_store.patient_write_backs(SimpleNamespace(state_manager=manager))
+    errors: list = []
+    asyncio.get_running_loop().set_exception_handler(lambda _loop, context: errors.append(context))
+    await _lease(manager, "tab-9")
+    state_of, _ = tabs._local_states(manager)
+    sub = state_of("tab-9").get_substate(AppState.get_full_name().split("."))
+    sub._presence_changed_in_place(ENTRY)
+    sub._was_touched = True
+    busy = await pool.get_connection()  # every other caller of the pool now waits
+    lease = manager._local_leases["tab-9"]
+    lease.cancel()
+    await asyncio.sleep(1.5)
+    await pool.release(busy)
+    await asyncio.gather(lease, return_exceptions=True)
+    stored = await _stored_presence(manager, "tab-9")
+    await manager.redis.aclose()
+    return stored, errors
+
+
+def test_a_write_back_that_finds_the_pool_busy_waits_for_a_connection_and_writes(redis_url, monkeypatch):
+    stored, errors = run_async(_write_back_with_the_pool_busy(redis_url, monkeypatch, patient=True))
+    assert stored == {"7": ENTRY}
+    assert errors == []
+
+
+def test_without_patience_the_write_back_fails_on_the_pool_and_the_changes_are_lost(redis_url, monkeypatch):
+    """What `patient_write_backs` prevents, shown on the same Reflex and redis-py; and the
+    failure is the one `pool_timed_out` recognises."""
+    stored, errors = run_async(_write_back_with_the_pool_busy(redis_url, monkeypatch, patient=False))
+    assert "7" not in stored
+    assert any(redis_store.pool_timed_out(c.get("exception")) for c in errors)
