@@ -190,9 +190,11 @@ class Worker(ChatCommands, ReceiptCommands, TypingCommands):
         errors: list[tuple[int, str]] = []
         reopened = [at]
 
+        deadline = at + timeout
+
         async def back(tab: Tab) -> None:
             try:
-                await tab.reopen()
+                await tab.reopen(deadline)
             except Exception as exc:
                 errors.append((tab.index, repr(exc)))
                 return
@@ -200,7 +202,6 @@ class Worker(ChatCommands, ReceiptCommands, TypingCommands):
             tab.mark_ready(True)
 
         task = asyncio.gather(*(back(tab) for tab in tabs))
-        deadline = at + timeout
         while time.perf_counter() < deadline:
             await asyncio.sleep(0.05)
             if not task.done():

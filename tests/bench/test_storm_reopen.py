@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+
+import pytest
+import socketio
 
 from bench.app_server import free_port
 from bench.floor_server import FloorServer
@@ -38,3 +42,20 @@ def test_a_storm_tab_keeps_connecting_as_the_frontend_does_until_the_server_take
     failed_while_down, back = run_async(scenario())
     assert 2 <= failed_while_down <= 6  # tried again at 0.2, 0.4, 0.6… s, not given up
     assert back == (True, {"1": "online"})  # back, its page loaded
+
+
+def test_a_storm_tab_gives_up_at_the_deadline_it_is_given(tmp_path):
+    """The storm passes its own end as the tab's deadline (not a fixed 120 s): a tab
+    whose server never answers fails then, with the attempts it made meanwhile."""
+    tab = Tab(0, 1, frozenset({1}), "floor", f"http://127.0.0.1:{free_port()}", "login-1")
+
+    async def scenario():
+        started = time.perf_counter()
+        with pytest.raises(socketio.exceptions.ConnectionError):
+            await tab.reopen(started + 2.0)
+        return time.perf_counter() - started
+
+    took = run_async(scenario())
+    assert 1.0 <= took <= 4.0  # the last attempt that could start before the deadline, then no more
+    assert tab.connect_retries >= 2
+    assert not tab.connected and not tab.loading
