@@ -44,6 +44,10 @@ class PhaseStats:
         superseded: (change id, tab index) pairs that never arrived as such because the tab
             went straight to the user's next change (sent together when the tab lagged):
             its map was right, it only skipped a state that no longer held.
+        late: (change id, tab index) pairs of a user's last change of the phase that
+            arrived after the window (counted as deliveries, with their latency): at
+            10,000 tabs the hub's change reached some tabs after the phase's 4.5 s, and a
+            fixed window had reported them as never arrived.
         latency_ms: Change to arrival, every delivery (offline: minus the grace).
         latency_by_kind: The same, per kind of change.
         fanout_ms: Per change, change to arrival at its last receiver.
@@ -62,6 +66,7 @@ class PhaseStats:
     deliveries: int = 0
     missing: list[tuple[int, int]] = field(default_factory=list)
     superseded: list[tuple[int, int]] = field(default_factory=list)
+    late: list[tuple[int, int]] = field(default_factory=list)
     latency_ms: list[float] = field(default_factory=list)
     latency_by_kind: dict[str, list[float]] = field(default_factory=dict)
     fanout_ms: list[float] = field(default_factory=list)
@@ -93,7 +98,8 @@ def analyse(
 
     A change of user u to status s reaches tab r at the first entry of u with status s
     that r received after the change was made (and within `window` seconds: the next
-    change of u comes later than that).
+    change of u comes later than that). The last change of u in the phase has no next
+    one to be mistaken for: an entry that came after the window is its delivery, late.
     """
     index: dict[tuple[int, int], list[tuple[float, str, int]]] = defaultdict(list)
     stats = PhaseStats()
@@ -120,8 +126,12 @@ def analyse(
         for tab in receivers[change.id]:
             arrivals = index.get((tab, change.user), [])
             found = _first(arrivals, start, start + offset + window, change.status)
+            following = later.get(change.id)
+            if found is None and following is None:
+                found = _first(arrivals, start, math.inf, change.status)
+                if found is not None:
+                    stats.late.append((change.id, tab))
             if found is None:
-                following = later.get(change.id)
                 if following is not None and _first(arrivals, start, math.inf, following.status) is not None:
                     stats.superseded.append((change.id, tab))
                 else:
@@ -162,6 +172,16 @@ def _first(
             return at, size
         i += 1
     return None
+
+
+def extend(records: dict, more: dict) -> None:
+    """Add the records tabs took since (`more`, by tab) to `records`, in place."""
+    for tab, rec in more.items():
+        held = records.setdefault(tab, {"arrivals": [], "leaks": [], "other_frames": 0, "other_bytes": 0})
+        held["arrivals"] = [*held["arrivals"], *rec["arrivals"]]
+        held["leaks"] = [*held["leaks"], *rec["leaks"]]
+        held["other_frames"] += rec["other_frames"]
+        held["other_bytes"] += rec["other_bytes"]
 
 
 def merge(answers: list[dict]) -> dict:

@@ -46,6 +46,11 @@ from bench.load.server_stats import ServerSampler, logged_errors, refused_socket
 from bench.load.typing_analysis import TypingStats
 from bench.services import RedisServer
 
+# How long a phase waits, after its window, for deliveries still on their way (late, not
+# missing), looking again every `LATE_POLL` seconds.
+LATE_WAIT = 30.0
+LATE_POLL = 1.0
+
 
 @dataclass
 class RunResult:
@@ -378,15 +383,25 @@ def _phase(
     # A change is matched to the first entry of its status that arrives within the time
     # the same status of the same user cannot come again.
     window = config.min_gap if changes and changes[0].phase == "main" else 2 * config.wide_gap
-    stats = analysis.analyse(
-        changes,
-        plan.receivers,
-        t0,
-        records,
-        grace=config.grace,
-        hub_tab=graph.tabs_of(graph.hub)[0],
-        window=window,
-    )
+
+    def analysed() -> PhaseStats:
+        return analysis.analyse(
+            changes,
+            plan.receivers,
+            t0,
+            records,
+            grace=config.grace,
+            hub_tab=graph.tabs_of(graph.hub)[0],
+            window=window,
+        )
+
+    stats = analysed()
+    # Deliveries still on their way are waited for (`LATE_WAIT`), and counted late.
+    give_up = time.perf_counter() + LATE_WAIT
+    while stats.missing and time.perf_counter() < give_up:
+        time.sleep(LATE_POLL)
+        analysis.extend(records, analysis.merge(pool.all("records")))
+        stats = analysed()
     stats.errors = [f"change {cid}: {err}" for a in answers for cid, err in a["errors"]]
     if tap is not None:
         by_id = {c.id: c for c in changes}
