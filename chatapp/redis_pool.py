@@ -14,6 +14,7 @@ Reflex's own client is bounded by rxconfig.py with the same figures
 
 from __future__ import annotations
 
+import redis.exceptions
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from chatapp.settings import settings
@@ -30,3 +31,14 @@ def bounded_pool(url: str) -> BlockingConnectionPool:
 def client(url: str) -> Redis:
     """An asyncio Redis client on its own bounded pool (closing it closes the pool)."""
     return Redis.from_pool(bounded_pool(url))
+
+
+def pool_timed_out(exc: BaseException) -> bool:
+    """Whether `exc` is a bounded pool's "no free connection" (redis-py raises it before
+    it sends anything), not a failure of a command on a connection: what waited may try
+    again. (tests/contract/test_redis_leases.py checks redis-py's text.)"""
+    return (
+        isinstance(exc, redis.exceptions.ConnectionError)
+        and isinstance(exc.__cause__, TimeoutError)
+        and "No connection available" in str(exc)
+    )

@@ -69,6 +69,7 @@ from typing import Any
 import redis.exceptions
 import reflex as rx
 
+from chatapp.redis_pool import pool_timed_out
 from chatapp.reflex_adapter import internals
 
 logger = logging.getLogger(__name__)
@@ -150,16 +151,6 @@ async def lock_kept(app: rx.App, token: str) -> AsyncIterator[None]:
 # How long a fenced write that timed out on the pool pauses before trying again (the
 # pool's own wait, `CHATAPP_REDIS_POOL_TIMEOUT`, is the bulk of each try).
 _WRITE_AGAIN_AFTER = 0.05
-
-
-def pool_timed_out(exc: BaseException) -> bool:
-    """Whether `exc` is redis-py's "no free connection" of a bounded pool (nothing was
-    sent), not a failure of a command on a connection (tests/contract checks the text)."""
-    return (
-        isinstance(exc, redis.exceptions.ConnectionError)
-        and isinstance(exc.__cause__, TimeoutError)
-        and "No connection available" in str(exc)
-    )
 
 
 def patient_write_backs(app: rx.App) -> bool:

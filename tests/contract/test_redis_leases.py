@@ -13,6 +13,7 @@ import reflex as rx
 from redis.asyncio import Redis
 
 from bench.services import RedisServer
+from chatapp import redis_pool
 from chatapp.reflex_adapter import redis_store, tabs
 from chatapp.states.app_state import PRESENCE, AppState
 from tests.support import run_async
@@ -331,4 +332,45 @@ def test_without_patience_the_write_back_fails_on_the_pool_and_the_changes_are_l
     failure is the one `pool_timed_out` recognises."""
     stored, errors = run_async(_write_back_with_the_pool_busy(redis_url, monkeypatch, patient=False))
     assert "7" not in stored
-    assert any(redis_store.pool_timed_out(c.get("exception")) for c in errors)
+    assert any(redis_pool.pool_timed_out(c.get("exception")) for c in errors)
+
+
+async def _delivery_with_the_pool_busy(redis_url: str, monkeypatch) -> tuple[int, dict]:
+    """A change delivered the long way (`tabs.deliver`: the tab's lock, its state, the
+    write) while something else holds the only free connection of the pool for 1.5 s
+    (the pool's own wait: 0.3 s). Returns how many tabs it reached and what Redis holds."""
+    from redis.asyncio import BlockingConnectionPool
+    from reflex.istate.manager.redis import StateManagerRedis
+
+    monkeypatch.setenv("REFLEX_OPLOCK_ENABLED", "false")
+    # Two connections: one for the lock notifications' subscription, one for the rest.
+    pool = BlockingConnectionPool.from_url(redis_url, max_connections=2, timeout=0.3)
+    manager = StateManagerRedis(
+        redis=Redis.from_pool(pool), lock_expiration=60_000, lock_warning_threshold=30_000
+    )
+    async with manager.modify_state(rx.BaseStateToken(ident="tab-11", cls=AppState)):
+        pass  # the subscription is made (it holds its connection from now on)
+    await asyncio.sleep(0.2)
+    # Reflex's App.modify_state is the manager's, plus sending the delta to the tab's
+    # socket (there is none here).
+    app = SimpleNamespace(state_manager=manager, modify_state=manager.modify_state)
+
+    def apply(state) -> None:
+        state.presence_map = {"7": ENTRY}
+
+    busy = await pool.get_connection()  # every other caller of the pool now waits
+    delivering = asyncio.create_task(tabs.deliver(app, ["tab-10"], AppState, apply))
+    await asyncio.sleep(1.5)
+    await pool.release(busy)
+    reached = await delivering
+    stored = await _stored_presence(manager, "tab-10")
+    await manager.redis.aclose()
+    return reached, stored
+
+
+def test_a_delivery_that_finds_the_pool_busy_waits_for_a_connection_and_is_made(redis_url, monkeypatch):
+    """With `tabs.POOL_PATIENCE` set to 0 this fails: the delivery gives up after the
+    pool's 0.3 s, logs an error and reaches no tab, and the change is lost."""
+    reached, stored = run_async(_delivery_with_the_pool_busy(redis_url, monkeypatch))
+    assert reached == 1
+    assert stored == {"7": ENTRY}
