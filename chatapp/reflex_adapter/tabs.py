@@ -208,7 +208,7 @@ async def _run(app: rx.App, key: _Key, batch: _Batch) -> None:
 
     A batch that found no free connection of the Redis pool before it applied anything
     (taking the tab's lock or loading its state) tries again, for up to `POOL_PATIENCE`
-    seconds: at 10,000 tabs on two instances 20 deliveries the long way failed so, each a
+    seconds: at 10,000 tabs on two instances 10 deliveries the long way failed so, each a
     change the tab never got, though the gate (`bound`) leaves half the pool to the rest.
     """
     _, token, state_cls = key
