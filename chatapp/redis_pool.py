@@ -14,10 +14,21 @@ Reflex's own client is bounded by rxconfig.py with the same figures
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import redis.exceptions
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from chatapp.settings import settings
+
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+# The pause between two tries of `patiently` (each try waits the pool's own timeout).
+_AGAIN_AFTER = 0.05
 
 
 def bounded_pool(url: str) -> BlockingConnectionPool:
@@ -42,3 +53,31 @@ def pool_timed_out(exc: BaseException) -> bool:
         and isinstance(exc.__cause__, TimeoutError)
         and "No connection available" in str(exc)
     )
+
+
+async def patiently(
+    attempt: Callable[[], Awaitable[T]],
+    patience: float,
+    *,
+    may_try_again: Callable[[BaseException], bool] = pool_timed_out,
+    what: str = "a Redis call",
+) -> T:
+    """`attempt()`, tried again while it fails as `may_try_again` allows (by default: the
+    pool had no free connection, so nothing was sent), for up to `patience` seconds from
+    the first failure; then its error is raised."""
+    give_up: float | None = None
+    tries = 1
+    while True:
+        try:
+            result = await attempt()
+        except Exception as exc:
+            now = time.monotonic()
+            give_up = now + patience if give_up is None else give_up
+            if not may_try_again(exc) or now >= give_up:
+                raise
+            tries += 1
+            await asyncio.sleep(_AGAIN_AFTER)
+            continue
+        if tries > 1:
+            logger.info("%s went through at try %d, after the pool had no connection", what, tries)
+        return result

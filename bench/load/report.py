@@ -15,7 +15,7 @@ from bench.load import message_report, receipt_report, typing_report
 from bench.load.analysis import PhaseStats, summary
 from bench.load.config import LoadConfig
 from bench.load.receivers import ReceiversTiming
-from bench.load.run import RunResult
+from bench.load.run import LATE_WAIT, RunResult
 from bench.load.targets import targets
 
 
@@ -206,8 +206,8 @@ def page(
         "",
         "Checked in every run: each planned receiver got each change (missing = never arrived;",
         "late = a user's last change of a phase that arrived after the phase's window, waited for up",
-        "to 30 s more and counted with its latency; superseded = the tab lagged and got the user's",
-        "next change instead, its map right); no tab",
+        f"to {LATE_WAIT:g} s more and counted with its latency; superseded = the tab lagged and got the",
+        "user's next change instead, its map right); no tab",
         "received the presence of a user it shares no conversation with (leaks, snapshots included); after",
         "the changes every tab's map shows the planned statuses, and again once every tab a change closed",
         "is open again; at the end every tab's map equals, entry for entry, the snapshot of a fresh tab of",

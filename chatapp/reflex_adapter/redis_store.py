@@ -62,14 +62,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
-import redis.exceptions
 import reflex as rx
 
-from chatapp.redis_pool import pool_timed_out
+from chatapp.redis_pool import patiently
 from chatapp.reflex_adapter import internals
 
 logger = logging.getLogger(__name__)
@@ -148,11 +146,6 @@ async def lock_kept(app: rx.App, token: str) -> AsyncIterator[None]:
             await renewing
 
 
-# How long a fenced write that timed out on the pool pauses before trying again (the
-# pool's own wait, `CHATAPP_REDIS_POOL_TIMEOUT`, is the bulk of each try).
-_WRITE_AGAIN_AFTER = 0.05
-
-
 def patient_write_backs(app: rx.App) -> bool:
     """Make every write of a tab state fenced by its lock (a lease's write-back, an
     event's save) try again when it timed out waiting for a connection of the pool, for up
@@ -169,20 +162,11 @@ def patient_write_backs(app: rx.App) -> bool:
     async def set_state(token, state, *, lock_id: bytes | None = None, **context):
         if lock_id is None:  # not fenced: Reflex's own retries, if any, apply
             return await hasty(token, state, **context)
-        give_up = time.monotonic() + manager.lock_expiration / 1000
-        tries = 1
-        while True:
-            try:
-                result = await hasty(token, state, lock_id=lock_id, **context)
-            except redis.exceptions.ConnectionError as exc:
-                if not pool_timed_out(exc) or time.monotonic() >= give_up:
-                    raise
-                tries += 1
-                await asyncio.sleep(_WRITE_AGAIN_AFTER)
-                continue
-            if tries > 1:
-                logger.info("a tab state was written at try %d, after the pool had no connection", tries)
-            return result
+        return await patiently(
+            lambda: hasty(token, state, lock_id=lock_id, **context),
+            manager.lock_expiration / 1000,
+            what="a tab state's write",
+        )
 
     manager.set_state = set_state  # the instance's attribute wins over the class's method
     return True

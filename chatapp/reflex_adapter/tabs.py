@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
@@ -23,7 +22,7 @@ import reflex as rx
 
 from chatapp import background
 from chatapp.line import Line
-from chatapp.redis_pool import pool_timed_out
+from chatapp.redis_pool import patiently, pool_timed_out
 from chatapp.reflex_adapter import internals
 
 logger = logging.getLogger(__name__)
@@ -107,9 +106,8 @@ _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Line] = weakref.Wea
 
 
 # How long a batch that found the Redis pool busy before applying anything tries again
-# (see `_run`), and its pause between tries (each try waits the pool's own timeout).
+# (see `_run`).
 POOL_PATIENCE = 60.0
-_AGAIN_AFTER = 0.05
 
 
 def bound(at_once: int) -> None:
@@ -212,40 +210,42 @@ async def _run(app: rx.App, key: _Key, batch: _Batch) -> None:
     change the tab never got, though the gate (`bound`) leaves half the pool to the rest.
     """
     _, token, state_cls = key
-    give_up: float | None = None
-    while True:
+    applying = False
+
+    async def attempt() -> list[bool]:
+        nonlocal applying
         ok: list[bool] = []
-        applying = False
-        try:
-            async with (
-                _admitted(batch),
-                app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root,
-            ):
-                # From here on, new changes for this tab start a batch of their own (which
-                # waits for this one to release the tab's lock).
-                if _waiting.get(key) is batch:
-                    del _waiting[key]
-                state = await root.get_state(state_cls)
-                applying = True
-                for apply in batch.applies:
-                    try:
-                        result = apply(state)
-                        if asyncio.iscoroutine(result):
-                            await result
-                        ok.append(True)
-                    except Exception:  # one broken change must not stop the others
-                        logger.exception("delivery to tab %s failed", token)
-                        ok.append(False)
-        except Exception as exc:  # one broken tab must not stop the others
-            now = time.monotonic()
-            give_up = now + POOL_PATIENCE if give_up is None else give_up
-            if not applying and pool_timed_out(exc) and now < give_up:
-                await asyncio.sleep(_AGAIN_AFTER)
-                continue
-            logger.exception("delivery to tab %s failed", token)
-            ok = []
-        batch.ok = ok
-        return
+        async with (
+            _admitted(batch),
+            app.modify_state(rx.BaseStateToken(ident=token, cls=state_cls)) as root,
+        ):
+            # From here on, new changes for this tab start a batch of their own (which
+            # waits for this one to release the tab's lock).
+            if _waiting.get(key) is batch:
+                del _waiting[key]
+            state = await root.get_state(state_cls)
+            applying = True
+            for apply in batch.applies:
+                try:
+                    result = apply(state)
+                    if asyncio.iscoroutine(result):
+                        await result
+                    ok.append(True)
+                except Exception:  # one broken change must not stop the others
+                    logger.exception("delivery to tab %s failed", token)
+                    ok.append(False)
+        return ok
+
+    try:
+        batch.ok = await patiently(
+            attempt,
+            POOL_PATIENCE,
+            may_try_again=lambda exc: not applying and pool_timed_out(exc),
+            what=f"a delivery to tab {token}",
+        )
+    except Exception:  # one broken tab must not stop the others
+        logger.exception("delivery to tab %s failed", token)
+        batch.ok = []
 
 
 def _finished(task: asyncio.Task, key: _Key, batch: _Batch) -> None:
