@@ -74,6 +74,9 @@ class MassDrops:
         self._drop: tuple[datetime, datetime] | None = None
         self._away: set[str] = set()
         self._returned: datetime | None = None
+        # The drop's tabs that closed before it was recognized, kept for their ordinary
+        # grace, until told (`kept_short`).
+        self._short: set[str] = set()
 
     def grace_for_close(self, now: datetime, grace: timedelta, token: str | None = None) -> timedelta:
         """Count a socket (of tab `token`) closing at `now`; the grace it gets (`grace`
@@ -89,6 +92,7 @@ class MassDrops:
             self._drop = (closes[0][0], now)
             self._away = {t for _, t in closes if t is not None}
             self._returned = None
+            self._short = self._away - {token}
         else:
             self._drop = (self._drop[0], now)
             if token is not None:
@@ -101,6 +105,16 @@ class MassDrops:
         put off (`longest`: the put-off is decided only when the grace ends), another for
         its grace."""
         return max(grace, self.longest) if token in self._away else grace
+
+    def kept_short(self) -> set[str]:
+        """The tabs of the latest mass drop that closed before it was recognized, once:
+        each was taken back for its ordinary grace only (`taken_back_for` said so then),
+        and is to be taken back as long as the drop's other tabs. A quarter of an
+        instance's tabs close before their burst is a drop; back after their grace, each
+        loaded everything again (the snapshot and the list), which made the storm
+        longer."""
+        short, self._short = self._short, set()
+        return short
 
     def came_back(self, token: str, now: datetime) -> None:
         """Tab `token` is back (taken back at its socket's connect)."""

@@ -35,6 +35,7 @@ _SCRIPTS = (
     "REAP",
     "FINISH_DUE",
     "TOKENS_OF",
+    "KEEP_CLOSED",
 )
 # Names of the choice fields in a user's record.
 _CHOICE_FIELDS = {"chosen": "cm", "until": "cu", "hide_last_seen": "ch"}
@@ -103,6 +104,12 @@ class OwnTabs:
         if tab is not None:
             self._closed[token] = (tab.user_id, until)
             self._closed_by_user.setdefault(tab.user_id, {})[token] = None
+
+    def keep_closed(self, token: str, until: datetime) -> None:
+        """A closed tab gets changes until `until` at least."""
+        closed = self._closed.get(token)
+        if closed is not None and closed[1] < until:
+            self._closed[token] = (closed[0], until)
 
     def _drop_closed(self, token: str) -> None:
         closed = self._closed.pop(token, None)
@@ -218,6 +225,13 @@ class RedisRegistry:
         args = [self.prefix, token, sid or "", to_us(now), to_us(now + grace), keep_ms]
         old = await self._run("UNREGISTER", [], args)
         return None if not old else self._decode(token, old[0], old[1])
+
+    async def keep_closed(self, tokens: Iterable[str], *, now: datetime, keep: timedelta) -> None:
+        tokens = list(tokens)
+        for token in tokens:
+            self.own.keep_closed(token, now + keep + self.CLOSED_MARGIN)
+        keep_ms = max(1, int(keep.total_seconds() * 1000))
+        await self._run("KEEP_CLOSED", [], [self.prefix, keep_ms, *tokens])
 
     async def recently_closed(self, token: str, *, now: datetime) -> int | None:
         # Not deleted here: the tab gets changes as a closed one until it is registered

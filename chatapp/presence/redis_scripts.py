@@ -105,6 +105,23 @@ return {uid, entry}
 """
 )
 
+# Closed tabs (a mass drop's, closed before it was recognized) are taken back, and get
+# changes, for `keep` ms from now at least; a token not closed (back meanwhile) is left.
+# ARGV: prefix, keep (ms), token, token, ...
+KEEP_CLOSED = """
+local p, keep = ARGV[1], tonumber(ARGV[2])
+for i = 3, #ARGV do
+  local closedkey = p .. ':closed:' .. ARGV[i]
+  local uid = redis.call('GET', closedkey)
+  if uid then
+    if redis.call('PTTL', closedkey) < keep then redis.call('PEXPIRE', closedkey, keep) end
+    local closedset = p .. ':c:' .. uid
+    if redis.call('PTTL', closedset) < keep then redis.call('PEXPIRE', closedset, keep) end
+  end
+end
+return 0
+"""
+
 # The tokens of the tabs that changes for these users go to: every open tab, and every
 # closed one within its grace (a closed tab whose grace is over leaves the set).
 # ARGV: prefix, user, user, ... Returns the tokens.

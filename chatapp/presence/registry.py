@@ -76,8 +76,9 @@ class InProcessRegistry:
     stepping in: as atomic as the synchronous `LocalRegistry`. The grace timers of the
     service are the only ones there are; nothing needs a sweep.
 
-    A tab whose socket closed stays a receiver of changes (`tokens_of`) until its grace
-    ends (or its user's offline, put off in a storm, is published) or it is taken back:
+    A tab whose socket closed stays a receiver of changes (`tokens_of`) until its keep
+    ends (its grace, or a mass drop's longer one; or later, while its user's offline is
+    put off in a storm) or it is taken back:
     its state stays in this process, so a reconnect within the grace finds it current
     and its page load need not load it again (`kept_current`;
     `AppState._open_session`).
@@ -111,16 +112,21 @@ class InProcessRegistry:
     async def unregister(
         self, token: str, sid: str | None, *, now: datetime, grace: timedelta, keep: timedelta | None = None
     ) -> Tab | None:
-        # `keep` is not needed: a closed tab counts while its user's offline is put off.
         tab = self.tabs.unregister(token, sid)
         if tab is not None:
             self._tab_gone(tab.user_id, now, grace)
             if sid is not None:  # a socket closed (a logout is not coming back)
                 self._drop_closed(token)
-                self._closed[token] = (tab.user_id, now + grace)
+                self._closed[token] = (tab.user_id, now + max(grace, keep or grace))
                 self._closed_of.setdefault(tab.user_id, {})[token] = None
         self._forget_closed(now)
         return tab
+
+    async def keep_closed(self, tokens: Iterable[str], *, now: datetime, keep: timedelta) -> None:
+        for token in tokens:
+            closed = self._closed.get(token)
+            if closed is not None and closed[1] < now + keep:
+                self._closed[token] = (closed[0], now + keep)
 
     def kept_current(self, token: str) -> bool:
         # Every tab closed less than a grace ago got every change (see the class).

@@ -146,13 +146,30 @@ class PresenceService:
         mass drop of this instance's sockets gets a longer grace (`MassDrops`)."""
         now = self._clock()
         grace = keep = self.grace
-        if sid is not None and self._drops is not None:
-            grace = self._drops.grace_for_close(now, grace, token)
-            keep = self._drops.taken_back_for(token, grace)
+        drops = self._drops if sid is not None else None
+        if drops is not None:
+            grace = drops.grace_for_close(now, grace, token)
+            keep = drops.taken_back_for(token, grace)
         self._kept.pop(token, None)  # closed again before its page loaded
         tab = await self.registry.unregister(token, sid, now=now, grace=grace, keep=keep)
+        if drops is not None:
+            await self._keep_drop_together(drops, token, grace, keep, now)
         if tab is not None:
             await self._evaluate(tab.user_id, immediate=sid is None)
+
+    async def _keep_drop_together(
+        self, drops: MassDrops, token: str, grace: timedelta, keep: timedelta, now: datetime
+    ) -> None:
+        """A mass drop recognized at this close: the tabs that closed before it in its
+        window, each taken back for its ordinary grace, are taken back (and get changes)
+        as long as the drop's others (`MassDrops.kept_short`). One whose close was still
+        being recorded then (its `unregister` in flight, with the shorter keep) extends
+        its own once recorded: the drop has it as one of its tabs by now."""
+        short = drops.kept_short()
+        if drops.taken_back_for(token, grace) > keep:
+            short.add(token)
+        if short:
+            await self.registry.keep_closed(short, now=now, keep=max(grace, drops.longest))
 
     async def tabs_dropped(self, tabs: Iterable[Tab], *, grace: timedelta) -> None:
         """Tabs whose sockets this instance closed while its registry could not be

@@ -100,10 +100,15 @@ class PresenceRegistry(Protocol):
         self, token: str, sid: str | None, *, now: datetime, grace: timedelta, keep: timedelta | None = None
     ) -> Tab | None:
         """Forget a tab (only if still on socket `sid`, unless None); returns it. A
-        socket closed (`sid` given): the tab is taken back if it reconnects within its
-        grace, or while its user's offline is put off (`postpone`). A registry that
-        cannot wait for the put-off, which is decided when the grace ends, takes it back
-        for `keep` (at least the grace) instead."""
+        socket closed (`sid` given): the tab is taken back if it reconnects within
+        `keep` (at least the grace: a mass drop's tab for as long as its user's offline
+        may be put off, which is decided only when the grace ends), and gets changes
+        meanwhile."""
+        ...
+
+    async def keep_closed(self, tokens: Iterable[str], *, now: datetime, keep: timedelta) -> None:
+        """Take these closed tabs back, and send them changes, until `now + keep` at
+        least (a mass drop recognized after they closed); tabs not closed are left."""
         ...
 
     async def recently_closed(self, token: str, *, now: datetime) -> int | None:

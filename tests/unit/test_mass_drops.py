@@ -127,3 +127,12 @@ def test_a_tab_of_the_drop_is_taken_back_as_long_as_its_offline_may_be_put_off()
     assert drops.taken_back_for("other", GRACE) == GRACE  # not in the drop
     drops.came_back("t7", NOW + timedelta(seconds=3))
     assert drops.taken_back_for("t7", GRACE) == GRACE  # back: a later close is an ordinary one
+
+
+def test_the_tabs_closed_before_the_drop_was_recognized_are_told_once_to_be_kept_longer():
+    """With burst 5, t0-t3 closed as ordinary closes (taken back for their grace only);
+    t4's close made them a drop: they are to be kept as long as its other tabs."""
+    drops, _ = _storm()
+    assert drops.kept_short() == {"t0", "t1", "t2", "t3"}
+    assert drops.kept_short() == set()  # told once
+    assert drops.taken_back_for("t0", GRACE) == LONGEST

@@ -568,3 +568,52 @@ def test_a_storm_longer_than_the_stretched_grace_puts_offlines_off_while_its_tab
     assert [(e["user_id"], e["status"]) for _, e in during] == []
     assert [(e["user_id"], e["status"]) for _, e in after] == [(ids["carol"], "offline")]
     assert statuses == [Status.ONLINE, Status.OFFLINE, Status.ONLINE]
+
+
+def test_tabs_that_closed_before_the_drop_was_recognized_are_taken_back_current_as_its_others(
+    session_factory, ids
+):
+    """A quarter of an instance's sockets close before their burst counts as a mass
+    drop, each with the ordinary grace. Alice's two tabs close first; the third close
+    (Bob's) makes the drop. Both her tabs, back long after the ordinary grace, are
+    taken back with their states current (they got every change meanwhile), and do not
+    load everything again. a2's close was recorded before the drop was recognized; a1's
+    was still being recorded then, and extends its own keep."""
+    drops = MassDrops(
+        window=timedelta(seconds=2), burst=3, stretched=timedelta(seconds=30), longest=timedelta(seconds=120)
+    )
+
+    async def scenario():
+        p = make_probe(session_factory, drops)
+        registry = p.service.registry
+        unregister = registry.unregister
+        held = asyncio.Event()
+
+        async def slow_for_a1(token, sid, **kwargs):
+            if token == "a1":  # its close reaches the registry after the drop's third
+                await held.wait()
+            return await unregister(token, sid, **kwargs)
+
+        registry.unregister = slow_for_a1
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        for token in ("a1", "a2"):
+            await p.service.mark_online(token=token, sid=f"s-{token}", user_id=ids["alice"])
+        await p.settled()
+        a1_closing = asyncio.ensure_future(p.service.mark_offline(token="a1", sid="s-a1"))
+        await asyncio.sleep(0)
+        await p.service.mark_offline(token="a2", sid="s-a2")
+        await p.service.mark_offline(token="b1", sid="sb")  # the third close: a drop
+        held.set()
+        await a1_closing
+        p.now[0] += timedelta(seconds=60)  # far past the ordinary grace
+        receivers = await registry.tokens_of([ids["alice"]])
+        back = []
+        for token in ("a2", "a1"):
+            taken = await p.service.tab_reconnected(token=token, sid=f"s-{token}b")
+            back.append((token, taken, p.service.came_back_current(token, f"s-{token}b")))
+        await p.service.close()
+        return receivers, back
+
+    receivers, back = run_async(scenario())
+    assert sorted(receivers) == ["a1", "a2"]  # both still got Alice's changes
+    assert back == [("a2", True, True), ("a1", True, True)]
