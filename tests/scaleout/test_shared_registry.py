@@ -577,7 +577,7 @@ def test_tabs_closed_before_the_drop_was_recognized_are_taken_back_current_after
     ones until the burst is recognized: each was recorded in Redis as taken back for
     the ordinary grace only. Recognized, the drop keeps them as long as its others: o1
     and o2, back long after the grace, are taken back with their states current (they
-    got every change meanwhile) instead of loading everything again (28 % of a
+    got every change meanwhile) instead of loading everything again (29 % of a
     2,000-tab storm's page loads on two instances did, docs/instances.md)."""
     _, b = _pair(people)
     others = [people.user(f"s{i}")[0] for i in range(2)]
