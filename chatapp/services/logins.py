@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.engine import Connection
 from sqlmodel import Session, select
 
 from chatapp.models import LoginSession, User
@@ -50,16 +51,23 @@ def start(
     return row.id, token
 
 
-def resolve(session: Session, token: str, *, now: datetime) -> Login | None:
+# The login check, built once: it runs at every event of every tab.
+_RESOLVE = (
+    select(LoginSession.id, LoginSession.user_id, User.username, LoginSession.expiration)
+    .join(User, User.id == LoginSession.user_id)
+    .where(LoginSession.session_id == sa.bindparam("digest"), User.enabled == sa.true())
+)
+
+
+def resolve(db: Connection, token: str, *, now: datetime) -> Login | None:
     """The login a token belongs to, if it is still valid (None: unknown, logged out,
-    expired or its account disabled)."""
+    expired or its account disabled).
+
+    Within the session's transaction (`session.connection()`), or without one (`check`).
+    """
     if not token:
         return None
-    row = session.exec(
-        select(LoginSession.id, LoginSession.user_id, User.username, LoginSession.expiration)
-        .join(User, User.id == LoginSession.user_id)
-        .where(LoginSession.session_id == digest(token), User.enabled == sa.true())
-    ).first()
+    row = db.execute(_RESOLVE, {"digest": digest(token)}).first()
     if row is None:
         return None
     login_id, user_id, username, expires_at = row
@@ -68,6 +76,17 @@ def resolve(session: Session, token: str, *, now: datetime) -> Login | None:
     if expires_at <= now:
         return None
     return Login(id=login_id, user_id=user_id, username=username, expires_at=expires_at)
+
+
+def check(session: Session, token: str, *, now: datetime) -> Login | None:
+    """`resolve`, read without a transaction: the check at every event of every tab.
+
+    In autocommit the read is one round trip to PostgreSQL instead of three (BEGIN, the
+    query, and the ROLLBACK when the connection goes back to the pool, which restores its
+    mode), and it skips the ORM: 365 against 911 µs, 267 against 650 µs of CPU
+    (docs/instances.md).
+    """
+    return resolve(session.connection(execution_options={"isolation_level": "AUTOCOMMIT"}), token, now=now)
 
 
 def end(session: Session, login_id: int) -> None:

@@ -88,7 +88,7 @@ class SessionState(rx.State):
             signed out here first (`_on_signed_out`), once.
         """
         with rx.session() as session:
-            login = logins.resolve(session, self.auth_token, now=utcnow())
+            login = logins.check(session, self.auth_token, now=utcnow())
         if self._login_id and (login is None or login.id != self._login_id):
             await self._on_signed_out()  # the login this tab acted for is over
             self._clear_login()
@@ -115,7 +115,7 @@ class SessionState(rx.State):
         """Log this browser in as the user, with a fresh token (never one used before)."""
         with rx.session() as session:
             if self.auth_token:  # a login this browser still held ends first
-                old = logins.resolve(session, self.auth_token, now=utcnow())
+                old = logins.resolve(session.connection(), self.auth_token, now=utcnow())
                 if old is not None:
                     logins.end(session, old.id)
             login_id, token = logins.start(session, user_id=user_id, now=utcnow())

@@ -3,11 +3,13 @@ that create users and conversations through the app's own services."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from functools import partial
 
 import bcrypt
 import pytest
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -24,12 +26,54 @@ def cheap_bcrypt(monkeypatch):
     monkeypatch.setattr(bcrypt, "gensalt", partial(bcrypt.gensalt, rounds=4))
 
 
-@pytest.fixture
-def engine(tmp_path) -> Iterator[Engine]:
-    """An engine on a fresh SQLite file with every table of the app created."""
+def _fresh_sqlite(tmp_path) -> Iterator[Engine]:
     engine = create_engine(f"sqlite:///{tmp_path / 'test.db'}")
     SQLModel.metadata.create_all(engine)
     yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def engine(tmp_path) -> Iterator[Engine]:
+    """An engine on a fresh SQLite file with every table of the app created."""
+    yield from _fresh_sqlite(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database with every table of the models, for a test module."""
+    from tests.scaleout.support import POSTGRES_URL, fresh_postgres_database
+
+    probe = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
+    try:
+        with probe.connect():
+            pass
+    except sa.exc.SQLAlchemyError as exc:
+        problem = f"PostgreSQL at {POSTGRES_URL} is unreachable ({str(exc).splitlines()[0]})"
+        if os.environ.get("CHATAPP_REQUIRE_SERVICES", "") == "1":
+            pytest.fail(f"CHATAPP_REQUIRE_SERVICES=1 but {problem}", pytrace=False)
+        pytest.skip(problem)
+    finally:
+        probe.dispose()
+    with fresh_postgres_database(migrate=False) as url:
+        engine = create_engine(url)
+        SQLModel.metadata.create_all(engine)
+        engine.dispose()
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+def either_engine(request, tmp_path) -> Iterator[Engine]:
+    """An engine on a fresh SQLite file, and one on PostgreSQL (emptied after each test)
+    when the machine's PostgreSQL answers: a test that uses it runs on both."""
+    if request.param == "sqlite":
+        yield from _fresh_sqlite(tmp_path)
+        return
+    engine = create_engine(request.getfixturevalue("postgres_url"))
+    yield engine
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     engine.dispose()
 
 

@@ -5,13 +5,9 @@ collations differ between the two, and the search must mean the same on both."""
 from __future__ import annotations
 
 import dataclasses
-import os
-from collections.abc import Iterator
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.engine import Engine
-from sqlmodel import SQLModel, create_engine
 
 from chatapp.models import User
 from chatapp.services import people
@@ -19,44 +15,10 @@ from chatapp.services.errors import InvalidInput
 from chatapp.services.people import QUERY_MAX, Person
 
 
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A fresh PostgreSQL database with every table of the models, for this module."""
-    from tests.scaleout.support import POSTGRES_URL, fresh_postgres_database
-
-    probe = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2})
-    try:
-        with probe.connect():
-            pass
-    except sa.exc.SQLAlchemyError as exc:
-        problem = f"PostgreSQL at {POSTGRES_URL} is unreachable ({str(exc).splitlines()[0]})"
-        if os.environ.get("CHATAPP_REQUIRE_SERVICES", "") == "1":
-            pytest.fail(f"CHATAPP_REQUIRE_SERVICES=1 but {problem}", pytrace=False)
-        pytest.skip(problem)
-    finally:
-        probe.dispose()
-    with fresh_postgres_database(migrate=False) as url:
-        engine = create_engine(url)
-        SQLModel.metadata.create_all(engine)
-        engine.dispose()
-        yield url
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
-def engine(request, tmp_path) -> Iterator[Engine]:
-    """Every test of this module runs on SQLite and on PostgreSQL (emptied after each)."""
-    if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path / 'test.db'}")
-        SQLModel.metadata.create_all(engine)
-        yield engine
-        engine.dispose()
-        return
-    engine = create_engine(request.getfixturevalue("postgres_url"))
-    yield engine
-    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
-    with engine.begin() as conn:
-        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
+@pytest.fixture
+def engine(either_engine) -> Engine:
+    """Every test of this module runs on SQLite and on PostgreSQL."""
+    return either_engine
 
 
 def _usernames(session, viewer_id: int, query: str, **kwargs) -> list[str]:
