@@ -6,14 +6,16 @@ from chatapp import log_redaction, routes, wiring
 from chatapp.components.connection import connection_banner
 from chatapp.pages.auth import login_page, signup_page
 from chatapp.pages.chat import conversation_page, home_page
-from chatapp.reflex_adapter import overlay
+from chatapp.reflex_adapter import overlay, socket_route
 from chatapp.states.auth import AuthFormState
 from chatapp.states.chat_state import ChatState
 
 # Before the app exists: no log line of this process may carry a token or a payload.
 log_redaction.install()
 
-app = rx.App(stylesheets=["/chatapp.css"])
+# `rx.App` whose tabs' websockets go straight to the socket server (less memory and CPU
+# per tab: see the module).
+app = socket_route.App(stylesheets=["/chatapp.css"])
 # A lost connection is said in one line of ours, on every page (not Reflex's toast).
 overlay.replace(app, connection_banner)
 

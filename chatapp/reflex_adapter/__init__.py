@@ -15,6 +15,8 @@ in here is what Reflex offers no public way to do:
   `get_delta` and `dict` (overridable by design), `FIELD_MARKER`, `get_value`.
 - `js`: Vars from JS expressions, event callbacks for custom hooks. `Var(_js_expr=…,
   _var_data=…)`, `_get_all_var_data`, `VarData`, `EventChain`.
+- `socket_route`: a tab's websocket straight to the socket server, past the HTTP
+  middleware. `App._api` (the socket server's mount).
 - `internals`: the list of every internal above, checked at startup and by
   tests/contract/.
 

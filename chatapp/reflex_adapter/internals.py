@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 import reflex as rx
 
-from chatapp.reflex_adapter import hydrate, turns
+from chatapp.reflex_adapter import hydrate, socket_route, turns
 
 logger = logging.getLogger(__name__)
 
@@ -459,6 +459,14 @@ INTERNALS: tuple[Internal, ...] = (
         "turns.install: page loads and hydrates wait for their turn before their tab's lock",
         "skip",
         lambda _app: turns.fits(turns.processor_class()),
+    ),
+    Internal(
+        "reflex.app.App._api (its routes: a Mount at [backend path +] Endpoint.EVENT, whose app"
+        " serves the socket server)",
+        "socket_route.direct: a tab's websocket goes straight to the socket server, past the"
+        " HTTP middleware (less memory and CPU per tab)",
+        "skip",
+        socket_route.fits,
     ),
     Internal(
         "reflex.istate.manager.redis.StateManagerRedis._redis_notify_keyspace_events_enabled,"
