@@ -29,7 +29,7 @@ from chatapp.presence.preferences import Preferences
 from chatapp.presence.registry import InProcessRegistry
 from chatapp.presence.shared import PresenceRegistry, Published, UserRecord
 from chatapp.presence.timers import Timers
-from chatapp.presence.views import view
+from chatapp.presence.views import SharedEntries, view
 from chatapp.services.audience import visible_to, watchers_of
 
 logger = logging.getLogger(__name__)
@@ -88,6 +88,8 @@ class PresenceService:
         # Tabs taken back at their socket's connect with a state kept current meanwhile
         # (`came_back_current`), until their page loads: token -> the socket's sid.
         self._kept: dict[str, str] = {}
+        # The entries snapshots give tabs, one copy of each.
+        self._entries = SharedEntries()
 
     # Tab events ----------------------------------------------------------------------
 
@@ -252,10 +254,11 @@ class PresenceService:
         records = await self.registry.records(facts)
         hides = (await self.preferences.of(user_id)).hide_last_seen
         now = self._clock()
-        return {
-            str(uid): view(person, records[uid], now).to_wire(viewer_hides_last_seen=hides and uid != user_id)
+        share = self._entries.share
+        return dict(
+            share(view(person, records[uid], now).to_wire(viewer_hides_last_seen=hides and uid != user_id))
             for uid, person in facts.items()
-        }
+        )
 
     # Deciding -----------------------------------------------------------------------
 

@@ -413,6 +413,30 @@ def test_snapshot_has_exactly_the_user_and_their_contacts(session_factory, ids):
     assert snap[str(ids["alice"])]["type"] == "presence"
 
 
+def test_snapshots_give_the_tabs_that_show_a_person_one_copy_of_their_entry(session_factory, ids):
+    """Alice and Carol both see Bob: their tabs hold the same entry for him (memory per
+    tab), until he changes; then the new entry is a new dict and the old one is left as
+    it was (a tab is changed by its own delta, never behind its back)."""
+
+    async def scenario():
+        p = make_probe(session_factory)
+        await p.service.mark_online(token="b1", sid="sb", user_id=ids["bob"])
+        await p.settled()
+        alices, carols = await p.service.snapshot(ids["alice"]), await p.service.snapshot(ids["carol"])
+        await p.service.set_chosen(user_id=ids["bob"], status="away")
+        await p.settled()
+        later = await p.service.snapshot(ids["carol"])
+        await p.service.close()
+        return alices, carols, later
+
+    alices, carols, later = run_async(scenario())
+    bob = str(ids["bob"])
+    assert alices[bob] is carols[bob]
+    assert next(k for k in alices if k == bob) is next(k for k in carols if k == bob)
+    assert later[bob]["status"] == "away"
+    assert alices[bob]["status"] == "online"
+
+
 def test_snapshot_follows_membership_changes(session_factory, session, ids):
     async def before_and_after():
         p = make_probe(session_factory)
