@@ -5,8 +5,8 @@ backend's own (server errors, CORS, exceptions, router, the mount) inside the on
 `rx.App.__call__` builds around it (server errors, Reflex's contexts, CORS, exceptions,
 router, a mount). None of them does anything for a websocket, but each holds a coroutine
 frame (and some a wrapper of `send`) for as long as the socket is open, and every frame
-a tab is sent passes through the wrappers: about 5 KB and a fifth of the server's CPU per
-delivery at 1,000 tabs (docs/benchmarks.md, "The websocket past the HTTP middleware").
+a tab is sent passes through the wrappers: about 5 KB per open tab (docs/benchmarks.md,
+"Issue 16, 2026-12-07 (afternoon)").
 
 `App` is `rx.App` whose ASGI app sends a websocket on the event path to the mounted
 socket app (Reflex's subprotocol header fix-up around python-socketio's ASGI app), with
