@@ -13,8 +13,8 @@ from chatapp.states.chat_state import ChatState
 # Before the app exists: no log line of this process may carry a token or a payload.
 log_redaction.install()
 
-# `rx.App` whose tabs' websockets go straight to the socket server (less memory and CPU
-# per tab: see the module).
+# `rx.App` whose tabs' websockets go straight to the socket server (less memory per tab:
+# see the module).
 app = socket_route.App(stylesheets=["/chatapp.css"])
 # A lost connection is said in one line of ours, on every page (not Reflex's toast).
 overlay.replace(app, connection_banner)

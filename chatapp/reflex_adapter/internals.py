@@ -464,7 +464,7 @@ INTERNALS: tuple[Internal, ...] = (
         "reflex.app.App._api (its routes: a Mount at [backend path +] Endpoint.EVENT, whose app"
         " serves the socket server)",
         "socket_route.direct: a tab's websocket goes straight to the socket server, past the"
-        " HTTP middleware (less memory and CPU per tab)",
+        " HTTP middleware (less memory per tab)",
         "skip",
         socket_route.fits,
     ),

@@ -85,7 +85,7 @@ def direct(app: rx.App, full: ASGIApp) -> ASGIApp:
     if mount is None:
         logger.warning(
             "Reflex internal missing: App._api's mount of the socket server; websockets go "
-            "through Reflex's HTTP middleware (more memory and CPU per tab)"
+            "through Reflex's HTTP middleware (more memory per tab)"
         )
         return full
     return DirectSockets(app, mount, full)
