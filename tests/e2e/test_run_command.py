@@ -209,6 +209,14 @@ def test_the_readme_run_command_serves_the_demo_to_two_browsers(mode, project, b
             expect(page.locator("#conversation-title")).to_have_text(peer)
             expect(page.locator("#header-presence")).to_have_text("Online")
 
+        # The site's icon (browser tabs, bookmarks; the unread badge is drawn over it) is
+        # served, not a 404 or a page in its place.
+        icon = alice.evaluate(
+            "async () => { const r = await fetch('/favicon.ico');"
+            " return [r.status, Array.from(new Uint8Array(await r.arrayBuffer()).slice(0, 4))]; }"
+        )
+        assert icon == [200, [0, 0, 1, 0]], f"/favicon.ico: {icon}"
+
         _send_with_the_mouse(alice, "Hello Bob, from the desktop")
         expect(bob.locator(".message-body").last).to_have_text("Hello Bob, from the desktop")
         _send_with_the_mouse(bob, "Hi Alice, from the phone")
