@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from chatapp.background import Background
+from chatapp.copies import OneCopy
 from chatapp.models import utcnow
 from chatapp.presence import store
 from chatapp.presence.drops import MassDrops
@@ -29,7 +30,7 @@ from chatapp.presence.preferences import Preferences
 from chatapp.presence.registry import InProcessRegistry
 from chatapp.presence.shared import PresenceRegistry, Published, UserRecord
 from chatapp.presence.timers import Timers
-from chatapp.presence.views import SharedEntries, view
+from chatapp.presence.views import shared_entry, view
 from chatapp.services.audience import visible_to, watchers_of
 
 logger = logging.getLogger(__name__)
@@ -88,8 +89,8 @@ class PresenceService:
         # Tabs taken back at their socket's connect with a state kept current meanwhile
         # (`came_back_current`), until their page loads: token -> the socket's sid.
         self._kept: dict[str, str] = {}
-        # The entries snapshots give tabs, one copy of each.
-        self._entries = SharedEntries()
+        # The entries snapshots give tabs, one copy of each (`views.shared_entry`).
+        self._entries: OneCopy[tuple[str, dict]] = OneCopy()
 
     # Tab events ----------------------------------------------------------------------
 
@@ -254,9 +255,11 @@ class PresenceService:
         records = await self.registry.records(facts)
         hides = (await self.preferences.of(user_id)).hide_last_seen
         now = self._clock()
-        share = self._entries.share
         return dict(
-            share(view(person, records[uid], now).to_wire(viewer_hides_last_seen=hides and uid != user_id))
+            shared_entry(
+                self._entries,
+                view(person, records[uid], now).to_wire(viewer_hides_last_seen=hides and uid != user_id),
+            )
             for uid, person in facts.items()
         )
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from chatapp.copies import OneCopy
 from chatapp.presence.logic import PresenceData, aggregate, chosen_in_force, epoch_ms
 from chatapp.presence.preferences import from_facts
 from chatapp.presence.shared import UserRecord
@@ -39,28 +40,10 @@ def view(facts: PersonFacts, record: UserRecord, now: datetime) -> PresenceData:
     )
 
 
-class SharedEntries:
-    """The presence entries that snapshots give tabs, one copy of each.
-
-    Every tab holds its own presence map, and the tabs whose users see the same person
-    hold equal entries for them: `share` gives an entry equal to one given out before as
-    that same dict (with the same key string), so those tabs hold one copy between them,
-    as a pushed change already is (`presence_change`: one dict for every tab it reaches).
-    Safe because a tab's entries are replaced whole, never changed in place. Holds the
-    latest entry per user and visibility of last seen, at most `limit` (then starts over).
-    """
-
-    def __init__(self, limit: int = 100_000) -> None:
-        self.limit = limit
-        self._held: dict[tuple[int, bool], tuple[str, dict[str, Any]]] = {}
-
-    def share(self, entry: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-        """`(key, entry)` for a presence map: the ones given before if equal."""
-        slot = (entry["user_id"], entry["last_seen_at"] is None)
-        held = self._held.get(slot)
-        if held is not None and held[1] == entry:
-            return held
-        if len(self._held) >= self.limit:
-            self._held.clear()
-        held = self._held[slot] = (str(entry["user_id"]), entry)
-        return held
+def shared_entry(
+    copies: OneCopy[tuple[str, dict[str, Any]]], entry: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """`(key, entry)` for a presence map, one copy of each for every tab that shows it
+    (see `chatapp.copies`; an entry without last seen is never shared with one that has
+    it: they differ)."""
+    return copies.share((entry["user_id"], entry["last_seen_at"] is None), (str(entry["user_id"]), entry))

@@ -17,6 +17,7 @@ from typing import Any
 import reflex as rx
 
 from chatapp import routes, runtime, wire
+from chatapp.copies import OneCopy
 from chatapp.delivery import TabChange, portable
 from chatapp.models import utcnow
 from chatapp.reflex_adapter import keyed_dict
@@ -41,6 +42,13 @@ def composer_call(function: str, *args: Any) -> rx.event.EventSpec:
     """Call a function of the composer's script in the browser (components/composer.py
     defines `window.chatappComposer`); the arguments travel as JSON literals."""
     return rx.call_script(f"window.chatappComposer?.{function}({', '.join(json.dumps(a) for a in args)})")
+
+
+# The list's rows and groups' member lists that page loads give tabs, one copy of each
+# (`chatapp.copies`): a row by its conversation and the viewer's peer (a direct chat's two
+# sides differ), a member list by its conversation.
+_ROWS_GIVEN: OneCopy[tuple[str, dict[str, Any]]] = OneCopy()
+_MEMBERS_GIVEN: OneCopy[tuple[str, list[int]]] = OneCopy()
 
 
 class ChatState(MessageEdits, AppState):
@@ -90,8 +98,12 @@ class ChatState(MessageEdits, AppState):
     # Loading ----------------------------------------------------------------------------
 
     def _show_inbox(self, box: Inbox) -> None:
-        self.conversation_rows = {str(r.id): r.to_wire() for r in box.rows}
-        self.row_members = {str(cid): ids for cid, ids in box.members.items()}
+        self.conversation_rows = dict(
+            _ROWS_GIVEN.share((r.id, r.peer_id), (str(r.id), r.to_wire())) for r in box.rows
+        )
+        self.row_members = dict(
+            _MEMBERS_GIVEN.share(cid, (str(cid), ids)) for cid, ids in box.members.items()
+        )
         self.read_seq = {str(cid): seq for cid, seq in box.read_seq.items()}
         self.muted_ids = box.muted
 
