@@ -246,6 +246,12 @@ def mark_read(
     return upto_seq
 
 
+def wire_rows(rows: dict[int, ConversationRow]) -> dict[int, dict[str, Any]]:
+    """`rows_for_members`' rows as tabs hold them (`to_wire`), made once for every tab a
+    change reaches, not once per tab."""
+    return {uid: row.to_wire() for uid, row in rows.items()}
+
+
 def rows_for_members(session: Session, conversation_id: int) -> dict[int, ConversationRow]:
     """A conversation's row for its members after a change, with its last message: one
     row under 0 for a group (every member sees the same), one per member of a direct

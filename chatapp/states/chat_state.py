@@ -309,7 +309,7 @@ class ChatState(MessageEdits, AppState):
             self.error = str(exc)
             return composer_call("restore", cid, body if isinstance(body, str) else "", key)
         self.error = ""
-        self._message_arrived(view, rows)
+        self._message_arrived(view, view.to_wire(), inbox.wire_rows(rows))
         if not view.repeat:
             deliver_message(view, rows, member_ids, skip=self.router.session.client_token)
         if view.first_words:  # the user's first words here: the others may see them now
@@ -378,12 +378,14 @@ class ChatState(MessageEdits, AppState):
 
     # Receiving (pushed into this tab; private: no browser can call them) -----------------
 
-    def _row_for_me(self, rows: dict[int, ConversationRow]) -> dict[str, Any]:
-        row = rows.get(self.user_id) or rows.get(0) or next(iter(rows.values()))
-        return row.to_wire()
+    def _row_for_me(self, rows: dict[int, dict[str, Any]]) -> dict[str, Any]:
+        return rows.get(self.user_id) or rows.get(0) or next(iter(rows.values()))
 
-    def _message_arrived(self, view: MessageView, rows: dict[int, ConversationRow]) -> bool:
-        """A message was posted in one of this user's conversations.
+    def _message_arrived(
+        self, view: MessageView, entry: dict[str, Any], rows: dict[int, dict[str, Any]]
+    ) -> bool:
+        """A message was posted in one of this user's conversations (`entry`: the message
+        as tabs hold it; `rows`: each member's row, `inbox.wire_rows`).
 
         Returns:
             Whether this tab shows it to its user now (so they read it).
@@ -392,7 +394,7 @@ class ChatState(MessageEdits, AppState):
         self.conversation_rows[key] = self._row_for_me(rows)
         is_open = view.conversation_id == self.current_id
         if is_open:
-            self.message_map[str(view.id)] = view.to_wire()
+            self.message_map[str(view.id)] = entry
             if not self._seeing and not self.unread_from_seq and view.author_id != self.user_id:
                 self.unread_from_seq = view.seq  # the "New messages" divider, for their return
         # Seen, or written by this user (in another tab): read.
@@ -401,25 +403,29 @@ class ChatState(MessageEdits, AppState):
             self.read_seq[key] = view.seq
         return seen
 
-    def _message_arrived_in_place(self, view: MessageView, rows: dict[int, ConversationRow]) -> Any:
+    def _message_arrived_in_place(
+        self, view: MessageView, entry: dict[str, Any], rows: dict[int, dict[str, Any]]
+    ) -> Any:
         """The same outside Reflex's tracking; the variant of delta this tab needs."""
         key = str(view.conversation_id)
         viewer = self.user_id if self.user_id in rows else 0
-        ROWS.set_in_place(self, key, rows[viewer].to_wire())
+        ROWS.set_in_place(self, key, rows[viewer])
         where = "open" if view.conversation_id == self.current_id else "list"
         if where == "open":
-            MESSAGES.set_in_place(self, str(view.id), view.to_wire())
+            MESSAGES.set_in_place(self, str(view.id), entry)
         # Seen, or written by this user (in another tab): read.
         read = (where == "open" and self._seeing) or view.author_id == self.user_id
         if read and view.seq > (READ.get(self, key) or 0):
             READ.set_in_place(self, key, view.seq)
         return (where, viewer, read)
 
-    def _message_changed(self, view: MessageView, rows: dict[int, ConversationRow]) -> None:
-        """A message was edited or deleted."""
+    def _message_changed(
+        self, view: MessageView, entry: dict[str, Any], rows: dict[int, dict[str, Any]]
+    ) -> None:
+        """A message was edited or deleted (`entry`, `rows`: as `_message_arrived`)."""
         self.conversation_rows[str(view.conversation_id)] = self._row_for_me(rows)
         if str(view.id) in self.message_map:
-            self.message_map[str(view.id)] = view.to_wire()
+            self.message_map[str(view.id)] = entry
 
     def _receipt_arrived(self, conversation_id: int, receipt: Receipt, *, in_place: bool = False) -> bool:
         """Another member read the open conversation further (and may be known to)."""
@@ -536,13 +542,15 @@ def message_posted(view_fields: dict[str, Any], row_fields: dict[str, dict[str, 
             by user id as text; "0" for a row every member gets.
     """
     view = MessageView(**view_fields)
-    rows = {int(user_id): ConversationRow(**fields) for user_id, fields in row_fields.items()}
+    rows = inbox.wire_rows(
+        {int(user_id): ConversationRow(**fields) for user_id, fields in row_fields.items()}
+    )
     readers: set[int] = set()
     key = str(view.conversation_id)
     entry = view.to_wire()
 
     def apply(state: ChatState) -> None:
-        if state._message_arrived(view, rows):
+        if state._message_arrived(view, entry, rows):
             readers.add(state.user_id)
 
     def in_place(state: ChatState) -> Any:
@@ -555,14 +563,14 @@ def message_posted(view_fields: dict[str, Any], row_fields: dict[str, dict[str, 
             and view.author_id != state.user_id
         ):
             return LONG_WAY  # open but unseen: the "New messages" divider goes up too
-        variant = state._message_arrived_in_place(view, rows)
+        variant = state._message_arrived_in_place(view, entry, rows)
         if variant[0] == "open" and state._seeing:
             readers.add(state.user_id)
         return variant
 
     def delta(variant: tuple[str, int, bool]) -> dict[str, dict[str, Any]]:
         where, viewer, read = variant
-        out = ROWS.entries({key: rows[viewer].to_wire()})
+        out = ROWS.entries({key: rows[viewer]})
         if where == "open":
             out |= MESSAGES.entries({str(view.id): entry})
         if read:

@@ -88,9 +88,10 @@ class MessageEdits(rx.State, mixin=True):
             return
         self.error = ""
         self.edit_id = 0
+        entry, wired = view.to_wire(), inbox.wire_rows(rows)
         if view.conversation_id == cid:
-            self._message_changed(view, rows)
+            self._message_changed(view, entry, wired)
         # This state's class is the chat's (the mixin has no tab of its own).
-        change = TabChange(type(self), apply=lambda state: state._message_changed(view, rows))
+        change = TabChange(type(self), apply=lambda state: state._message_changed(view, entry, wired))
         push = runtime.push()
         push.soon(push.to_users(member_ids, change, skip=self.router.session.client_token))
