@@ -201,8 +201,16 @@ def run(
         kind = "app" if target.startswith("app") else target
         with ClientPool(kind, urls, graph, config.client_procs) as pool:
             result.client_procs = pool.count
+
+            def spy(phase: str):
+                name = f"profile-{target}-{result.sessions}-{phase}"
+                return profiled(profile_dir, name, server.worker_pid, profile_format)
+
             log(f"  {target}: opening {len(graph.tabs)} tabs of {len(graph.users)} users")
-            opened = pool.all("open", concurrency=config.connect_concurrency)
+            cpu0 = sampler.cpu()
+            with spy("open"):
+                opened = pool.all("open", concurrency=config.connect_concurrency)
+            result.server["open_cpu_s"] = sampler.cpu() - cpu0
             result.connect_seconds = max(o["seconds"] for o in opened)
             result.open_failures = [f for o in opened for f in o["failed"]]
             result.tabs_opened = sum(o["opened"] for o in opened)
@@ -212,10 +220,6 @@ def run(
             cpu0 = sampler.cpu()
             time.sleep(config.idle)
             idle_cpu = sampler.cpu() - cpu0
-
-            def spy(phase: str):
-                name = f"profile-{target}-{result.sessions}-{phase}"
-                return profiled(profile_dir, name, server.worker_pid, profile_format)
 
             log(f"  {target}: main phase, {len(plan.main)} changes at {config.rate:g}/s")
             clients = ServerSampler(lambda: [psutil.Process(pid) for pid in pool.pids], pool.pids[0])
