@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from chatapp.models import Profile, User
+from chatapp.services.reads import read
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ def load(session: Session, user_ids: Iterable[int]) -> dict[int, PersonFacts]:
     ids = list(set(user_ids))
     if not ids:
         return {}
-    rows = session.exec(_LOAD, params={"ids": ids}).all()
+    rows = read(session, _LOAD, ids=ids)
     return {row[0]: PersonFacts(*row) for row in rows}
 
 
@@ -70,7 +71,9 @@ def save_last_seen(session: Session, user_ids: Iterable[int], at: datetime) -> N
     ids = list(user_ids)
     if not ids:
         return
-    session.exec(_SAVE_LAST_SEEN, params={"ids": ids, "at": at})
+    # Past the ORM: its UPDATE would first look for these users' objects in the session
+    # to update them too, and there are none (`services.reads`).
+    session.connection().execute(_SAVE_LAST_SEEN, {"ids": ids, "at": at})
     session.commit()
 
 
@@ -97,5 +100,4 @@ def hiding_last_seen(session: Session, user_ids: Iterable[int]) -> set[int]:
     ids = list(set(user_ids))
     if not ids:
         return set()
-    rows = session.exec(_HIDING, params={"ids": ids}).all()
-    return set(rows)
+    return set(read(session, _HIDING, ids=ids).scalars())

@@ -28,6 +28,7 @@ from sqlmodel import Session, col, select
 from chatapp.models import Block, Conversation, Participant, Profile, User
 from chatapp.services.conversations import require_member
 from chatapp.services.errors import Forbidden, InvalidInput, NotFound
+from chatapp.services.reads import read
 
 AUDIENCES = ("everyone", "written", "nobody")
 
@@ -37,17 +38,35 @@ _MINE = aliased(Participant, name="mine")
 _THEIRS = aliased(Participant, name="theirs")
 
 
+# The reads of every presence change and page load, built once (`services.reads`).
+_USER = sa.bindparam("user_id")
+_BLOCKED_WITH = sa.union(
+    select(Block.blocked_id).where(Block.blocker_id == _USER),
+    select(Block.blocker_id).where(Block.blocked_id == _USER),
+)
+# Who shares a conversation with the user (`_MINE`: the user's membership).
+_CONTACTS = (
+    select(_THEIRS.user_id)
+    .distinct()
+    .join(_MINE, _MINE.conversation_id == _THEIRS.conversation_id)
+    .where(_MINE.user_id == _USER, _THEIRS.user_id != _USER)
+)
+_WATCHERS = {"everyone": _CONTACTS, "written": _CONTACTS.where(col(_MINE.wrote).is_(True))}
+_VISIBLE = _CONTACTS.join(Profile, Profile.user_id == _THEIRS.user_id).where(
+    sa.or_(
+        Profile.presence_audience == "everyone",
+        sa.and_(Profile.presence_audience == "written", col(_THEIRS.wrote).is_(True)),
+    )
+)
+_SHARING = select(Profile.presence_audience, Profile.share_typing, Profile.read_receipts).where(
+    Profile.user_id == _USER
+)
+
+
 def _blocked_with(session: Session, user_id: int) -> set[int]:
     """The users in a block with `user_id`, either way (two indexed look-ups; blocks are
     few, so they are taken out in Python rather than in the contacts query)."""
-    return set(
-        session.exec(
-            sa.union(
-                select(Block.blocked_id).where(Block.blocker_id == user_id),
-                select(Block.blocker_id).where(Block.blocked_id == user_id),
-            )
-        ).scalars()
-    )
+    return set(read(session, _BLOCKED_WITH, user_id=user_id).scalars())
 
 
 def _blockers(session: Session, a: int, b: int) -> set[int]:
@@ -73,33 +92,13 @@ def watchers_of(session: Session, user_id: int, audience: str | None = None) -> 
     audience = audience or sharing_of(session, user_id).audience
     if audience == "nobody":
         return set()
-    query = (
-        select(_THEIRS.user_id)
-        .distinct()
-        .join(_MINE, _MINE.conversation_id == _THEIRS.conversation_id)
-        .where(_MINE.user_id == user_id, _THEIRS.user_id != user_id)
-    )
-    if audience == "written":
-        query = query.where(col(_MINE.wrote).is_(True))
-    found = set(session.exec(query).all())
+    found = set(read(session, _WATCHERS.get(audience, _WATCHERS["written"]), user_id=user_id).scalars())
     return found - _blocked_with(session, user_id) if found else found
 
 
 def visible_to(session: Session, viewer_id: int) -> set[int]:
     """Whose presence the viewer sees (the viewer aside): the inverse of `watchers_of`."""
-    shows = sa.or_(
-        Profile.presence_audience == "everyone",
-        sa.and_(Profile.presence_audience == "written", col(_THEIRS.wrote).is_(True)),
-    )
-    found = set(
-        session.exec(
-            select(_THEIRS.user_id)
-            .distinct()
-            .join(_MINE, _MINE.conversation_id == _THEIRS.conversation_id)
-            .join(Profile, Profile.user_id == _THEIRS.user_id)
-            .where(_MINE.user_id == viewer_id, _THEIRS.user_id != viewer_id, shows)
-        ).all()
-    )
+    found = set(read(session, _VISIBLE, user_id=viewer_id).scalars())
     return found - _blocked_with(session, viewer_id) if found else found
 
 
@@ -139,11 +138,7 @@ class Sharing:
 
 def sharing_of(session: Session, user_id: int) -> Sharing:
     """A user's sharing choices, in one query."""
-    row = session.exec(
-        select(Profile.presence_audience, Profile.share_typing, Profile.read_receipts).where(
-            Profile.user_id == user_id
-        )
-    ).first()
+    row = read(session, _SHARING, user_id=user_id).first()
     if row is None:
         return Sharing()
     audience, typing, receipts = row

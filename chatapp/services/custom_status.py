@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 
 from chatapp.models import Profile
 from chatapp.services.errors import InvalidInput
+from chatapp.services.reads import read
 
 TEXT_MAX = 100
 EMOJI_MAX = 16
@@ -102,17 +103,19 @@ def save(session: Session, user_id: int, status: CustomStatus | None) -> None:
     session.commit()
 
 
+# Read at every page load (`services.reads`).
+_OF_USERS = select(Profile.user_id, Profile.custom_emoji, Profile.custom_text, Profile.custom_until).where(
+    col(Profile.user_id).in_(sa.bindparam("ids", expanding=True)),
+    sa.or_(col(Profile.custom_emoji).is_not(None), col(Profile.custom_text).is_not(None)),
+)
+
+
 def of_users(session: Session, user_ids: list[int] | set[int], now: datetime) -> dict[int, CustomStatus]:
     """The custom statuses in force of these users (those without one are left out)."""
     ids = list(user_ids)
     if not ids:
         return {}
-    rows = session.exec(
-        select(Profile.user_id, Profile.custom_emoji, Profile.custom_text, Profile.custom_until).where(
-            col(Profile.user_id).in_(ids),
-            sa.or_(col(Profile.custom_emoji).is_not(None), col(Profile.custom_text).is_not(None)),
-        )
-    ).all()
+    rows = read(session, _OF_USERS, ids=ids)
     out = {}
     for uid, emoji, text, until in rows:
         status = in_force(CustomStatus(emoji or "", text or "", until), now)

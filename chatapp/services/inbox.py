@@ -19,6 +19,7 @@ from chatapp.models import Conversation, Message, Participant, Profile
 from chatapp.services.conversations import require_member
 from chatapp.services.errors import NotFound
 from chatapp.services.messages import newest
+from chatapp.services.reads import read
 
 PREVIEW_LENGTH = 80
 
@@ -77,32 +78,62 @@ def _ms(dt) -> int:
     return int(dt.timestamp() * 1000)
 
 
+# The list's reads, built once (`services.reads`): every page load runs them.
+_USER = sa.bindparam("user_id")
+_IDS = sa.bindparam("ids", expanding=True)
+# Columns, not ORM entities: building a `Conversation` per row was a visible share of
+# a page load (the reconnect storm's profile, docs/benchmarks.md).
+_CONVERSATIONS = (
+    select(
+        Conversation.id,
+        Conversation.kind,
+        Conversation.title,
+        Conversation.created_by,
+        Conversation.message_seq,
+        Conversation.last_activity_at,
+        Participant.read_seq,
+        Participant.wrote,
+        Participant.muted,
+    )
+    .join(Participant, Participant.conversation_id == Conversation.id)
+    .where(Participant.user_id == _USER)
+    .order_by(col(Conversation.last_activity_at).desc(), col(Conversation.id).desc())
+)
+_ONE_CONVERSATION = _CONVERSATIONS.where(Conversation.id == sa.bindparam("only"))
+_PEOPLE = (
+    select(Participant.conversation_id, Participant.user_id, Profile.display_name)
+    .join(Profile, Profile.user_id == Participant.user_id)
+    .where(col(Participant.conversation_id).in_(_IDS))
+)
+_LAST_IDS = (
+    select(sa.func.max(Message.id).label("mid"))
+    .where(col(Message.conversation_id).in_(_IDS))
+    .group_by(Message.conversation_id)
+    .subquery()
+)
+_LAST_MESSAGES = (
+    select(
+        Message.conversation_id,
+        Message.author_id,
+        Message.kind,
+        Message.body,
+        Message.deleted_at,
+        Profile.display_name,
+    )
+    .join(Profile, Profile.user_id == Message.author_id)
+    .where(col(Message.id).in_(select(_LAST_IDS.c.mid)))
+)
+
+
 def inbox_of(session: Session, *, user_id: int, only: int | None = None) -> Inbox:
     """The user's conversations, most recent activity first (or only the one `only`).
 
     A direct chat someone else started shows only once it has a message.
     """
-    # Columns, not ORM entities: building a `Conversation` per row was a visible share of
-    # a page load (the reconnect storm's profile, docs/benchmarks.md).
-    query = (
-        select(
-            Conversation.id,
-            Conversation.kind,
-            Conversation.title,
-            Conversation.created_by,
-            Conversation.message_seq,
-            Conversation.last_activity_at,
-            Participant.read_seq,
-            Participant.wrote,
-            Participant.muted,
-        )
-        .join(Participant, Participant.conversation_id == Conversation.id)
-        .where(Participant.user_id == user_id)
-        .order_by(col(Conversation.last_activity_at).desc(), col(Conversation.id).desc())
-    )
-    if only is not None:
-        query = query.where(Conversation.id == only)
-    rows = session.exec(query).all()
+    if only is None:
+        rows = read(session, _CONVERSATIONS, user_id=user_id).all()
+    else:
+        rows = read(session, _ONE_CONVERSATION, user_id=user_id, only=only).all()
     muted = sorted(c.id for c in rows if c.muted)
     found = [
         (c, c.read_seq, c.wrote)
@@ -114,34 +145,10 @@ def inbox_of(session: Session, *, user_id: int, only: int | None = None) -> Inbo
         return inbox
     ids = [c.id for c, _, _ in found]
     people: dict[int, list[tuple[int, str]]] = {}
-    for cid, uid, name in session.exec(
-        select(Participant.conversation_id, Participant.user_id, Profile.display_name)
-        .join(Profile, Profile.user_id == Participant.user_id)
-        .where(col(Participant.conversation_id).in_(ids))
-    ).all():
+    for cid, uid, name in read(session, _PEOPLE, ids=ids):
         people.setdefault(cid, []).append((uid, name))
-    last_ids = (
-        select(sa.func.max(Message.id).label("mid"))
-        .where(col(Message.conversation_id).in_(ids))
-        .group_by(Message.conversation_id)
-        .subquery()
-    )
-    last = {
-        m.conversation_id: (m, m.display_name)
-        for m in session.exec(
-            select(
-                Message.conversation_id,
-                Message.author_id,
-                Message.kind,
-                Message.body,
-                Message.deleted_at,
-                Profile.display_name,
-            )
-            .join(Profile, Profile.user_id == Message.author_id)
-            .where(col(Message.id).in_(select(last_ids.c.mid)))
-        ).all()
-    }
-    for conversation, read, wrote in found:
+    last = {m.conversation_id: (m, m.display_name) for m in read(session, _LAST_MESSAGES, ids=ids)}
+    for conversation, read_seq, wrote in found:
         row = row_for(conversation, user_id, people.get(conversation.id, []), wrote=wrote)
         if conversation.id in last:
             m, name = last[conversation.id]
@@ -149,7 +156,7 @@ def inbox_of(session: Session, *, user_id: int, only: int | None = None) -> Inbo
                 author_id=m.author_id, author=name, kind=m.kind, body=m.body, deleted=m.deleted_at is not None
             )
         inbox.rows.append(row)
-        inbox.read_seq[conversation.id] = read
+        inbox.read_seq[conversation.id] = read_seq
         if conversation.kind == "group":
             inbox.members[conversation.id] = sorted(uid for uid, _ in people.get(conversation.id, []))
     return inbox
