@@ -300,16 +300,17 @@ def run(
             if config.messages:
                 count, rate = len(messages.messages), config.message_rate
                 log(f"  {target}: messages phase, {count} messages at {rate:g}/s")
-                result.messages = message_phase.run(
-                    kind,
-                    pool,
-                    graph,
-                    messages,
-                    config,
-                    cpu=sampler.cpu,
-                    db_url=server.db_url if kind == "app" else None,
-                    templates=templates,
-                )
+                with spy("messages"):
+                    result.messages = message_phase.run(
+                        kind,
+                        pool,
+                        graph,
+                        messages,
+                        config,
+                        cpu=sampler.cpu,
+                        db_url=server.db_url if kind == "app" else None,
+                        templates=templates,
+                    )
                 reads = receipt_plan.make(graph, messages, config)
                 if reads:
                     log(f"  {target}: read receipts, {len(reads)} reads in {config.receipt_rounds} rounds")
