@@ -9,7 +9,7 @@ numbered per conversation (`Message.seq`), which makes unread counts a subtracti
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -49,8 +49,9 @@ class MessageView:
     first_words: bool = False
 
     def to_wire(self) -> dict:
-        """The entry a tab holds for it (`message_map.<id>`)."""
-        out = asdict(self)
+        """The entry a tab holds for it (`message_map.<id>`). Every field is a plain value:
+        a copy of the instance's dict (see `inbox.ConversationRow.to_wire`)."""
+        out = dict(vars(self))
         del out["repeat"], out["first_words"]
         return out
 

@@ -3,6 +3,8 @@ conversation list of a user, its previews and unread counts."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from chatapp.services import conversations, inbox, messages
@@ -225,3 +227,13 @@ def test_rows_for_members_of_a_direct_chat_is_one_row_per_member(session, people
     for viewer in ("alice", "bob"):
         (listed,) = inbox.list_for_user(session, user_id=people[viewer])
         assert rows[people[viewer]].to_wire() == listed.to_wire()
+
+
+def test_a_rows_wire_entry_is_a_copy_of_every_field_in_order():
+    row = inbox.ConversationRow(id=1, kind="direct", title="Bob", peer_id=2, seq=3)
+    wire = row.to_wire()
+    assert list(wire) == [f.name for f in dataclasses.fields(row)]
+    assert wire == dataclasses.asdict(row)
+    row.with_last(author_id=2, author="Bob", kind="text", body="hi  there", deleted=False)
+    assert wire["preview"] == ""  # an entry a tab holds does not change with the row
+    assert (row.to_wire()["preview"], list(row.to_wire())) == ("hi there", list(wire))

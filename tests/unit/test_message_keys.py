@@ -3,6 +3,7 @@ message sent twice (Enter pressed twice, a retry after a reconnect) is stored on
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import pytest
@@ -147,3 +148,13 @@ def test_the_same_key_from_two_sessions_at_once_stores_one_message(
     session.expire_all()
     assert count_rows(session, Message) == 1
     assert session.get(Conversation, chat).message_seq == 1  # the loser's number was rolled back
+
+
+def test_a_wire_entry_names_every_field_a_tab_shows_in_order(session, people, chat):
+    view = messages.send(session, author_id=people["alice"], conversation_id=chat, body="x", client_key=KEY)
+    wire = view.to_wire()
+    shown = [f.name for f in dataclasses.fields(view) if f.name not in ("repeat", "first_words")]
+    assert list(wire) == shown
+    assert wire == {name: getattr(view, name) for name in shown}
+    view.body = "changed"
+    assert wire["body"] == "x"  # an entry a tab holds does not change with the view
