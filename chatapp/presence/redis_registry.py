@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from redis.asyncio import Redis
 
 from chatapp.presence import redis_scripts as lua
+from chatapp.presence.closed_tabs import ClosedTabs
 from chatapp.presence.logic import Status, Tab, dead_instances
 from chatapp.presence.shared import Choices, Published, UserRecord
 
@@ -73,10 +74,8 @@ class OwnTabs:
     def __init__(self) -> None:
         self._tabs: dict[str, Tab] = {}
         self._by_user: dict[int, dict[str, None]] = {}
-        # Closed tabs, by token: (user, until when they get changes), oldest first; and
-        # the same tokens by user (a change finds its users' closed tabs without a scan).
-        self._closed: dict[str, tuple[int, datetime]] = {}
-        self._closed_by_user: dict[int, dict[str, None]] = {}
+        # Closed tabs, until when each gets changes.
+        self._closed = ClosedTabs()
 
     def put(self, tab: Tab) -> None:
         """Hold a tab (its token's earlier tab, of any user, is replaced; a closed tab is
@@ -87,7 +86,7 @@ class OwnTabs:
 
     def drop(self, token: str) -> Tab | None:
         """Stop holding a tab, open or closed; returns the open tab (None if not held)."""
-        self._drop_closed(token)
+        self._closed.drop(token)
         tab = self._tabs.pop(token, None)
         if tab is not None:
             tokens = self._by_user[tab.user_id]
@@ -102,33 +101,18 @@ class OwnTabs:
         tab = self.drop(token)
         self.forget_closed(now)
         if tab is not None:
-            self._closed[token] = (tab.user_id, until)
-            self._closed_by_user.setdefault(tab.user_id, {})[token] = None
+            self._closed.add(token, tab.user_id, until)
 
     def keep_closed(self, token: str, until: datetime) -> None:
         """A closed tab gets changes until `until` at least."""
-        closed = self._closed.get(token)
-        if closed is not None and closed[1] < until:
-            self._closed[token] = (closed[0], until)
-
-    def _drop_closed(self, token: str) -> None:
-        closed = self._closed.pop(token, None)
-        if closed is not None:
-            tokens = self._closed_by_user[closed[0]]
-            del tokens[token]
-            if not tokens:
-                del self._closed_by_user[closed[0]]
+        self._closed.keep(token, until)
 
     def forget_closed(self, now: datetime | None = None) -> None:
         """Forget the closed tabs whose time is over by `now` (None: every closed tab)."""
-        closed = self._closed
-        while closed:
-            token, (_, until) = next(iter(closed.items()))
-            if now is not None and until > now:
-                # The rest closed later. (A mass drop's tabs are kept longer: those closed
-                # after them are forgotten with them, having got changes they did not need.)
-                break
-            self._drop_closed(token)
+        if now is None:
+            self._closed.clear()
+        else:
+            self._closed.forget(lambda _user_id, until: until > now)
 
     def kept_current(self, token: str) -> bool:
         """Whether a tab closed here still gets changes (see the class)."""
@@ -143,11 +127,9 @@ class OwnTabs:
 
     def tokens_of(self, user_ids: Iterable[int]) -> list[str]:
         """The tokens of these users' tabs, open and closed (each user once)."""
-        ids = dict.fromkeys(user_ids)
-        open_, closed = self._by_user, self._closed_by_user
-        return [token for uid in ids for token in open_.get(uid, ())] + [
-            token for uid in ids for token in closed.get(uid, ())
-        ]
+        ids = list(dict.fromkeys(user_ids))
+        open_ = self._by_user
+        return [token for uid in ids for token in open_.get(uid, ())] + self._closed.tokens_of(ids)
 
     def users(self) -> set[int]:
         """The users of the open tabs."""
@@ -157,7 +139,6 @@ class OwnTabs:
         self._tabs.clear()
         self._by_user.clear()
         self._closed.clear()
-        self._closed_by_user.clear()
 
     def __len__(self) -> int:
         return len(self._tabs)

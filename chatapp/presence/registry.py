@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from chatapp.presence.closed_tabs import ClosedTabs
 from chatapp.presence.logic import Status, Tab
 from chatapp.presence.shared import Choices, Published, UserRecord
 
@@ -91,14 +92,12 @@ class InProcessRegistry:
         self._ended_at: dict[int, datetime] = {}
         self._grace_due: dict[int, datetime] = {}
         self._choices: dict[int, Choices] = {}
-        # Tabs whose socket closed, by token: (user, until when it counts as reconnecting),
-        # oldest first (the closes of a mass drop have a longer grace: see `_forget_closed`).
-        self._closed: dict[str, tuple[int, datetime]] = {}
-        self._closed_of: dict[int, dict[str, None]] = {}  # the same tokens, by user
+        # Tabs whose socket closed, until when each counts as reconnecting.
+        self._closed = ClosedTabs()
         self._put_off: set[int] = set()  # users whose offline is put off (`postpone`)
 
     async def register(self, tab: Tab, *, now: datetime, grace: timedelta) -> Tab | None:
-        self._drop_closed(tab.token)
+        self._closed.drop(tab.token)
         self._forget_closed(now)
         replaced = self.tabs.register(tab)
         if replaced is not None and replaced.user_id != tab.user_id:
@@ -116,17 +115,13 @@ class InProcessRegistry:
         if tab is not None:
             self._tab_gone(tab.user_id, now, grace)
             if sid is not None:  # a socket closed (a logout is not coming back)
-                self._drop_closed(token)
-                self._closed[token] = (tab.user_id, now + max(grace, keep or grace))
-                self._closed_of.setdefault(tab.user_id, {})[token] = None
+                self._closed.add(token, tab.user_id, now + max(grace, keep or grace))
         self._forget_closed(now)
         return tab
 
     async def keep_closed(self, tokens: Iterable[str], *, now: datetime, keep: timedelta) -> None:
         for token in tokens:
-            closed = self._closed.get(token)
-            if closed is not None and closed[1] < now + keep:
-                self._closed[token] = (closed[0], now + keep)
+            self._closed.keep(token, now + keep)
 
     def kept_current(self, token: str) -> bool:
         # Every tab closed less than a grace ago got every change (see the class).
@@ -135,36 +130,17 @@ class InProcessRegistry:
     async def recently_closed(self, token: str, *, now: datetime) -> int | None:
         self._forget_closed(now)
         closed = self._closed.get(token)
-        if closed is None or not self._counts(closed, now):
+        if closed is None or not self._counts(*closed, now=now):
             return None
-        return self._drop_closed(token)
+        return self._closed.drop(token)
 
-    def _counts(self, closed: tuple[int, datetime], now: datetime) -> bool:
+    def _counts(self, user_id: int, until: datetime, *, now: datetime) -> bool:
         """Whether a closed tab is still taken back: within its grace, or while its
         user's offline is put off (`postpone`)."""
-        user_id, until = closed
         return until > now or user_id in self._put_off
 
-    def _drop_closed(self, token: str) -> int | None:
-        """Forget a closed tab (back, or its grace over); returns its user, if it was one."""
-        closed = self._closed.pop(token, None)
-        if closed is None:
-            return None
-        user_id = closed[0]
-        tokens = self._closed_of.get(user_id, {})
-        tokens.pop(token, None)
-        if not tokens:
-            self._closed_of.pop(user_id, None)
-        return user_id
-
     def _forget_closed(self, now: datetime) -> None:
-        # Oldest first; stops at the first that still counts (those after it that do not
-        # are checked when they are looked up, and forgotten later).
-        while self._closed:
-            token, closed = next(iter(self._closed.items()))
-            if self._counts(closed, now):
-                break
-            self._drop_closed(token)
+        self._closed.forget(lambda user_id, until: self._counts(user_id, until, now=now))
 
     def _tab_gone(self, user_id: int, now: datetime, grace: timedelta) -> None:
         self._bump(user_id)
@@ -188,8 +164,7 @@ class InProcessRegistry:
         # One process: every tab is local. Open tabs, then closed ones not yet forgotten
         # (one whose grace ended but is not yet forgotten gets a change it does not need).
         ids = list(dict.fromkeys(user_ids))
-        closed = self._closed_of
-        return self.tabs.tokens_of(ids) + [t for uid in ids if uid in closed for t in closed[uid]]
+        return self.tabs.tokens_of(ids) + self._closed.tokens_of(ids)
 
     async def record(self, user_id: int) -> UserRecord:
         return UserRecord(
@@ -216,8 +191,7 @@ class InProcessRegistry:
             self._grace_due.pop(uid, None)
             self._put_off.discard(uid)
             # Shown offline: the grace of their closed tabs is over (or never mattered).
-            for token in list(self._closed_of.get(uid, ())):
-                self._drop_closed(token)
+            self._closed.drop_user(uid)
         return True
 
     async def choices(self, user_id: int) -> Choices | None:
