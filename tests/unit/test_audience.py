@@ -145,3 +145,12 @@ def test_watchers_of_a_user_in_a_thousand_conversations(session):
     assert audience.visible_to(session, me) == contacts
     assert me not in contacts
     assert contacts.isdisjoint(strangers)
+
+
+def test_an_unknown_audience_counts_as_the_people_written_to(session, people):
+    # Alice started the chat (she wrote); Bob has not answered. A value the database
+    # should never hold shows no more than the default does.
+    conversations.open_direct(session, user_id=people["alice"], other_username="bob")
+    assert audience.watchers_of(session, people["alice"], "bogus") == {people["bob"]}
+    assert audience.watchers_of(session, people["bob"], "bogus") == set()
+    assert audience.watchers_of(session, people["bob"], "everyone") == {people["alice"]}
