@@ -481,7 +481,7 @@ def deliver_message(
     """Send a new message to every other tab of its members (each instance to the tabs
     whose sockets it holds), and record it read by the members who see it there."""
     push = runtime.push()
-    portable_rows = {str(user_id): dataclasses.asdict(row) for user_id, row in rows.items()}
+    portable_rows = {str(user_id): row.to_wire() for user_id, row in rows.items()}  # every field
     push.soon(push.to_users(member_ids, message_posted(dataclasses.asdict(view), portable_rows), skip=skip))
 
 
