@@ -23,6 +23,9 @@ TYPING_STATE = f"{CHAT_STATE}.chatapp___states___typing____typing_state"
 
 # Events a page sends (state name + "." + handler).
 HYDRATE = f"{ROOT_STATE}.hydrate_and_load"
+# A navigation inside the app (no reconnect): Reflex's event that runs the page's on_load
+# handlers (a (re)connect's hydrate runs them itself, `reflex_adapter.hydrate`).
+ON_LOAD_INTERNAL = f"{ROOT_STATE}.reflex___state____on_load_internal_state.on_load_internal"
 LOG_IN = f"{AUTH_FORM_STATE}.log_in"
 SET_STATUS = f"{APP_STATE}.set_status"
 SET_IDLE = f"{APP_STATE}.set_idle"

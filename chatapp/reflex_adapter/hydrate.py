@@ -7,9 +7,21 @@ runs every event as a task of its own, all at once; there is no public way to ma
 hydrate wait for anything. `wrap` puts a decorator of the app's around the handler's
 function (`states/page_loads.py` makes hydrates take turns, as page loads do).
 
-The internals (the handler in `rx.State.event_handlers`, its frozen `fn`) are listed in
+A page with on_load handlers then cost three more events of Reflex's: the hydrate returns
+`OnLoadInternalState.on_load_internal`, which looks up the page's handlers and returns them
+and `set_is_hydrated(True)`, each an event of its own (a task, the tab's lock, a delta,
+and for two of them a frame). Measured at 2,000 tabs (docs/benchmarks.md), Reflex's
+per-event work was most of what opening a tab cost beyond the app's own reads. `load_inline`
+runs the page's on_load handlers inside the hydrate instead, when the app says it may
+(its own page loads, `page_loads.page_load`): one event and two frames a page load (the
+snapshot, then what the load changed with `is_hydrated`). A navigation inside the app
+(no reconnect) still goes Reflex's way.
+
+The internals (the handler in `rx.State.event_handlers`, its frozen `fn`; the hydrate's
+return of `on_load_internal`, `App.get_load_events`, `State.rx_router_url`) are listed in
 `internals`; `tests/integration/test_page_load_turns.py` checks that the wrapped
-function is the one Reflex calls (hydrates held at their gate do not reach the tab).
+function is the one Reflex calls (hydrates held at their gate do not reach the tab), and
+`tests/integration/test_one_event_page_load.py` that a page loads in one event.
 """
 
 from __future__ import annotations
@@ -21,6 +33,9 @@ from typing import Any
 import reflex as rx
 
 Handler = Callable[..., Awaitable[Any]]
+# What the app runs in place of an on_load handler's function inside the hydrate (None:
+# not this one; the page loads Reflex's way).
+InlineOf = Callable[[Callable[..., Any]], Handler | None]
 
 # Where a wrapper keeps Reflex's own function (read by `internals` too).
 ORIGINAL = "_chatapp_hydrate_original"
@@ -47,3 +62,62 @@ def wrap(decorator: Callable[[Handler], Handler]) -> bool:
     object.__setattr__(target, "fn", wrapped)
     target.__dict__.pop("_is_coroutine_function", None)
     return True
+
+
+def on_load_internal() -> Any | None:
+    """Reflex's event that queues a page's on_load handlers, as its hydrate returns it
+    (None if Reflex has no such event: nothing is run inline)."""
+    try:
+        from reflex.state import OnLoadInternalState
+    except ImportError:
+        return None
+    return getattr(OnLoadInternalState, "on_load_internal", None)
+
+
+def _inline_calls(app: rx.App, root: Any, inline_of: InlineOf) -> list[tuple[type, Handler]] | None:
+    """The page's on_load handlers as (state class, function to run), or None unless
+    every one of them may run inline."""
+    url, load_events_of = getattr(root, "rx_router_url", None), getattr(app, "get_load_events", None)
+    if url is None or not callable(load_events_of):
+        return None
+    calls = []
+    for spec in load_events_of(url.path):
+        state_cls = getattr(spec, "state", None)
+        run = inline_of(getattr(spec, "fn", None)) if isinstance(spec, rx.event.EventHandler) else None
+        if run is None or not isinstance(state_cls, type):
+            return None
+        calls.append((state_cls, run))
+    return calls or None
+
+
+async def load_inline(app: rx.App, root: Any, returned: Any, inline_of: InlineOf) -> Any:
+    """What the hydrate of `root` (the tab's root state, its lock held) returns once its
+    snapshot is sent: if Reflex's hydrate returned `on_load_internal` and every on_load
+    handler of the page has a function `inline_of` gives, those run here, in order, and
+    the page is hydrated; the result is the events they returned (a redirect, say), for
+    Reflex to route as it would have. Otherwise `returned`, unchanged.
+    """
+    internal = on_load_internal()
+    if internal is None or not isinstance(returned, list) or returned != [internal]:
+        return returned
+    calls = _inline_calls(app, root, inline_of)
+    if calls is None:
+        return returned
+    events: list[Any] = []
+    for state_cls, run in calls:
+        out = await run(await root.get_state(state_cls))
+        if out is not None:
+            events.extend(out if isinstance(out, list | tuple) else [out])
+    root.is_hydrated = True
+    return events or None
+
+
+def fits(app: rx.App) -> bool:
+    """Whether `load_inline` can find a page's on_load handlers as Reflex does: the event
+    its hydrate returns for them, `App.get_load_events(path)` and the tab's
+    `State.rx_router_url`."""
+    return (
+        on_load_internal() is not None
+        and callable(getattr(app, "get_load_events", None))
+        and hasattr(rx.State, "rx_router_url")
+    )

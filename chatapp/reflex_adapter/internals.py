@@ -453,6 +453,13 @@ INTERNALS: tuple[Internal, ...] = (
         _hydrate_handler,
     ),
     Internal(
+        "reflex.state.OnLoadInternalState.on_load_internal (what State.hydrate_and_load returns for"
+        " a page with on_load handlers), reflex.app.App.get_load_events(path), State.rx_router_url",
+        "hydrate.load_inline: a (re)connecting tab's page loads in its hydrate, one event instead of four",
+        "skip",
+        hydrate.fits,
+    ),
+    Internal(
         "reflex_base.event.processor.base_state_processor.BaseStateEventProcessor._execute_event"
         "(self, *, entry, registered_handler) (a coroutine function that takes the tab's lock,"
         " then calls registered_handler.handler.fn)",

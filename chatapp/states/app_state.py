@@ -73,7 +73,8 @@ class AppState(SessionState):
         `load_conversation`): check the login, register this tab and load presence.
 
         Runs on the first load, on every navigation and after every reconnect, inside
-        the page's one on_load handler (one Reflex event per page load, not two).
+        the page's one on_load handler, which a (re)connect runs inside its hydrate: one
+        Reflex event per page load (`reflex_adapter.hydrate.load_inline`).
 
         Returns:
             A redirect to the log-in form if the tab's login has ended, else None (then

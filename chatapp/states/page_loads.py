@@ -24,9 +24,13 @@ hydrate`), sent with every socket's connect, builds and sends the tab's whole st
 hydrates of a storm were all ready at once as well: at 5,000 and 10,000 tabs the loop fell
 behind by the hydrates alone, the sockets were closed as lost and came back with a new
 hydrate each, and no page finished loading (docs/benchmarks.md, 2026-12-06). So hydrates
-take turns too (`hydrate_in_turn`), `CHATAPP_PAGE_LOADS` at once, in a line of their own:
-a tab's on_load handlers, which come after its hydrate, do not wait behind the hydrates
-of tabs that came later.
+take turns too (`hydrate_in_turn`), `CHATAPP_PAGE_LOADS` at once, in a line of their own.
+
+A (re)connecting tab's on_load handler runs inside its hydrate, in the hydrate's turn
+(`reflex_adapter.hydrate.load_inline`): one Reflex event a page load instead of four,
+which was most of the CPU that opening a tab cost beyond the app's own reads
+(docs/benchmarks.md, 2026-12-07, night). The on_load handlers' own line is for the page
+loads that come without a hydrate: a navigation inside the app.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from typing import Any
 
 from chatapp import runtime
 from chatapp.line import Line
+from chatapp.reflex_adapter import hydrate as hydrates
 from chatapp.reflex_adapter import redis_store, turns
 from chatapp.settings import settings
 from chatapp.states.session import arguments_check
@@ -63,6 +68,8 @@ def _gate(line: str = ON_LOADS) -> Line:
 
 # The line a handler's function waits in (set on the wrappers below).
 _LINE = "_chatapp_turn_line"
+# A page load's own function, as it runs inside a hydrate (set on `page_load`'s wrapper).
+_INLINE = "_chatapp_page_load_inline"
 
 
 def turn_of(fn: Callable[..., Any]) -> Line | None:
@@ -99,17 +106,36 @@ def page_load(handler: Handler) -> Handler:
             return None
         return await _in_turn(ON_LOADS, self, lambda: handler(self, *args, **kwargs))
 
+    async def inline(self: Any) -> Any:
+        # Inside the hydrate: its turn is taken and its tab's lock kept; no arguments.
+        return await handler(self)
+
     setattr(in_turn, _LINE, ON_LOADS)
+    setattr(in_turn, _INLINE, inline)
     return in_turn
 
 
+def _inline_of(fn: Callable[..., Any] | None) -> Handler | None:
+    """What runs inside a hydrate in place of on_load handler function `fn`: a page
+    load's own function, or None for any other handler (the page loads Reflex's way)."""
+    return getattr(fn, _INLINE, None)
+
+
 def hydrate_in_turn(hydrate: Handler) -> Handler:
-    """Reflex's hydrate, waiting for its turn among the hydrates of this process
-    (installed by `wiring.install` through `reflex_adapter.hydrate.wrap`)."""
+    """Reflex's hydrate, waiting for its turn among the hydrates of this process, then
+    the page's load in the same turn and event (installed by `wiring.install` through
+    `reflex_adapter.hydrate.wrap`)."""
+
+    async def hydrate_and_load(self: Any, *args: Any, **kwargs: Any) -> Any:
+        returned = await hydrate(self, *args, **kwargs)
+        running = runtime.running()
+        if running is None:
+            return returned
+        return await hydrates.load_inline(running.push.app, self, returned, _inline_of)
 
     @functools.wraps(hydrate)
     async def in_turn(self: Any, *args: Any, **kwargs: Any) -> Any:
-        return await _in_turn(HYDRATES, self, lambda: hydrate(self, *args, **kwargs))
+        return await _in_turn(HYDRATES, self, lambda: hydrate_and_load(self, *args, **kwargs))
 
     setattr(in_turn, _LINE, HYDRATES)
     return in_turn

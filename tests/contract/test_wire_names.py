@@ -3,6 +3,8 @@ and handlers: a renamed state or handler fails here, not in a silent benchmark."
 
 from __future__ import annotations
 
+from reflex.state import OnLoadInternalState
+
 from chatapp import wire
 from chatapp.chatapp import app  # noqa: F401  (every state registered, as in the app)
 from chatapp.states.account import AccountState
@@ -47,6 +49,8 @@ def test_event_names_name_real_handlers():
         assert event == f"{state.get_full_name()}.{handler}"
         assert handler in state.event_handlers, event
     assert f"{SessionState.get_full_name()}.auth_token" == wire.AUTH_TOKEN
+    assert f"{OnLoadInternalState.get_full_name()}.on_load_internal" == wire.ON_LOAD_INTERNAL
+    assert "on_load_internal" in OnLoadInternalState.event_handlers
 
 
 def test_presence_entries_travel_under_the_wire_key():

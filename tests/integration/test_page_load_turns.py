@@ -14,10 +14,11 @@ import asyncio
 import threading
 import time
 
+import pytest
 import reflex as rx
 
 from bench.reflex_client import ReflexClient
-from chatapp import runtime
+from chatapp import runtime, wire
 from chatapp.settings import settings
 from chatapp.states import page_loads
 from chatapp.states.app_state import AppState
@@ -40,10 +41,18 @@ async def _hold_every_turn(
             gate.release()
 
 
-async def _queued_tab(backend_url: str, user_id: int) -> ReflexClient:
+async def _queued_tab(backend_url: str, user_id: int, line: str = page_loads.HYDRATES) -> ReflexClient:
+    """A tab whose page load is sent: the hydrate of a (re)connect (its on_load handler
+    runs inside it, `reflex_adapter.hydrate.load_inline`), or with `line` ON_LOADS a
+    navigation inside the app after a first load (Reflex's `on_load_internal`)."""
     client = ReflexClient(backend_url, auth_token_for(user_id))
     await client.connect()
-    await client.load("/", wait=False)
+    if line == page_loads.HYDRATES:
+        await client.load("/", wait=False)
+    else:
+        await client.load("/")
+        client.hydrated = False
+        await client.emit(wire.ON_LOAD_INTERNAL, {}, path="/")
     return client
 
 
@@ -57,7 +66,9 @@ def test_a_page_load_whose_socket_closed_while_it_waited_its_turn_is_dropped(bac
 
     async def scenario():
         watcher = await open_tab(backend_url, watcher_id)
-        holder = asyncio.run_coroutine_threadsafe(_hold_every_turn(held, release), runtime.current().loop)
+        holder = asyncio.run_coroutine_threadsafe(
+            _hold_every_turn(held, release, page_loads.HYDRATES), runtime.current().loop
+        )
         try:
             assert await asyncio.to_thread(held.wait, 10)
             gone = await _queued_tab(backend_url, gone_id)
@@ -88,11 +99,13 @@ def test_a_page_load_whose_socket_closed_while_it_waited_its_turn_is_dropped(bac
     assert "online" not in seen, seen
 
 
-def test_a_page_load_waiting_for_its_turn_leaves_its_tabs_state_free(backend_url):
+@pytest.mark.parametrize("line", [page_loads.HYDRATES, page_loads.ON_LOADS])
+def test_a_page_load_waiting_for_its_turn_leaves_its_tabs_state_free(backend_url, line):
     """A page load waits for its turn before Reflex takes its tab's lock
     (`reflex_adapter.turns`): meanwhile a change can be made to the tab's state (a push
     to it, Reflex's `modify_state`) at once. Fails if the page load waits inside its
-    handler, holding the lock: the change then waits for the turn."""
+    handler, holding the lock: the change then waits for the turn. Both lines: a
+    (re)connect's hydrate, a navigation's on_load handler."""
     waiting_id, _ = two_contacts("plf", "plo")
     held, release = threading.Event(), threading.Event()
 
@@ -103,16 +116,20 @@ def test_a_page_load_waiting_for_its_turn_leaves_its_tabs_state_free(backend_url
         return time.monotonic() - began
 
     async def scenario():
-        holder = asyncio.run_coroutine_threadsafe(_hold_every_turn(held, release), runtime.current().loop)
+        holder = asyncio.run_coroutine_threadsafe(
+            _hold_every_turn(held, release, line), runtime.current().loop
+        )
         try:
             assert await asyncio.to_thread(held.wait, 10)
-            tab = await _queued_tab(backend_url, waiting_id)
-            await asyncio.sleep(0.5)  # its hydrate ran; its page load waits for a turn
+            tab = await _queued_tab(backend_url, waiting_id, line)
+            await asyncio.sleep(0.5)  # its page load waits for a turn
+            assert not tab.hydrated
             changing = asyncio.run_coroutine_threadsafe(change_state(tab.token), runtime.current().loop)
             took = await asyncio.wait_for(asyncio.wrap_future(changing), 5)
         finally:
             release.set()
             await asyncio.wrap_future(holder)
+        await tab.wait_for(lambda: tab.hydrated)  # it loads once its turn comes
         await tab.disconnect()
         return took
 
