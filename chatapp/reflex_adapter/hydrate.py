@@ -9,13 +9,13 @@ function (`states/page_loads.py` makes hydrates take turns, as page loads do).
 
 A page with on_load handlers then cost three more events of Reflex's: the hydrate returns
 `OnLoadInternalState.on_load_internal`, which looks up the page's handlers and returns them
-and `set_is_hydrated(True)`, each an event of its own (a task, the tab's lock, a delta,
-and for two of them a frame). Measured at 2,000 tabs (docs/benchmarks.md), Reflex's
-per-event work was most of what opening a tab cost beyond the app's own reads. `load_inline`
-runs the page's on_load handlers inside the hydrate instead, when the app says it may
-(its own page loads, `page_loads.page_load`): one event and two frames a page load (the
-snapshot, then what the load changed with `is_hydrated`). A navigation inside the app
-(no reconnect) still goes Reflex's way.
+and `set_is_hydrated(True)`, each an event of its own (a task, the tab's lock, a delta and
+a frame). `load_inline` runs the page's on_load handlers inside the hydrate instead, when
+the app says it may (its own page loads, `page_loads.page_load`): one event a page load,
+and besides the browser storage's frame two frames (the snapshot, then what the load
+changed with `is_hydrated`), not four. At 2,000 tabs (docs/benchmarks.md, 2026-12-07,
+night) a reconnect storm's CPU fell by a third (its page loads read little), a new tab's
+page load's by a tenth. A navigation inside the app (no reconnect) still goes Reflex's way.
 
 The internals (the handler in `rx.State.event_handlers`, its frozen `fn`; the hydrate's
 return of `on_load_internal`, `App.get_load_events`, `State.rx_router_url`) are listed in
