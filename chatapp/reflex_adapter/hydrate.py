@@ -27,6 +27,7 @@ function is the one Reflex calls (hydrates held at their gate do not reach the t
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -64,6 +65,7 @@ def wrap(decorator: Callable[[Handler], Handler]) -> bool:
     return True
 
 
+@functools.cache
 def on_load_internal() -> Any | None:
     """Reflex's event that queues a page's on_load handlers, as its hydrate returns it
     (None if Reflex has no such event: nothing is run inline)."""
@@ -77,11 +79,8 @@ def on_load_internal() -> Any | None:
 def _inline_calls(app: rx.App, root: Any, inline_of: InlineOf) -> list[tuple[type, Handler]] | None:
     """The page's on_load handlers as (state class, function to run), or None unless
     every one of them may run inline."""
-    url, load_events_of = getattr(root, "rx_router_url", None), getattr(app, "get_load_events", None)
-    if url is None or not callable(load_events_of):
-        return None
     calls = []
-    for spec in load_events_of(url.path):
+    for spec in app.get_load_events(root.rx_router_url.path):
         state_cls = getattr(spec, "state", None)
         run = inline_of(getattr(spec, "fn", None)) if isinstance(spec, rx.event.EventHandler) else None
         if run is None or not isinstance(state_cls, type):
@@ -97,8 +96,7 @@ async def load_inline(app: rx.App, root: Any, returned: Any, inline_of: InlineOf
     the page is hydrated; the result is the events they returned (a redirect, say), for
     Reflex to route as it would have. Otherwise `returned`, unchanged.
     """
-    internal = on_load_internal()
-    if internal is None or not isinstance(returned, list) or returned != [internal]:
+    if not fits(app) or returned != [on_load_internal()]:
         return returned
     calls = _inline_calls(app, root, inline_of)
     if calls is None:

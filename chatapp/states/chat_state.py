@@ -9,7 +9,6 @@ orders them (rows by activity, messages by id) and lays them out (components/).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import json
 import logging
 from typing import Any
@@ -482,7 +481,7 @@ def deliver_message(
     whose sockets it holds), and record it read by the members who see it there."""
     push = runtime.push()
     portable_rows = {str(user_id): row.to_wire() for user_id, row in rows.items()}  # every field
-    push.soon(push.to_users(member_ids, message_posted(dataclasses.asdict(view), portable_rows), skip=skip))
+    push.soon(push.to_users(member_ids, message_posted(view.to_wire(), portable_rows), skip=skip))
 
 
 async def record_reads(

@@ -106,12 +106,9 @@ def page_load(handler: Handler) -> Handler:
             return None
         return await _in_turn(ON_LOADS, self, lambda: handler(self, *args, **kwargs))
 
-    async def inline(self: Any) -> Any:
-        # Inside the hydrate: its turn is taken and its tab's lock kept; no arguments.
-        return await handler(self)
-
     setattr(in_turn, _LINE, ON_LOADS)
-    setattr(in_turn, _INLINE, inline)
+    # Inside the hydrate its turn is taken and its tab's lock kept; it gets no arguments.
+    setattr(in_turn, _INLINE, handler)
     return in_turn
 
 

@@ -10,11 +10,9 @@ loads the page, Reflex's way.
 
 from __future__ import annotations
 
-import reflex as rx
-
 from bench.reflex_client import ReflexClient
 from chatapp import wire
-from chatapp.services import messages
+from tests.integration.messaging import seed_history
 from tests.integration.support import open_tab
 from tests.support import auth_token_for, direct_pair, run_async
 
@@ -88,16 +86,9 @@ def test_the_home_page_loads_in_its_hydrate_one_frame_after_the_snapshot(backend
     assert [sorted(_vars(f)) for f in frames[1:-1]] == [["auth_token_rx_state_"]]
 
 
-def _two_messages(a_id: int, b_id: int, cid: int) -> None:
-    with rx.session() as session:
-        messages.send(session, author_id=a_id, conversation_id=cid, body="hello")
-        messages.send(session, author_id=b_id, conversation_id=cid, body="hi")
-        session.commit()
-
-
 def test_a_conversation_page_loads_its_messages_and_resends_in_the_same_event(backend_url):
     a_id, b_id, cid = direct_pair("oec", "oed")
-    _two_messages(a_id, b_id, cid)
+    seed_history(cid, [a_id, b_id], 2)
 
     async def scenario():
         tab = ReflexClient(backend_url, auth_token_for(a_id))
@@ -136,7 +127,7 @@ def test_a_signed_out_tab_is_sent_to_the_login_page_by_its_hydrate(backend_url):
 
 def test_a_navigation_without_a_hydrate_still_loads_the_page_reflexs_way(backend_url):
     a_id, b_id, cid = direct_pair("oee", "oef")
-    _two_messages(a_id, b_id, cid)
+    seed_history(cid, [a_id, b_id], 2)
 
     async def scenario():
         tab = await open_tab(backend_url, a_id, "/", seeing=False)
