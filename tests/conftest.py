@@ -57,15 +57,20 @@ logging.getLogger().addHandler(_errors)
 _PASS_THROUGH = (os.path.join("chatapp", "reflex_adapter", "turns.py"),)
 
 
-def _raised_in_app(record: logging.LogRecord) -> bool:
-    """Whether a logged exception passed through the app's own code (other than the
-    wrapper every event passes through, `reflex_adapter.turns`)."""
+def _record_text(record: logging.LogRecord) -> str:
+    """A log record's message with its exception's text and traceback."""
     text = record.getMessage() + "\n" + (record.exc_text or "")
     if record.exc_info and record.exc_info[2] is not None:
         text += "".join(traceback.format_tb(record.exc_info[2]))
+    return text
+
+
+def _raised_in_app(record: logging.LogRecord) -> bool:
+    """Whether a logged exception passed through the app's own code (other than the
+    wrapper every event passes through, `reflex_adapter.turns`)."""
     return any(
         f"{os.sep}chatapp{os.sep}" in line and not any(p in line for p in _PASS_THROUGH)
-        for line in text.splitlines()
+        for line in _record_text(record).splitlines()
     )
 
 
@@ -74,13 +79,18 @@ def fail_on_app_errors(request):
     """A test during which the app or Reflex logged an error fails, whatever it asserted.
 
     A test marked `hostile_client` sends malformed events on purpose, and Reflex logs
-    each one it rejects; there only an exception raised inside the app's code fails.
+    each one it rejects; there only an exception raised inside the app's code fails. A
+    test marked `app_error(text)` makes the app fail on purpose: errors that say `text`
+    (in their message or traceback) are what it expects.
     """
     start = len(_errors.records)
     yield
     new = _errors.records[start:]
     if request.node.get_closest_marker("hostile_client"):
         new = [r for r in new if _raised_in_app(r) or _deprecated_in_app(r)]
+    expected = request.node.get_closest_marker("app_error")
+    if expected is not None:
+        new = [r for r in new if expected.args[0] not in _record_text(r)]
     if new:
         lines = "\n".join(f"{r.name}: {r.getMessage()}" for r in new)
         pytest.fail(f"the app logged {len(new)} error(s):\n{lines}", pytrace=False)

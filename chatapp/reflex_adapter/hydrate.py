@@ -94,7 +94,9 @@ async def load_inline(app: rx.App, root: Any, returned: Any, inline_of: InlineOf
     snapshot is sent: if Reflex's hydrate returned `on_load_internal` and every on_load
     handler of the page has a function `inline_of` gives, those run here, in order, and
     the page is hydrated; the result is the events they returned (a redirect, say), for
-    Reflex to route as it would have. Otherwise `returned`, unchanged.
+    Reflex to route as it would have. A handler that raises is handed to the app's
+    backend exception handler, whose events (the error's toast) join the result, and the
+    rest still run. Otherwise `returned`, unchanged.
     """
     if not fits(app) or returned != [on_load_internal()]:
         return returned
@@ -103,7 +105,13 @@ async def load_inline(app: rx.App, root: Any, returned: Any, inline_of: InlineOf
         return returned
     events: list[Any] = []
     for state_cls, run in calls:
-        out = await run(await root.get_state(state_cls))
+        try:
+            out = await run(await root.get_state(state_cls))
+        except Exception as ex:
+            # As Reflex's own way: each handler was an event of its own, so one that
+            # raised left the next ones to run and the page hydrated; its error goes to
+            # the app's backend exception handler (logged, and the tab told).
+            out = app.backend_exception_handler(ex)
         if out is not None:
             events.extend(out if isinstance(out, list | tuple) else [out])
     root.is_hydrated = True
@@ -113,9 +121,11 @@ async def load_inline(app: rx.App, root: Any, returned: Any, inline_of: InlineOf
 def fits(app: rx.App) -> bool:
     """Whether `load_inline` can find a page's on_load handlers as Reflex does: the event
     its hydrate returns for them, `App.get_load_events(path)` and the tab's
-    `State.rx_router_url`."""
+    `State.rx_router_url`; and hand a handler's error to the app's
+    `backend_exception_handler` (an argument of `rx.App`), as Reflex does."""
     return (
         on_load_internal() is not None
         and callable(getattr(app, "get_load_events", None))
+        and callable(getattr(app, "backend_exception_handler", None))
         and hasattr(rx.State, "rx_router_url")
     )

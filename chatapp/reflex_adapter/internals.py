@@ -454,7 +454,8 @@ INTERNALS: tuple[Internal, ...] = (
     ),
     Internal(
         "reflex.state.OnLoadInternalState.on_load_internal (what State.hydrate_and_load returns for"
-        " a page with on_load handlers), reflex.app.App.get_load_events(path), State.rx_router_url",
+        " a page with on_load handlers), reflex.app.App.get_load_events(path), State.rx_router_url,"
+        " App.backend_exception_handler (called with a handler's exception, returns its events)",
         "hydrate.load_inline: a (re)connecting tab's page loads in its hydrate, one event instead of four",
         "skip",
         hydrate.fits,

@@ -10,6 +10,8 @@ loads the page, Reflex's way.
 
 from __future__ import annotations
 
+import pytest
+
 from bench.reflex_client import ReflexClient
 from chatapp import wire
 from tests.integration.messaging import seed_history
@@ -145,3 +147,40 @@ def test_a_navigation_without_a_hydrate_still_loads_the_page_reflexs_way(backend
     assert _vars(frames[-1]).get(_HYDRATED) is True
     # Reflex's way: the page's handler and the hydrated flag come in frames of their own.
     assert not _messages(_vars(frames[-1]))
+
+
+@pytest.mark.app_error("the list could not be read")
+def test_a_page_load_that_raises_still_hydrates_the_tab_and_tells_it(backend_url, monkeypatch):
+    """As Reflex's own way, where the handler and `set_is_hydrated` were events of their
+    own: the error goes to the backend exception handler (the tab gets its toast), what
+    loaded before it reaches the tab, and the page is hydrated (a tab left unhydrated
+    would never save its browser storage again)."""
+    from chatapp.services import inbox
+
+    a_id, b_id, cid = direct_pair("oeg", "oeh")
+    real = inbox.inbox_of
+
+    def failing(session, *, user_id, only=None):
+        if user_id == a_id:
+            raise RuntimeError("the list could not be read")
+        return real(session, user_id=user_id, only=only)
+
+    monkeypatch.setattr(inbox, "inbox_of", failing)
+
+    async def scenario():
+        tab = ReflexClient(backend_url, auth_token_for(a_id))
+        await tab.connect()
+        try:
+            await tab.load("/")
+            await tab.wait_for(lambda: "An error occurred" in str(tab.updates))
+            return _frames(tab, 0), tab.updates
+        finally:
+            await tab.disconnect()
+
+    frames, updates = run_async(scenario())
+    _, loaded = _load_frames(frames)
+    # The session opened before the list failed: the peer's presence came with the flag.
+    assert loaded[f"{_PRESENCE}{b_id}"]["status"] == "offline"
+    assert f"{_ROWS}{cid}" not in loaded
+    told = [e for u in updates for e in u.get("events") or [] if "An error occurred" in str(e)]
+    assert len(told) == 1, told
