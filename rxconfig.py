@@ -6,6 +6,7 @@ from pathlib import Path
 
 import reflex as rx
 
+from chatapp import gc_tuning
 from chatapp.settings import allowed_origins, settings
 
 # Reflex notices a silently lost client by its socket.io ping: with the defaults
@@ -65,15 +66,13 @@ if settings.redis_url:
     os.environ.setdefault("REFLEX_REDIS_MAX_CONNECTIONS", str(settings.redis_max_connections))
     os.environ.setdefault("REFLEX_REDIS_POOL_TIMEOUT", f"{settings.redis_pool_timeout}s")
 
-# The garbage collector, tuned for a server holding every tab's state: with Python's
-# defaults a full collection walked the whole heap every second or so under load,
-# stopping the event loop for 50-500 ms at 1,000 tabs (the p99 of presence latency).
+# The garbage collector, tuned for a server holding every tab's state (`gc_tuning`):
 # - Objects made before the server forks its worker (the app's modules, compiled pages,
 #   SQLAlchemy metadata) live as long as the process: frozen, no collection walks them.
-# - Young collections every 10,000 allocations instead of 700, older ones rarely.
+# - Young collections short and frequent, the older ones rare.
 # CHATAPP_GC_DEFAULTS=1 keeps Python's defaults (to compare). See docs/benchmarks.md.
 if os.environ.get("CHATAPP_GC_DEFAULTS", "") != "1":
-    gc.set_threshold(10_000, 50, 100)
+    gc.set_threshold(*gc_tuning.THRESHOLDS)
     os.register_at_fork(before=lambda: (gc.collect(), gc.freeze()))
 
 config = rx.Config(

@@ -59,6 +59,7 @@ from types import TracebackType
 import socketio
 
 from bench.app_server import ROOT, ServerProcess, _end_group, free_port
+from chatapp import gc_tuning
 
 NAMESPACE = "/_event"
 GRAPH_ENV = "CHATAPP_FLOOR_GRAPH"
@@ -276,7 +277,7 @@ def create_app(graph_path: str | None = None, grace: float | None = None):
     app = socketio.ASGIApp(sio, other_asgi_app=ping, socketio_path="/_event")
     # The same collector settings as the app's (rxconfig.py), so that the two differ by
     # what the app does, not by how often Python stops to collect.
-    gc.set_threshold(10_000, 50, 100)
+    gc.set_threshold(*gc_tuning.THRESHOLDS)
     gc.collect()
     gc.freeze()
     return app
