@@ -11,8 +11,9 @@ socket live long enough to be young at any moment): at 2,000 tabs about 100 youn
 collections a minute, a median of 7.3-7.9 ms, 31 of them over 10 ms and up to 73 ms.
 Every 2,000 allocations, with the middle collection every 250 young ones (every 500,000
 allocations, as before) and the full one as rarely as before: about 600 young collections
-a minute of 1.1 ms median, 8 over 10 ms, the same collector time in all
-(docs/benchmarks.md, "Issue 16, 2026-12-08").
+a minute of 1.1 ms median, 8 over 10 ms, the same collector time in all. The middle
+collections, 165-285 ms at 2,000 tabs, now come two or three times a minute instead of
+once: they are the tail of the latency now (docs/benchmarks.md, "Issue 16, 2026-12-08").
 """
 
 from __future__ import annotations
